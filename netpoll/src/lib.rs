@@ -1,0 +1,1 @@
+//! gort's netpoller (placeholder; see issue 3).
