@@ -27,6 +27,10 @@ pub(crate) struct MCtx {
     pub(crate) curg: Cell<*const Header>,
     /// Set by `yield_now`/preemption points during a poll; read by `execute` afterwards.
     pub(crate) yield_reason: Cell<YieldReason>,
+    /// Set while the scheduler wakes a batch (expired timers, a netpoll result): readied Gs then go
+    /// to the ring's tail in order, like Go's `injectglist`, instead of each displacing the last from
+    /// `runnext`, so Gs woken together run in the order they were woken.
+    pub(crate) batch: Cell<bool>,
     /// Batch of G ids (Go's `p.goidcache`, kept per M here: an M never shares it).
     goid_next: Cell<u64>,
     goid_end: Cell<u64>,
@@ -45,6 +49,7 @@ impl MCtx {
             in_poll: Cell::new(false),
             curg: Cell::new(ptr::null()),
             yield_reason: Cell::new(YieldReason::None),
+            batch: Cell::new(false),
             goid_next: Cell::new(0),
             goid_end: Cell::new(0),
         }
@@ -107,7 +112,17 @@ pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<(
     if !Arc::ptr_eq(&ctx.sched, sched) {
         return Err(g);
     }
-    ctx.runqput(g, next)
+    ctx.runqput(g, next && !ctx.batch.get())
+}
+
+/// Run `f` with this M (if it is one) in batch-wake mode (see `MCtx::batch`).
+pub(crate) fn batch_wake<R>(f: impl FnOnce() -> R) -> R {
+    let prev = with_curm(|ctx| ctx.batch.replace(true));
+    let r = f();
+    if let Some(prev) = prev {
+        with_curm(|ctx| ctx.batch.set(prev));
+    }
+    r
 }
 
 /// Run `f` with `ctx` installed as this thread's M context (an M's whole life).

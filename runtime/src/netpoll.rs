@@ -24,9 +24,11 @@ pub(crate) fn netpoll(sched: &Arc<Sched>, delay: Option<Duration>) -> usize {
     if n > 0 {
         crate::trace::netpoll_batch(n);
     }
-    for w in ready {
-        w.wake();
-    }
+    crate::getg::batch_wake(|| {
+        for w in ready {
+            w.wake();
+        }
+    });
     n
 }
 

@@ -236,13 +236,15 @@ impl Timers {
         }
         // Run the actions without the heap lock: a callback may add a timer to this very heap.
         let n = due.len();
-        for e in due {
-            match e.take_action() {
-                Action::Wake(Some(w)) => w.wake(),
-                Action::Func(Some(f)) => f(),
-                _ => {}
+        crate::getg::batch_wake(|| {
+            for e in due {
+                match e.take_action() {
+                    Action::Wake(Some(w)) => w.wake(),
+                    Action::Func(Some(f)) => f(),
+                    _ => {}
+                }
             }
-        }
+        });
         n
     }
 
