@@ -140,6 +140,7 @@ pub(crate) mod status {
 /// returning `Pending`; it is a no-op outside a G.
 #[inline]
 pub(crate) fn set_waitreason(r: WaitReason) {
+    crate::getg::with_curm(|ctx| ctx.waitreason.set(r));
     crate::getg::with_curg(|g| g.waitreason.store(r as u8, Ordering::Relaxed));
 }
 

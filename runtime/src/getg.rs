@@ -30,7 +30,9 @@ pub(crate) struct MCtx {
     /// Set while the scheduler wakes a batch (expired timers, a netpoll result): readied Gs then go
     /// to the ring's tail in order, like Go's `injectglist`, instead of each displacing the last from
     /// `runnext`, so Gs woken together run in the order they were woken.
-    pub(crate) batch: Cell<bool>,
+    pub(crate) batch: Cell<Batch>,
+    /// The wait reason the current G gave before returning `Pending` (for the tracer).
+    pub(crate) waitreason: Cell<crate::g::WaitReason>,
     /// Batch of G ids (Go's `p.goidcache`, kept per M here: an M never shares it).
     goid_next: Cell<u64>,
     goid_end: Cell<u64>,
@@ -49,7 +51,8 @@ impl MCtx {
             in_poll: Cell::new(false),
             curg: Cell::new(ptr::null()),
             yield_reason: Cell::new(YieldReason::None),
-            batch: Cell::new(false),
+            batch: Cell::new(Batch::None),
+            waitreason: Cell::new(crate::g::WaitReason::None),
             goid_next: Cell::new(0),
             goid_end: Cell::new(0),
         }
@@ -112,12 +115,21 @@ pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<(
     if !Arc::ptr_eq(&ctx.sched, sched) {
         return Err(g);
     }
-    ctx.runqput(g, next && !ctx.batch.get())
+    ctx.runqput(g, next && ctx.batch.get() == Batch::None)
+}
+
+/// Who is waking Gs in a batch right now (see `MCtx::batch`); the tracer reports it as the
+/// unblocker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Batch {
+    None,
+    Timers,
+    Netpoll,
 }
 
 /// Run `f` with this M (if it is one) in batch-wake mode (see `MCtx::batch`).
-pub(crate) fn batch_wake<R>(f: impl FnOnce() -> R) -> R {
-    let prev = with_curm(|ctx| ctx.batch.replace(true));
+pub(crate) fn batch_wake<R>(kind: Batch, f: impl FnOnce() -> R) -> R {
+    let prev = with_curm(|ctx| ctx.batch.replace(kind));
     let r = f();
     if let Some(prev) = prev {
         with_curm(|ctx| ctx.batch.set(prev));

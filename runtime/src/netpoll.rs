@@ -24,7 +24,7 @@ pub(crate) fn netpoll(sched: &Arc<Sched>, delay: Option<Duration>) -> usize {
     if n > 0 {
         crate::trace::netpoll_batch(n);
     }
-    crate::getg::batch_wake(|| {
+    crate::getg::batch_wake(crate::getg::Batch::Netpoll, || {
         for w in ready {
             w.wake();
         }

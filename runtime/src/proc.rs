@@ -45,6 +45,7 @@ impl Sched {
     /// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
     /// the global queue. Then make sure some M will look (`wakep`).
     pub(crate) fn ready(self: &Arc<Self>, g: GRef) {
+        crate::trace::go_unblock(g.id());
         match getg::local_runqput(self, g, true) {
             Ok(()) => {}
             Err(g) => {
@@ -543,6 +544,7 @@ fn execute(ctx: &MCtx, g: GRef, inherit_time: bool) {
     p.curg.store(gid, Ordering::Relaxed);
     ctx.m.curg.store(gid, Ordering::Relaxed);
     ctx.curg.set(h as *const _);
+    ctx.waitreason.set(crate::g::WaitReason::None);
     p.pollseq.store(
         p.pollseq.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,

@@ -236,7 +236,7 @@ impl Timers {
         }
         // Run the actions without the heap lock: a callback may add a timer to this very heap.
         let n = due.len();
-        crate::getg::batch_wake(|| {
+        crate::getg::batch_wake(crate::getg::Batch::Timers, || {
             for e in due {
                 match e.take_action() {
                     Action::Wake(Some(w)) => w.wake(),

@@ -39,3 +39,7 @@ pub(crate) fn handoff(_p: usize, _m: usize) {}
 pub(crate) fn rescue(_p: usize, _m: usize, _g: u64) {}
 pub(crate) fn start_from_env() {}
 pub(crate) fn flush_on_shutdown(_s: &crate::sched::Sched) {}
+/// A G became runnable (`Sched::ready`). The unblocker is found from the thread's context: the G
+/// being polled, the timer or netpoll batch, sysmon, or a foreign thread.
+#[inline(always)]
+pub(crate) fn go_unblock(_g: u64) {}
