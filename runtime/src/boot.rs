@@ -117,10 +117,16 @@ pub struct Runtime {
     sysmon: Option<crate::loom::thread::JoinHandle<()>>,
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// The runtime a non-M thread is "inside" (during `block_on` and `Runtime::drop`), so `go` works
     /// there too.
     static ENTERED: RefCell<Vec<Arc<Sched>>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static ENTERED: RefCell<Vec<Arc<Sched>>> = RefCell::new(Vec::new());
 }
 
 struct EnterGuard;
@@ -204,7 +210,7 @@ impl Drop for Runtime {
         }
         // Join every M. Ms stuck in a G's poll are waited for: we cannot drop a G another thread is
         // polling. An M being created right now is waited for too (`mstarting`).
-        let me = std::thread::current().id();
+        let me = crate::loom::thread::current_id();
         loop {
             let (handles, starting) = {
                 let mut l = sched.lock();
@@ -214,7 +220,7 @@ impl Drop for Runtime {
                 break;
             }
             for h in handles {
-                if h.thread().id() == me {
+                if crate::loom::thread::id_of(&h) == me {
                     continue; // dropped from inside one of its own Gs: cannot join ourselves
                 }
                 let _ = h.join();
@@ -265,7 +271,7 @@ where
     }
     sched.counters.spawned.fetch_add(1, Ordering::Relaxed);
     crate::trace::go_create(id);
-    sched.ready(q);
+    crate::proc::ready(sched, q);
     JoinHandle::new(join)
 }
 

@@ -11,9 +11,8 @@ use std::cell::Cell;
 use std::ptr;
 
 use crate::g::{GRef, Header};
-use crate::loom::sync::atomic::Ordering;
 use crate::loom::sync::Arc;
-use crate::sched::{pstate, pstatus, Sched, YieldReason, M};
+use crate::sched::{Sched, YieldReason, M};
 
 /// An M's private state. Only its own thread touches the `Cell`s.
 pub(crate) struct MCtx {
@@ -38,8 +37,16 @@ pub(crate) struct MCtx {
     goid_end: Cell<u64>,
 }
 
+#[cfg(not(loom))]
 thread_local! {
     static CURM: Cell<*const MCtx> = const { Cell::new(ptr::null()) };
+}
+
+// loom runs its threads as coroutines on one OS thread, so the M context must be loom's
+// thread-local or every modelled M would see the others' context.
+#[cfg(loom)]
+loom::thread_local! {
+    static CURM: Cell<*const MCtx> = Cell::new(ptr::null());
 }
 
 impl MCtx {
@@ -82,16 +89,11 @@ impl MCtx {
         };
         let p = &self.sched.allp[pid];
         let overflow = if self.in_poll.get() {
-            let mine = pstatus(self.m.id, pstate::IN_POLL);
-            let locked = pstatus(self.m.id, pstate::IN_POLL_LOCKED);
-            if p.status
-                .compare_exchange(mine, locked, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
+            if !p.lock_in_poll(self.m.id) {
                 return Err(g);
             }
             let overflow = p.runq.put(g, next);
-            p.status.store(mine, Ordering::Release);
+            p.unlock_in_poll(self.m.id);
             overflow
         } else {
             p.runq.put(g, next)

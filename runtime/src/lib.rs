@@ -24,7 +24,7 @@ mod coop;
 pub(crate) mod g;
 pub(crate) mod getg;
 pub(crate) mod note;
-mod proc;
+pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod sched;
 mod schedtrace;

@@ -70,6 +70,14 @@ pub(crate) mod cell {
 pub(crate) mod thread {
     pub(crate) use std::thread::JoinHandle;
 
+    pub(crate) fn current_id() -> std::thread::ThreadId {
+        std::thread::current().id()
+    }
+
+    pub(crate) fn id_of<T>(h: &JoinHandle<T>) -> std::thread::ThreadId {
+        h.thread().id()
+    }
+
     pub(crate) fn spawn_named<F, T>(name: String, f: F) -> std::io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -82,6 +90,16 @@ pub(crate) mod thread {
 #[cfg(loom)]
 pub(crate) mod thread {
     pub(crate) use loom::thread::{yield_now, JoinHandle};
+
+    /// loom's JoinHandle does not expose its thread; a runtime is never dropped from one of its own
+    /// Ms in a model, so every M thread is "not us".
+    pub(crate) fn current_id() -> u64 {
+        0
+    }
+
+    pub(crate) fn id_of<T>(_h: &JoinHandle<T>) -> u64 {
+        1
+    }
 
     pub(crate) fn spawn_named<F, T>(_name: String, f: F) -> std::io::Result<JoinHandle<T>>
     where

@@ -40,196 +40,193 @@ use crate::loom::sync::atomic::{fence, Ordering};
 use crate::loom::sync::Arc;
 use crate::sched::{pstate, pstatus, Sched, YieldReason, M, MAX_M_COUNT};
 
-impl Sched {
-    /// Go's `ready`: a parked G became runnable. From an M holding a P, it goes to that P's `runnext`
-    /// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
-    /// the global queue. Then make sure some M will look (`wakep`).
-    pub(crate) fn ready(self: &Arc<Self>, g: GRef) {
-        crate::trace::go_unblock(g.id());
-        match getg::local_runqput(self, g, true) {
-            Ok(()) => {}
-            Err(g) => {
-                let mut l = self.lock();
-                self.globrunqput(&mut l, g);
-            }
+/// Go's `ready`: a parked G became runnable. From an M holding a P, it goes to that P's `runnext`
+/// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
+/// the global queue. Then make sure some M will look (`wakep`).
+pub(crate) fn ready(sched: &Arc<Sched>, g: GRef) {
+    crate::trace::go_unblock(g.id());
+    match getg::local_runqput(sched, g, true) {
+        Ok(()) => {}
+        Err(g) => {
+            let mut l = sched.lock();
+            sched.globrunqput(&mut l, g);
         }
-        self.wakep();
     }
+    wakep(sched);
+}
 
-    /// Go's `wakep`: start one spinning M if there is an idle P and nobody is spinning already.
-    pub(crate) fn wakep(self: &Arc<Self>) {
-        // The StoreLoad barrier of the spinning protocol: our queue push must be visible to an M
-        // that is about to stop spinning before we read that it is still spinning.
-        fence(Ordering::SeqCst);
-        if self.nmspinning.load(Ordering::SeqCst) != 0 || self.npidle.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        if self
-            .nmspinning
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        self.startm(None, true);
+/// Go's `wakep`: start one spinning M if there is an idle P and nobody is spinning already.
+pub(crate) fn wakep(sched: &Arc<Sched>) {
+    // The StoreLoad barrier of the spinning protocol: our queue push must be visible to an M
+    // that is about to stop spinning before we read that it is still spinning.
+    fence(Ordering::SeqCst);
+    if sched.nmspinning.load(Ordering::SeqCst) != 0 || sched.npidle.load(Ordering::SeqCst) == 0 {
+        return;
     }
+    if sched
+        .nmspinning
+        .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return;
+    }
+    startm(sched, None, true);
+}
 
-    /// Go's `startm`: run an M with P `p` (or any idle P). Reuses an idle M or starts a thread.
-    /// If `spinning`, the caller already counted the new M in `nmspinning`.
-    pub(crate) fn startm(self: &Arc<Self>, p: Option<usize>, spinning: bool) {
-        let mut l = self.lock();
-        let pid = match p {
+/// Go's `startm`: run an M with P `p` (or any idle P). Reuses an idle M or starts a thread.
+/// If `spinning`, the caller already counted the new M in `nmspinning`.
+pub(crate) fn startm(sched: &Arc<Sched>, p: Option<usize>, spinning: bool) {
+    let mut l = sched.lock();
+    let pid = match p {
+        Some(p) => p,
+        None => match sched.pidleget(&mut l) {
             Some(p) => p,
-            None => match self.pidleget(&mut l) {
-                Some(p) => p,
-                None => {
-                    drop(l);
-                    if spinning {
-                        self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-                    }
-                    return;
-                }
-            },
-        };
-        if let Some(m) = self.mget(&mut l) {
-            drop(l);
-            m.spinning.store(spinning, Ordering::Relaxed);
-            m.nextp.store(pid, Ordering::Relaxed);
-            // The note's lock orders the stores above before the M reads them.
-            m.park.wakeup();
-            return;
-        }
-        self.newm(l, pid, spinning);
-    }
-
-    /// Go's `newm`: start a thread for a new M that will run with P `pid`.
-    fn newm(
-        self: &Arc<Self>,
-        mut l: crate::loom::sync::MutexGuard<'_, crate::sched::Locked>,
-        pid: usize,
-        spinning: bool,
-    ) {
-        let count = self.mcount.load(Ordering::Relaxed);
-        if self.shutdown.load(Ordering::Acquire) || count >= MAX_M_COUNT {
-            if count >= MAX_M_COUNT && !l.warned_mcount {
-                l.warned_mcount = true;
-                eprintln!(
-                    "gort: program exceeds the {MAX_M_COUNT}-thread limit (Go's maxmcount); not \
-                     starting more Ms. Too many Gs are stuck in blocking sections or runaway polls."
-                );
-            }
-            self.give_back_p(&mut l, pid);
-            drop(l);
-            if spinning {
-                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-            }
-            return;
-        }
-        let id = self.mcount.fetch_add(1, Ordering::Relaxed);
-        let m = Arc::new(M::new(id));
-        m.spinning.store(spinning, Ordering::Relaxed);
-        m.nextp.store(pid, Ordering::Relaxed);
-        l.allm.push(m.clone());
-        l.mstarting += 1;
-        drop(l);
-        let sched = self.clone();
-        let res = crate::loom::thread::spawn_named(format!("gort-m{id}"), move || mstart(sched, m));
-        let mut l = self.lock();
-        l.mstarting -= 1;
-        match res {
-            Ok(h) => l.threads.push(h),
-            Err(e) => {
-                if !l.warned_mcount {
-                    l.warned_mcount = true;
-                    eprintln!(
-                        "gort: cannot start a thread for M{id}: {e}; continuing with fewer Ms"
-                    );
-                }
-                l.allm.retain(|m| m.id != id);
-                self.mcount.fetch_sub(1, Ordering::Relaxed);
-                self.give_back_p(&mut l, pid);
+            None => {
                 drop(l);
                 if spinning {
-                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                    sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
                 }
+                return;
             }
-        }
-    }
-
-    /// A P we meant to hand to a new M could not get one: move its Gs to the global queue (where any
-    /// M will find them) and put it back on the idle list. Caller holds the lock.
-    fn give_back_p(&self, l: &mut crate::sched::Locked, pid: usize) {
-        let gs = self.allp[pid].runq.drain();
-        for g in gs {
-            self.globrunqput(l, g);
-        }
-        self.pidleput(l, pid);
-    }
-
-    /// Go's `handoffp`: P `pid` lost its M (blocking section, runaway poll). Start an M for it if there
-    /// is work it should do; otherwise put it on the idle list.
-    pub(crate) fn handoffp(self: &Arc<Self>, pid: usize) {
-        let p = &self.allp[pid];
-        // Local or global work: start an M right away.
-        if !p.runq.is_empty() || self.runqsize.load(Ordering::SeqCst) != 0 {
-            self.startm(Some(pid), false);
-            return;
-        }
-        // Nobody is spinning and no P is idle: this P is the only way new work gets picked up soon,
-        // so start a spinning M for it.
-        if self.nmspinning.load(Ordering::SeqCst) + self.npidle.load(Ordering::SeqCst) == 0
-            && self
-                .nmspinning
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            self.startm(Some(pid), true);
-            return;
-        }
-        let mut l = self.lock();
-        if self.runqsize.load(Ordering::SeqCst) != 0 {
-            drop(l);
-            self.startm(Some(pid), false);
-            return;
-        }
-        // The last running P, and nobody is polling the network: someone must.
-        if self.npidle.load(Ordering::SeqCst) == self.gomaxprocs - 1
-            && self.lastpoll.load(Ordering::SeqCst) != 0
-        {
-            drop(l);
-            self.startm(Some(pid), false);
-            return;
-        }
-        let when = p.timers.when0();
-        self.pidleput(&mut l, pid);
+        },
+    };
+    if let Some(m) = sched.mget(&mut l) {
         drop(l);
-        if when != 0 {
-            self.wake_netpoller(when);
-        }
+        m.spinning.store(spinning, Ordering::Relaxed);
+        m.nextp.store(pid, Ordering::Relaxed);
+        // The note's lock orders the stores above before the M reads them.
+        m.park.wakeup();
+        return;
     }
+    newm(sched, l, pid, spinning);
+}
 
-    /// Go's `wakeNetPoller`: a timer due at `when` was added. If an M sleeps in the netpoller past
-    /// `when`, interrupt it; if nobody sleeps there, make sure an M is around to notice the timer.
-    pub(crate) fn wake_netpoller(self: &Arc<Self>, when: u64) {
-        if self.lastpoll.load(Ordering::SeqCst) == 0 {
-            let until = self.poll_until.load(Ordering::SeqCst);
-            if until == 0 || until > when {
-                crate::netpoll::netpoll_break(self);
+/// Go's `newm`: start a thread for a new M that will run with P `pid`.
+fn newm(
+    sched: &Arc<Sched>,
+    mut l: crate::loom::sync::MutexGuard<'_, crate::sched::Locked>,
+    pid: usize,
+    spinning: bool,
+) {
+    let count = sched.mcount.load(Ordering::Relaxed);
+    if sched.shutdown.load(Ordering::Acquire) || count >= MAX_M_COUNT {
+        if count >= MAX_M_COUNT && !l.warned_mcount {
+            l.warned_mcount = true;
+            eprintln!(
+                "gort: program exceeds the {MAX_M_COUNT}-thread limit (Go's maxmcount); not \
+                 starting more Ms. Too many Gs are stuck in blocking sections or runaway polls."
+            );
+        }
+        give_back_p(sched, &mut l, pid);
+        drop(l);
+        if spinning {
+            sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    }
+    let id = sched.mcount.fetch_add(1, Ordering::Relaxed);
+    let m = Arc::new(M::new(id));
+    m.spinning.store(spinning, Ordering::Relaxed);
+    m.nextp.store(pid, Ordering::Relaxed);
+    l.allm.push(m.clone());
+    l.mstarting += 1;
+    drop(l);
+    let sched2 = sched.clone();
+    let res = crate::loom::thread::spawn_named(format!("gort-m{id}"), move || mstart(sched2, m));
+    let mut l = sched.lock();
+    l.mstarting -= 1;
+    match res {
+        Ok(h) => l.threads.push(h),
+        Err(e) => {
+            if !l.warned_mcount {
+                l.warned_mcount = true;
+                eprintln!("gort: cannot start a thread for M{id}: {e}; continuing with fewer Ms");
             }
-        } else {
-            self.wakep();
+            l.allm.retain(|m| m.id != id);
+            sched.mcount.fetch_sub(1, Ordering::Relaxed);
+            give_back_p(sched, &mut l, pid);
+            drop(l);
+            if spinning {
+                sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
         }
     }
+}
 
-    /// Go's `timeSleepUntil`: the earliest timer of any P (0 = none).
-    pub(crate) fn time_sleep_until(&self) -> u64 {
-        self.allp
-            .iter()
-            .map(|p| p.timers.when0())
-            .filter(|&w| w != 0)
-            .min()
-            .unwrap_or(0)
+/// A P we meant to hand to a new M could not get one: move its Gs to the global queue (where any
+/// M will find them) and put it back on the idle list. Caller holds the lock.
+fn give_back_p(sched: &Sched, l: &mut crate::sched::Locked, pid: usize) {
+    let gs = sched.allp[pid].runq.drain();
+    for g in gs {
+        sched.globrunqput(l, g);
     }
+    sched.pidleput(l, pid);
+}
+
+/// Go's `handoffp`: P `pid` lost its M (blocking section, runaway poll). Start an M for it if there
+/// is work it should do; otherwise put it on the idle list.
+pub(crate) fn handoffp(sched: &Arc<Sched>, pid: usize) {
+    let p = &sched.allp[pid];
+    // Local or global work: start an M right away.
+    if !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) != 0 {
+        startm(sched, Some(pid), false);
+        return;
+    }
+    // Nobody is spinning and no P is idle: this P is the only way new work gets picked up soon,
+    // so start a spinning M for it.
+    if sched.nmspinning.load(Ordering::SeqCst) + sched.npidle.load(Ordering::SeqCst) == 0
+        && sched
+            .nmspinning
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        startm(sched, Some(pid), true);
+        return;
+    }
+    let mut l = sched.lock();
+    if sched.runqsize.load(Ordering::SeqCst) != 0 {
+        drop(l);
+        startm(sched, Some(pid), false);
+        return;
+    }
+    // The last running P, and nobody is polling the network: someone must.
+    if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs - 1
+        && sched.lastpoll.load(Ordering::SeqCst) != 0
+    {
+        drop(l);
+        startm(sched, Some(pid), false);
+        return;
+    }
+    let when = p.timers.when0();
+    sched.pidleput(&mut l, pid);
+    drop(l);
+    if when != 0 {
+        wake_netpoller(sched, when);
+    }
+}
+
+/// Go's `wakeNetPoller`: a timer due at `when` was added. If an M sleeps in the netpoller past
+/// `when`, interrupt it; if nobody sleeps there, make sure an M is around to notice the timer.
+pub(crate) fn wake_netpoller(sched: &Arc<Sched>, when: u64) {
+    if sched.lastpoll.load(Ordering::SeqCst) == 0 {
+        let until = sched.poll_until.load(Ordering::SeqCst);
+        if until == 0 || until > when {
+            crate::netpoll::netpoll_break(sched);
+        }
+    } else {
+        wakep(sched);
+    }
+}
+
+/// Go's `timeSleepUntil`: the earliest timer of any P (0 = none).
+pub(crate) fn time_sleep_until(sched: &Sched) -> u64 {
+    sched
+        .allp
+        .iter()
+        .map(|p| p.timers.when0())
+        .filter(|&w| w != 0)
+        .min()
+        .unwrap_or(0)
 }
 
 /// An M's life (Go's `mstart` → `schedule`): take the P `startm` gave us and run the loop until the
@@ -290,7 +287,7 @@ fn resetspinning(ctx: &MCtx) {
     ctx.m.spinning.store(false, Ordering::Relaxed);
     let prev = ctx.sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
     debug_assert!(prev > 0, "negative nmspinning");
-    ctx.sched.wakep();
+    wakep(&ctx.sched);
 }
 
 /// Go's `stopm`: park this M on the idle list until `startm` hands it a P. Returns with a P, or
@@ -424,7 +421,7 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
 
         // Block in the netpoller until the next timer, if there is anything to wait for and no other
         // M is already doing so (the `lastpoll` swap elects one).
-        let poll_until = sched.time_sleep_until();
+        let poll_until = time_sleep_until(sched);
         if (crate::netpoll::netpoll_any_waiters(sched) || poll_until != 0)
             && sched.lastpoll.swap(0, Ordering::SeqCst) != 0
         {
@@ -551,8 +548,7 @@ fn execute(ctx: &MCtx, g: GRef, inherit_time: bool) {
     );
     crate::trace::go_start(ctx, pid, gid);
     // Enter the poll: from here until the CAS below, sysmon may take the P away (see sched.rs).
-    p.status
-        .store(pstatus(ctx.m.id, pstate::IN_POLL), Ordering::Release);
+    p.begin_poll(ctx.m.id);
     ctx.in_poll.set(true);
 
     let (res, g) = g.run();
@@ -564,15 +560,7 @@ fn execute(ctx: &MCtx, g: GRef, inherit_time: bool) {
     // Leave the poll: do we still own a P? (A blocking section may have swapped it for another.)
     let owned = match ctx.p.get() {
         Some(cur) => {
-            let ok = sched.allp[cur]
-                .status
-                .compare_exchange(
-                    pstatus(ctx.m.id, pstate::IN_POLL),
-                    pstatus(ctx.m.id, pstate::RUNNING),
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                )
-                .is_ok();
+            let ok = sched.allp[cur].end_poll(ctx.m.id);
             if ok {
                 sched.allp[cur].curg.store(0, Ordering::Relaxed);
             }
@@ -609,7 +597,7 @@ fn execute(ctx: &MCtx, g: GRef, inherit_time: bool) {
                 sched.globrunqput(&mut l, g);
                 drop(l);
                 if !owned {
-                    sched.wakep();
+                    wakep(sched);
                 }
             }
         }

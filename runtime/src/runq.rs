@@ -444,3 +444,72 @@ mod tests {
         assert_eq!(all, want);
     }
 }
+
+/// loom models of the ring (run with `scripts/loom.sh`). The ring has 4 slots under loom.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::g::GRef;
+    use crate::loom::sync::Arc;
+    use crate::sched::Sched;
+
+    fn gs(sched: &Arc<Sched>, n: u64) -> Vec<GRef> {
+        (1..=n)
+            .map(|i| {
+                let (q, j, reg) = GRef::new(async {}, i, sched.clone());
+                drop((j, reg));
+                q
+            })
+            .collect()
+    }
+
+    fn ids(v: impl IntoIterator<Item = GRef>) -> Vec<u64> {
+        v.into_iter().map(|g| g.id()).collect()
+    }
+
+    /// The owner pushes 5 Gs into the 4-slot ring (one `runnext` push, and a full ring that must
+    /// overflow half to the "global queue") and pops one, while two thieves each steal once (the
+    /// last-round kind, which may take `runnext`). Every interleaving must account for every G exactly
+    /// once. Catches: a consumer using slots after losing the `head` CAS (double take), an overflow
+    /// batch that races a thief (a G lost or taken twice), `runnext` taken by owner and thief.
+    #[test]
+    fn owner_push_pop_racing_two_stealers_takes_every_g_once() {
+        loom::model(|| {
+            let sched = Sched::new_for_test();
+            let q = Arc::new(RunQ::new());
+            let thieves: Vec<_> = (0..2)
+                .map(|_| {
+                    let q = q.clone();
+                    loom::thread::spawn(move || {
+                        let mine = RunQ::new();
+                        match mine.steal_from(&q, true, false) {
+                            Some((g, _)) => {
+                                let mut v = vec![g.id()];
+                                v.extend(ids(mine.drain()));
+                                v
+                            }
+                            None => Vec::new(),
+                        }
+                    })
+                })
+                .collect();
+            let mut seen = Vec::new();
+            let mut global = Vec::new();
+            for (i, g) in gs(&sched, 5).into_iter().enumerate() {
+                if let Some(batch) = q.put(g, i == 4) {
+                    global.extend(ids(batch));
+                }
+            }
+            if let Some((g, _)) = q.get() {
+                seen.push(g.id());
+            }
+            for t in thieves {
+                seen.extend(t.join().unwrap());
+            }
+            seen.extend(ids(q.drain()));
+            seen.extend(global);
+            seen.sort_unstable();
+            assert_eq!(seen, vec![1, 2, 3, 4, 5]);
+        });
+    }
+}

@@ -110,6 +110,56 @@ impl P {
         }
     }
 
+    // ---- the ownership handshake (see the module header) ----
+
+    /// Owner M `m`, about to poll a G: from here sysmon may revoke the P.
+    pub(crate) fn begin_poll(&self, m: usize) {
+        self.status
+            .store(pstatus(m, pstate::IN_POLL), Ordering::Release);
+    }
+
+    /// Owner M `m`, the poll returned: do we still own the P? (`IN_POLL → RUNNING`.)
+    pub(crate) fn end_poll(&self, m: usize) -> bool {
+        self.status
+            .compare_exchange(
+                pstatus(m, pstate::IN_POLL),
+                pstatus(m, pstate::RUNNING),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Owner M `m`, inside a poll, about to push onto the run queue: lock out revocation
+    /// (`IN_POLL → IN_POLL_LOCKED`). False if the P is no longer ours to push to.
+    pub(crate) fn lock_in_poll(&self, m: usize) -> bool {
+        self.status
+            .compare_exchange(
+                pstatus(m, pstate::IN_POLL),
+                pstatus(m, pstate::IN_POLL_LOCKED),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Owner M `m`: the push is done (`IN_POLL_LOCKED → IN_POLL`). Release: a sysmon that revokes the
+    /// P afterwards sees everything pushed.
+    pub(crate) fn unlock_in_poll(&self, m: usize) {
+        self.status
+            .store(pstatus(m, pstate::IN_POLL), Ordering::Release);
+    }
+
+    /// Sysmon: take the P from its owner, whose status word was `seen` (`IN_POLL` or `SYSCALL`).
+    /// Fails if anything changed since, including a push in progress. On success the caller owns
+    /// the P (it is `IDLE` and on no list) and must `handoffp` it.
+    pub(crate) fn revoke(&self, seen: u64) -> bool {
+        debug_assert!(matches!(seen & 0xff, pstate::IN_POLL | pstate::SYSCALL));
+        self.status
+            .compare_exchange(seen, pstate::IDLE, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// Go's P status number (0 idle, 1 running, 2 syscall) for schedtrace.
     pub(crate) fn go_status(&self) -> u64 {
         match self.status.load(Ordering::Relaxed) & 0xff {
@@ -281,9 +331,24 @@ impl Sched {
         }))
     }
 
+    /// A one-P scheduler with its P taken off the idle list, so that nothing ever starts an M:
+    /// unit tests and loom models drive the pieces by hand.
     #[cfg(test)]
     pub(crate) fn new_for_test() -> Arc<Sched> {
-        Sched::new(1, Config::default()).expect("netpoller")
+        let s = Sched::new(
+            1,
+            Config {
+                sysmon: false,
+                ..Config::default()
+            },
+        )
+        .expect("netpoller");
+        {
+            let mut l = s.lock();
+            let p = s.pidleget(&mut l);
+            debug_assert_eq!(p, Some(0));
+        }
+        s
     }
 
     /// Go's `sched.lock`.
@@ -394,4 +459,83 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
         (a, b) = (b, a % b);
     }
     a
+}
+
+/// loom model of the P ownership handshake (run with `scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::g::GRef;
+
+    /// M0 is inside a poll on P0 and readies two Gs onto it, while sysmon tries to revoke P0 (a
+    /// runaway-poll rescue) and, if it wins, gives P0 to M1, which pushes a third G. The handshake
+    /// must ensure P0's ring never has two producers at once, and that every G ends up exactly once
+    /// on P0's ring or on the global queue (where a P-less M's pushes go). Catches: revoking in the
+    /// middle of a push (two producers, a lost G), an M that keeps pushing to a P it lost, an M that
+    /// believes it still owns a P after the poll.
+    #[test]
+    fn sysmon_revoking_a_p_mid_poll_never_makes_two_producers() {
+        loom::model(|| {
+            let sched = Sched::new_for_test();
+            let mut gs: Vec<GRef> = (1..=3)
+                .map(|i| {
+                    let (q, j, reg) = GRef::new(async {}, i, sched.clone());
+                    drop((j, reg));
+                    q
+                })
+                .collect();
+            let g3 = gs.pop().unwrap();
+            let p0 = &sched.allp[0];
+            p0.status
+                .store(pstatus(0, pstate::RUNNING), Ordering::Release);
+            p0.begin_poll(0);
+
+            let s2 = sched.clone();
+            let sysmon = loom::thread::spawn(move || {
+                let p = &s2.allp[0];
+                let seen = p.status.load(Ordering::Acquire);
+                if seen & 0xff == pstate::IN_POLL && p.revoke(seen) {
+                    // handoffp → startm: M1 now owns P0 and pushes onto it.
+                    p.status
+                        .store(pstatus(1, pstate::RUNNING), Ordering::Release);
+                    if let Some(b) = p.runq.put(g3, false) {
+                        s2.globrunqputbatch(b);
+                    }
+                    true
+                } else {
+                    s2.globrunqputbatch(vec![g3]);
+                    false
+                }
+            });
+
+            // M0, inside the poll: ready two Gs through the handshake, as MCtx::runqput does.
+            for g in gs {
+                if p0.lock_in_poll(0) {
+                    let overflow = p0.runq.put(g, true);
+                    p0.unlock_in_poll(0);
+                    if let Some(b) = overflow {
+                        sched.globrunqputbatch(b);
+                    }
+                } else {
+                    sched.globrunqputbatch(vec![g]);
+                }
+            }
+            let still_mine = p0.end_poll(0);
+            let revoked = sysmon.join().unwrap();
+            assert_eq!(
+                still_mine, !revoked,
+                "exactly one of M0 and sysmon owns P0 afterwards"
+            );
+
+            let mut ids: Vec<u64> = p0.runq.drain().iter().map(|g| g.id()).collect();
+            ids.extend(
+                crate::loom::lock(&sched.lock)
+                    .runq
+                    .drain(..)
+                    .map(|g| g.id()),
+            );
+            ids.sort_unstable();
+            assert_eq!(ids, vec![1, 2, 3]);
+        });
+    }
 }

@@ -187,7 +187,7 @@ mod tests {
         let sched = Sched::new_for_test();
         let line = format_schedtrace(&sched, false);
         let re_ok = line.starts_with("SCHED ")
-            && line.contains("ms: gomaxprocs=1 idleprocs=1 threads=")
+            && line.contains("ms: gomaxprocs=1 idleprocs=0 threads=")
             && line.contains(" spinningthreads=0 idlethreads=0 runqueue=0 [0]");
         assert!(re_ok, "{line}");
         let detail = format_schedtrace(&sched, true);

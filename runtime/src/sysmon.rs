@@ -110,7 +110,7 @@ fn sysmon(sched: &Arc<Sched>) {
             if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs
                 && !sched.shutdown.load(Ordering::Acquire)
             {
-                let next = sched.time_sleep_until();
+                let next = crate::proc::time_sleep_until(sched);
                 let sleep = if next == 0 {
                     Duration::from_secs(60)
                 } else {
@@ -138,12 +138,12 @@ fn sysmon(sched: &Arc<Sched>) {
         }
 
         // A timer is overdue and every M is asleep: start one to run it.
-        let next = sched.time_sleep_until();
+        let next = crate::proc::time_sleep_until(sched);
         if next != 0
             && next + FORCE_PREEMPT_NS / 10 < now
             && sched.npidle.load(Ordering::SeqCst) > 0
         {
-            sched.startm(None, false);
+            crate::proc::startm(sched, None, false);
         }
 
         if retake(sched, &mut ticks, now) > 0 {
@@ -199,14 +199,11 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             if !other_work && helpers > 0 && pd.syscallwhen + SYSCALL_RETAKE_NS > now {
                 continue;
             }
-            if p.status
-                .compare_exchange(word, pstate::IDLE, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
+            if p.revoke(word) {
                 n += 1;
                 sched.counters.handoffs.fetch_add(1, Ordering::Relaxed);
                 crate::trace::handoff(i, (word >> 8) as usize - 1);
-                sched.handoffp(i);
+                crate::proc::handoffp(sched, i);
             }
             continue;
         }
@@ -223,16 +220,13 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 // Nothing is stuck behind it: a long poll alone harms nobody.
                 continue;
             }
-            if p.status
-                .compare_exchange(word, pstate::IDLE, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-            {
+            if p.revoke(word) {
                 n += 1;
                 let m = (word >> 8) as usize - 1;
                 sched.counters.rescues.fetch_add(1, Ordering::Relaxed);
                 crate::loom::lock(&sched.rescues.pending).push((m, i, pd.pollwhen));
                 crate::trace::rescue(i, m, p.curg.load(Ordering::Relaxed));
-                sched.handoffp(i);
+                crate::proc::handoffp(sched, i);
             }
         }
     }

@@ -334,3 +334,41 @@ mod tests {
         assert!(e.is_fired());
     }
 }
+
+/// loom models of the timer state machine (run with `scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicUsize;
+
+    /// A timer's owner cancels it while an M runs the heap with the timer due. Exactly one side
+    /// wins: either the action ran and `cancel` reports false, or the action never runs and `cancel`
+    /// reports true. Catches: a cancelled timer firing, a fired timer reported as stopped (Go's
+    /// `Timer.Stop` contract), the `deleted` count going wrong.
+    #[test]
+    fn cancel_racing_fire_has_exactly_one_winner() {
+        loom::model(|| {
+            let timers = Arc::new(Timers::new());
+            let hits = Arc::new(AtomicUsize::new(0));
+            let h2 = hits.clone();
+            let e = Entry::new(
+                0,
+                10,
+                Action::Func(Some(Box::new(move || {
+                    h2.fetch_add(1, Ordering::SeqCst);
+                }))),
+            );
+            timers.add(e.clone());
+            let t2 = timers.clone();
+            let runner = loom::thread::spawn(move || t2.run_expired(100));
+            let cancelled = e.cancel();
+            if cancelled {
+                timers.note_deleted();
+            }
+            let fired = runner.join().unwrap();
+            assert_eq!(cancelled, fired == 0);
+            assert_eq!(hits.load(Ordering::SeqCst), fired);
+            assert_eq!(timers.len(), 0);
+        });
+    }
+}
