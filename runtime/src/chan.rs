@@ -49,7 +49,7 @@ mod hchan;
 mod waitq;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+pub(crate) mod loom_tests;
 #[cfg(all(test, not(loom)))]
 pub(crate) mod test_util;
 #[cfg(all(test, not(loom)))]

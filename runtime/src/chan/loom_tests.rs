@@ -6,10 +6,31 @@ use std::pin::pin;
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use loom::future::block_on;
 use loom::thread;
 
 use super::*;
+
+struct Unparker(thread::Thread);
+
+impl Wake for Unparker {
+    fn wake(self: StdArc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Run `fut` to completion on this loom thread, parking it while pending (loom's own `block_on`
+/// needs a cargo feature this workspace does not enable).
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let waker = Waker::from(StdArc::new(Unparker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
 
 struct Noop;
 
@@ -18,7 +39,7 @@ impl Wake for Noop {
 }
 
 /// Poll `fut` once; nobody will wake it (the model decides what to do next by itself).
-fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+pub(crate) fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     let waker = Waker::from(StdArc::new(Noop));
     fut.poll(&mut Context::from_waker(&waker))
 }

@@ -1,26 +1,13 @@
 //! Loom models of `select!`: two threads, capacity 0 and 1. Run with
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p runtime --release --lib select`.
 
-use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc as StdArc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 
-use loom::future::block_on;
 use loom::thread;
 
+use crate::chan::loom_tests::{block_on, poll_once};
 use crate::chan::{channel, TryRecvError};
-
-struct Noop;
-
-impl Wake for Noop {
-    fn wake(self: StdArc<Self>) {}
-}
-
-fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-    let waker = Waker::from(StdArc::new(Noop));
-    fut.poll(&mut Context::from_waker(&waker))
-}
 
 #[test]
 fn select_loom_recv_meets_plain_send() {
@@ -48,6 +35,8 @@ fn select_loom_two_selects_exactly_one_case_each() {
         loom::model(move || {
             let (ta, ra) = channel::<u32>(cap);
             let (tb, rb) = channel::<u32>(cap);
+            // Keep the channels open after the sending thread ends.
+            let _keep = (ta.clone(), tb.clone());
             let t = thread::spawn(move || {
                 block_on(async {
                     crate::select! {
@@ -78,6 +67,7 @@ fn select_loom_withdrawal_on_drop_loses_nothing() {
         loom::model(move || {
             let (ta, ra) = channel::<u32>(cap);
             let (_tb, rb) = channel::<u32>(cap);
+            let _keep = ta.clone(); // the channel must not close when the thread ends
             let t = thread::spawn(move || ta.try_send(1).is_ok());
             let mut got = 0;
             {
@@ -122,5 +112,73 @@ fn select_loom_close_fires_parked_select() {
         assert_eq!(got, None);
         t.join().unwrap();
         assert_eq!(rb.try_recv(), Err(TryRecvError::Empty));
+    });
+}
+
+#[test]
+fn select_loom_crossed_selects_meet_once() {
+    // Each thread offers to send on one channel or receive on the other: exactly one pairing happens,
+    // whichever select parks first is completed by the other, and neither waits forever.
+    for cap in [0, 1] {
+        loom::model(move || {
+            let (ta, ra) = channel::<u32>(cap);
+            let (tb, rb) = channel::<u32>(cap);
+            let _keep = (ta.clone(), tb.clone());
+            let (ra2, rb2) = (ra.clone(), rb.clone());
+            let t = thread::spawn(move || {
+                block_on(async {
+                    crate::select! {
+                        send(ta, 1) -> r => { r.unwrap(); None }
+                        recv(rb2) -> v => v,
+                    }
+                })
+            });
+            let mine = block_on(async {
+                crate::select! {
+                    send(tb, 2) -> r => { r.unwrap(); None }
+                    recv(ra2) -> v => v,
+                }
+            });
+            let theirs = t.join().unwrap();
+            // What was sent but not received by the other select is still buffered (cap 1 only).
+            let left_a = ra.try_recv().ok();
+            let left_b = rb.try_recv().ok();
+            let sent_a = mine == Some(1) || left_a == Some(1);
+            let sent_b = theirs == Some(2) || left_b == Some(2);
+            assert!(
+                sent_a || sent_b,
+                "nothing crossed: mine {mine:?} theirs {theirs:?}"
+            );
+            if cap == 0 {
+                assert!(sent_a != sent_b, "both unbuffered sends happened");
+                assert_eq!((left_a, left_b), (None, None));
+            }
+        });
+    }
+}
+
+#[test]
+fn select_loom_two_senders_fire_a_parked_select_once() {
+    // Two senders race to complete one select's two cases: one wins the select, the other's value
+    // stays with its channel (a sudog of a fired select must be skipped, never filled).
+    loom::model(|| {
+        let (ta, ra) = channel::<u32>(0);
+        let (tb, rb) = channel::<u32>(0);
+        let t1 = thread::spawn(move || block_on(ta.send(1)).unwrap());
+        let t2 = thread::spawn(move || block_on(tb.send(2)).unwrap());
+        let first = block_on(async {
+            crate::select! {
+                recv(ra) -> v => v,
+                recv(rb) -> v => v,
+            }
+        });
+        let second = match first {
+            Some(1) => block_on(rb.recv()),
+            Some(2) => block_on(ra.recv()),
+            other => panic!("select got {other:?}"),
+        };
+        assert_eq!(first.unwrap() + second.unwrap(), 3);
+        t1.join().unwrap();
+        t2.join().unwrap();
     });
 }
