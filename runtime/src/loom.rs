@@ -12,8 +12,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
-            Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 }
@@ -24,8 +23,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
-            Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 }
@@ -70,7 +68,7 @@ pub(crate) mod cell {
 
 #[cfg(not(loom))]
 pub(crate) mod thread {
-    pub(crate) use std::thread::{current, yield_now, JoinHandle};
+    pub(crate) use std::thread::JoinHandle;
 
     pub(crate) fn spawn_named<F, T>(name: String, f: F) -> std::io::Result<JoinHandle<T>>
     where
@@ -83,7 +81,7 @@ pub(crate) mod thread {
 
 #[cfg(loom)]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{current, yield_now, JoinHandle};
+    pub(crate) use loom::thread::{yield_now, JoinHandle};
 
     pub(crate) fn spawn_named<F, T>(_name: String, f: F) -> std::io::Result<JoinHandle<T>>
     where
