@@ -72,6 +72,29 @@ pub(crate) use waitq::Waiter;
 pub use waitq::WakeList;
 
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
+///
+/// ```
+/// use runtime::chan::channel;
+///
+/// let sum = runtime::run(async {
+///     let (tx, rx) = channel::<u64>(0);
+///     for w in 0..4 {
+///         let tx = tx.clone();
+///         runtime::go(async move {
+///             for i in 0..10 {
+///                 tx.send(w * 10 + i).await.unwrap();
+///             }
+///         });
+///     }
+///     drop(tx); // the channel closes when the last worker's sender is dropped
+///     let mut sum = 0;
+///     while let Some(v) = rx.recv().await {
+///         sum += v;
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, (0..40).sum());
+/// ```
 pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
         lock: Mutex::new(()),

@@ -496,15 +496,43 @@ pub mod __private {
     pub use crate::chan::{Locked, WakeList};
 }
 
-/// Wait on several channel operations; run the arm of the one that proceeds. See the `select` module
-/// documentation in the source (runtime/src/select.rs) for the semantics and the algorithm.
+/// Wait on several channel operations; run the arm of the one that proceeds (Go's `select`).
 ///
-/// ```ignore
-/// runtime::select! {
-///     recv(rx) -> v => { /* v: Option<T> */ },
-///     send(tx, value) -> res => { /* res: Result<(), SendError<T>> */ },
-///     default => { /* nothing ready */ },
-/// }
+/// Arms: `recv(rx) -> v => body` (`v: Option<T>`, `None` once the channel is closed and drained),
+/// `send(tx, value) -> res => body` (`res: Result<(), SendError<T>>`), and at most one
+/// `default => body`. Bodies are blocks or expressions, separated by commas (optional after blocks).
+/// Without `default` the macro awaits, so it must be used in async code; with `default` it never
+/// waits. Several ready cases: one is chosen uniformly at random. See runtime/src/select.rs for the
+/// algorithm.
+///
+/// ```
+/// use runtime::chan::channel;
+///
+/// let got = runtime::run(async {
+///     let (tx, rx) = channel::<u32>(0);
+///     let (quit_tx, quit) = channel::<()>(0);
+///     runtime::go(async move {
+///         for i in 0..3 {
+///             tx.send(i).await.unwrap();
+///         }
+///         drop(quit_tx); // closing `quit` makes its arm ready
+///     });
+///     let mut got = Vec::new();
+///     loop {
+///         runtime::select! {
+///             recv(rx) -> v => got.push(v.unwrap()),
+///             recv(quit) -> _ => break,
+///         }
+///     }
+///     // Nothing ready any more: `default` runs.
+///     let polled = runtime::select! {
+///         recv(rx) -> v => v,
+///         default => None,
+///     };
+///     assert_eq!(polled, None);
+///     got
+/// });
+/// assert_eq!(got, [0, 1, 2]);
 /// ```
 #[macro_export]
 macro_rules! select {

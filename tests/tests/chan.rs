@@ -54,15 +54,16 @@ fn buffered_fills_then_blocks() {
                 s.fetch_add(1, Ordering::SeqCst);
             }
         });
-        // Wait (bounded) for the buffer to fill.
+        // Wait (bounded) for the buffer to fill and the sender to count its three sends.
         for _ in 0..1_000 {
-            if rx.len() == 3 {
+            if rx.len() == 3 && sent.load(Ordering::SeqCst) == 3 {
                 break;
             }
             settle().await;
         }
         assert_eq!(rx.len(), 3, "the buffer did not fill");
         settle().await;
+        // Nobody has received, so the fourth send cannot have completed, whatever the scheduling.
         assert_eq!(
             sent.load(Ordering::SeqCst),
             3,

@@ -207,6 +207,20 @@ fn same_channel_in_two_arms() {
     });
     assert_eq!(got.1, Some(1));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    // Both ready in pass 1: either arm may fire (the chance that one of 200 picks never happens is
+    // 2^-199).
+    let mut arms = [0; 2];
+    for i in 0..200 {
+        tx.try_send(i).unwrap();
+        let (arm, v) = crate::select! {
+            recv(rx) -> v => (0, v),
+            recv(rx) -> v => (1, v),
+            default => panic!("a buffered value was not ready"),
+        };
+        assert_eq!(v, Some(i));
+        arms[arm] += 1;
+    }
+    assert!(arms[0] > 0 && arms[1] > 0, "{arms:?}");
 
     // Send and receive on one unbuffered channel: the select cannot meet itself, so it parks, and a
     // third party's receive fires the send arm (or its send fires the receive arm).
