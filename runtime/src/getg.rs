@@ -179,3 +179,19 @@ pub(crate) fn with_curg(f: impl FnOnce(&Header)) {
 pub(crate) fn cur_sched() -> Option<Arc<Sched>> {
     with_curm(|ctx| ctx.sched.clone())
 }
+
+/// The P running the calling code, if it runs in a G that holds one (`None` on a thread that is not
+/// an M, or in a G whose P was taken away mid-poll). For teaching and examples: Go hides this.
+pub fn current_p() -> Option<usize> {
+    with_curm(|ctx| if ctx.in_poll.get() { ctx.p.get() } else { None }).flatten()
+}
+
+/// The id (Go's goid) of the G running the calling code, if any. For teaching and examples.
+pub fn current_g() -> Option<u64> {
+    with_curm(|ctx| {
+        let g = ctx.curg.get();
+        // SAFETY: see `with_curg`.
+        (!g.is_null()).then(|| unsafe { (*g).id })
+    })
+    .flatten()
+}

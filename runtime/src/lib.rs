@@ -47,5 +47,6 @@ pub mod trace;
 pub use boot::{go, run, Builder, Runtime};
 pub use coop::{coop, yield_now, Coop, YieldNow};
 pub use g::{JoinError, JoinHandle, WaitReason};
+pub use getg::{current_g, current_p};
 pub use stats::{stats, Stats};
 pub use syscall::{blocking, spawn_blocking};
