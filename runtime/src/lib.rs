@@ -33,6 +33,12 @@ mod syscall;
 mod sysmon;
 pub(crate) mod timer;
 
+// Channels and select (Go's runtime/chan.go, runtime/select.go).
+pub mod chan;
+mod select;
+#[doc(hidden)]
+pub use select::__private;
+
 // Around the scheduler.
 pub(crate) mod netpoll;
 pub mod time;
