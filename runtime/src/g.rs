@@ -230,7 +230,7 @@ impl GRef {
     {
         let cell = Box::new(Cell {
             header: Header {
-                state: AtomicUsize::new(NOTIFIED | JOIN_INTEREST | 3 * REF_ONE),
+                state: AtomicUsize::new(NOTIFIED | JOIN_INTEREST | (3 * REF_ONE)),
                 vtable: vtable::<F>(),
                 id,
                 sched,

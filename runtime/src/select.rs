@@ -520,7 +520,12 @@ pub mod __private {
 ///     let mut got = Vec::new();
 ///     loop {
 ///         runtime::select! {
-///             recv(rx) -> v => got.push(v.unwrap()),
+///             // Once the sender G has finished, `rx` is closed too and both arms are ready;
+///             // either may be chosen, so a closed `rx` (None) also ends the loop.
+///             recv(rx) -> v => match v {
+///                 Some(v) => got.push(v),
+///                 None => break,
+///             },
 ///             recv(quit) -> _ => break,
 ///         }
 ///     }

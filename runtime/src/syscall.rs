@@ -9,6 +9,7 @@
 //! 2. any idle P;
 //! 3. no P: it finishes the G's poll P-less (anything the G readies goes to the global queue), and
 //!    then parks on the idle M list.
+//!
 //! In every path the G is run by exactly one M and nothing it made runnable is lost.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};

@@ -264,6 +264,37 @@ impl fmt::Debug for Ticker {
     }
 }
 
+/// A channel that receives the current time once `d` has passed (Go's `time.After`), so a timeout is
+/// an ordinary `select!` arm:
+///
+/// ```
+/// use std::time::Duration;
+/// runtime::run(async {
+///     let (_tx, rx) = runtime::chan::channel::<u32>(0); // nothing will ever be sent
+///     let timed_out = runtime::select! {
+///         recv(rx) -> _ => false,
+///         recv(runtime::time::after(Duration::from_millis(5))) -> _ => true,
+///     };
+///     assert!(timed_out);
+/// });
+/// ```
+///
+/// The channel has capacity 1 and the timer sends without blocking, on the scheduler's timer path
+/// (Go's `sendTime`). The timer stays armed until it fires even if the receiver is dropped.
+pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
+    let sched = sched_for("after");
+    let (tx, rx) = crate::chan::channel(1);
+    let when = sched.nanos_of(Instant::now() + d);
+    arm(
+        &sched,
+        when,
+        Action::Func(Some(Box::new(move || {
+            let _ = tx.try_send(Instant::now());
+        }))),
+    );
+    rx
+}
+
 /// A one-shot timer running a function (Go's `time.AfterFunc`); see [`after_func`].
 pub struct Timer {
     sched: Arc<Sched>,

@@ -243,7 +243,7 @@ fn creating_and_dropping_100_runtimes_in_a_loop() {
 #[test]
 fn go_outside_a_runtime_panics_naming_the_fix() {
     let err = std::panic::catch_unwind(|| {
-        let _ = runtime::go(async {});
+        drop(runtime::go(async {}));
     })
     .unwrap_err();
     let msg = err

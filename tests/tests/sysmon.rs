@@ -76,6 +76,8 @@ fn cpu_bound_gs_calling_coop_share_one_p() {
         };
         // A spawns B and then spins; B lands in runnext behind A. On one P, B can only start
         // before A ends if sysmon preempts A.
+        let b_slot = Arc::new(std::sync::Mutex::new(None));
+        let b_slot2 = b_slot.clone();
         let a = runtime::go(async move {
             let a_done3 = a_done2.clone();
             let b = runtime::go(async move {
@@ -83,11 +85,12 @@ fn cpu_bound_gs_calling_coop_share_one_p() {
                 spin(Duration::from_millis(50)).await;
                 started_before
             });
+            *b_slot2.lock().unwrap() = Some(b);
             spin(Duration::from_millis(400)).await;
             a_done2.store(true, Ordering::SeqCst);
-            b
         });
-        let b = a.await.unwrap();
+        a.await.unwrap();
+        let b = b_slot.lock().unwrap().take().expect("A spawned B");
         let b_ok = b.await.unwrap();
         drop(a_done);
         (b_ok, runtime::stats().preemptions)

@@ -155,3 +155,31 @@ fn after_func_runs_in_its_own_g_and_stop_prevents_it() {
         assert!(rx.try_recv().is_err(), "the stopped timer fired");
     });
 }
+
+#[test]
+fn after_delivers_one_instant_no_earlier_than_its_deadline() {
+    rt(2).block_on(async {
+        let t0 = Instant::now();
+        let rx = time::after(Duration::from_millis(3));
+        let at = rx.recv().await.expect("after sends once");
+        assert!(at.duration_since(t0) >= Duration::from_millis(3));
+        assert!(t0.elapsed() >= Duration::from_millis(3));
+        assert!(rx.try_recv().is_err(), "after sends exactly one value");
+    });
+}
+
+#[test]
+fn after_is_a_select_arm_that_times_out_a_silent_channel() {
+    rt(1).block_on(async {
+        let (tx, rx) = runtime::chan::channel::<u8>(0);
+        let mut timeouts = 0;
+        for _ in 0..5 {
+            runtime::select! {
+                recv(rx) -> _ => panic!("nothing was sent"),
+                recv(time::after(Duration::from_millis(1))) -> _ => timeouts += 1,
+            }
+        }
+        assert_eq!(timeouts, 5);
+        drop(tx);
+    });
+}
