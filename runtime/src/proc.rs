@@ -616,3 +616,39 @@ fn execute(ctx: &MCtx, g: GRef, inherit_time: bool) {
         }
     }
 }
+
+/// loom model of the spinning/parking protocol (run with `scripts/loom.sh`). The real runtime runs
+/// under loom: `startm` spawns loom threads as Ms, and every atomic and lock of the scheduler loop is
+/// a point where loom may switch threads.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use crate::loom::sync::Arc;
+    use loom::sync::Notify;
+
+    /// One P. A first G runs; while its M is somewhere on the way to idle (finishing the G, failing to
+    /// find work, dropping its P, parking), a second G is made runnable from a thread with no P. In
+    /// every interleaving the second G must run: either the M sees it before parking (the re-check
+    /// after releasing the P), or the submitter's `wakep` sees the idle P and starts/wakes an M. A lost
+    /// wake-up leaves `wait()` blocked forever, which loom reports as a deadlock. Catches: removing
+    /// the StoreLoad fence or the post-release re-check, checking `npidle` before pushing, an M that
+    /// parks without being on the idle list.
+    #[test]
+    fn g_made_runnable_while_the_last_m_goes_idle_is_still_run() {
+        loom::model(|| {
+            let rt = crate::Builder::new()
+                .procs(1)
+                .sysmon(false)
+                .build()
+                .expect("runtime");
+            let first = Arc::new(Notify::new());
+            let second = Arc::new(Notify::new());
+            let f = first.clone();
+            drop(rt.go(async move { f.notify() }));
+            first.wait();
+            let s = second.clone();
+            drop(rt.go(async move { s.notify() }));
+            second.wait();
+            drop(rt);
+        });
+    }
+}
