@@ -595,7 +595,11 @@ unsafe fn finish<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>
         unsafe { *stage = Stage::Finished(output) };
     });
     cell.header.status.store(status::DEAD, Ordering::Relaxed);
-    if cell.header.transition_to_complete() {
+    let joined = cell.header.transition_to_complete();
+    // Leave the registry before waking the joiner, so that a joiner never sees its finished G still
+    // counted as live. The M's and the JoinHandle's references keep the block alive meanwhile.
+    cell.header.sched.allgs.remove(&cell.header);
+    if joined {
         let waker = crate::loom::lock(&cell.header.join_waker).take();
         if let Some(w) = waker {
             w.wake();
@@ -604,7 +608,6 @@ unsafe fn finish<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>
         // SAFETY: no JoinHandle: after COMPLETE nobody else reads the output.
         unsafe { drop_output::<F>(NonNull::from(&cell.header)) };
     }
-    cell.header.sched.allgs.remove(&cell.header);
 }
 
 /// # Safety
