@@ -41,6 +41,7 @@ pub use select::__private;
 
 // Around the scheduler.
 pub(crate) mod netpoll;
+pub mod signal;
 pub mod time;
 pub mod trace;
 
