@@ -831,10 +831,9 @@ mod loom_tests {
 
     /// Take a G that a wake put on the global queue.
     fn take_global(sched: &Sched) -> Option<GRef> {
-        let g = sched.lock().runq.pop_front();
-        if g.is_some() {
-            sched.runqsize.fetch_sub(1, Ordering::SeqCst);
-        }
+        let mut l = sched.lock();
+        let g = l.runq.pop_front();
+        sched.publish_runqsize(&l);
         g
     }
 
