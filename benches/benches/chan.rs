@@ -157,17 +157,15 @@ fn select_4(c: &mut Criterion) {
     g.bench_function("gort", |b| {
         b.iter(|| {
             rt.block_on(async move {
-                let mut rxs = Vec::new();
-                for _ in 0..4 {
+                let [a, b2, c2, d] = std::array::from_fn(|_| {
                     let (tx, rx) = runtime::chan::channel::<usize>(64);
                     runtime::go(async move {
                         for i in 0..per {
                             tx.send(i).await.expect("consumer alive");
                         }
                     });
-                    rxs.push(rx);
-                }
-                let [a, b2, c2, d] = <[_; 4]>::try_from(rxs).ok().expect("four channels");
+                    rx
+                });
                 let (mut n, mut open) = (0, 4);
                 while open > 0 {
                     let got = runtime::select! {
@@ -195,18 +193,15 @@ fn select_4(c: &mut Criterion) {
     g.bench_function("tokio", |b| {
         b.iter(|| {
             rt.block_on(async move {
-                let mut rxs = Vec::new();
-                for _ in 0..4 {
+                let [mut a, mut b2, mut c2, mut d] = std::array::from_fn(|_| {
                     let (tx, rx) = tokio::sync::mpsc::channel::<usize>(64);
                     tokio::spawn(async move {
                         for i in 0..per {
                             tx.send(i).await.expect("consumer alive");
                         }
                     });
-                    rxs.push(rx);
-                }
-                let [mut a, mut b2, mut c2, mut d] =
-                    <[_; 4]>::try_from(rxs).ok().expect("four channels");
+                    rx
+                });
                 let mut n = 0;
                 loop {
                     let got = tokio::select! {
