@@ -318,6 +318,30 @@ async fn sleep_until_past(t: Instant) {
 }
 
 #[test]
+fn async_read_of_a_split_half_times_out_at_its_deadline_then_reads_once_cleared() {
+    // The AsyncRead path keeps its deadline timer in the handle, across polls; the reader runs in
+    // its own G so nothing else wakes it.
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        let (mut half, _w) = server.into_split();
+        half.set_read_deadline(Some(Instant::now() + Duration::from_millis(30)))
+            .unwrap();
+        let reader = runtime::go(async move {
+            let mut buf = [0u8; 8];
+            let first = rio::read(&mut half, &mut buf).await.map(|_| ());
+            (first, half)
+        });
+        let (first, mut half) = reader.await.unwrap();
+        assert_eq!(first.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        half.set_read_deadline(None).unwrap();
+        client.write_all(b"after").await.unwrap();
+        let mut buf = [0u8; 5];
+        rio::read_exact(&mut half, &mut buf).await.unwrap();
+        assert_eq!(&buf, b"after");
+    }));
+}
+
+#[test]
 fn write_deadline_times_out_a_writer_blocked_on_a_full_buffer() {
     rt().block_on(bounded(60, async {
         let (client, _server) = pair().await; // the server never reads

@@ -26,6 +26,9 @@
 //! `poll_wait` reports `TimedOut` once the deadline has passed. Go's pollDesc owns one timer per
 //! direction whose callback unblocks the waiter; ours lives with the waiting operation instead,
 //! because timers belong to the scheduler's Ps and the netpoll crate knows nothing of them.
+//! One consequence: a waiter that times out (or whose future is dropped) leaves its Waker in the
+//! descriptor's slot, since only an event, a deadline change or close takes it out. The next event
+//! then wakes that G once for nothing, which costs one poll and loses nothing.
 //!
 //! ## Closing
 //! [`NetFd::close`] (Go's `FD.Close`) marks the descriptor closed, which wakes the waiter of each
