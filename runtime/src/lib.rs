@@ -4,3 +4,6 @@ pub(crate) mod loom;
 pub(crate) mod rand;
 pub(crate) mod coop;
 pub(crate) mod g;
+pub mod sync;
+pub mod context;
+mod sema;
