@@ -1,9 +1,57 @@
-//! gort: Go's runtime rebuilt in Rust. See `design.md` at the repository root for the map.
+//! gort: Go's runtime — the M:P:G scheduler, the netpoller, sysmon, channels and select — rebuilt
+//! in Rust as an async runtime. `design.md` at the repository root is the map; each module's header
+//! names the Go source it mirrors.
+//!
+//! ```
+//! let sum = runtime::run(async {
+//!     let handles: Vec<_> = (1..=10u64).map(|i| runtime::go(async move { i * i })).collect();
+//!     let mut sum = 0;
+//!     for h in handles {
+//!         sum += h.await.expect("G panicked");
+//!     }
+//!     sum
+//! });
+//! assert_eq!(sum, 385);
+//! ```
 
 pub(crate) mod loom;
 pub(crate) mod rand;
-pub(crate) mod coop;
+
+// The scheduler (Go's runtime/proc.go and runtime2.go).
+pub(crate) mod allgs;
+mod boot;
+mod coop;
 pub(crate) mod g;
-pub mod sync;
+pub(crate) mod getg;
+pub(crate) mod note;
+pub(crate) mod proc;
+pub(crate) mod runq;
+pub(crate) mod sched;
+mod schedtrace;
+mod stats;
+mod syscall;
+mod sysmon;
+pub(crate) mod timer;
+
+// Channels and select (Go's runtime/chan.go, runtime/select.go).
+pub mod chan;
+mod select;
+#[doc(hidden)]
+pub use select::__private;
+
+// Around the scheduler.
+pub(crate) mod netpoll;
+pub mod time;
+pub mod trace;
+
+// Synchronisation (Go's sync and context packages, over runtime/sema.go).
 pub mod context;
 mod sema;
+pub mod sync;
+
+pub use boot::{go, run, Builder, Runtime};
+pub use coop::{coop, yield_now, Coop, YieldNow};
+pub use g::{JoinError, JoinHandle, WaitReason};
+pub use getg::{current_g, current_p};
+pub use stats::{stats, Stats};
+pub use syscall::{blocking, spawn_blocking};

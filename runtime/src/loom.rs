@@ -12,8 +12,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
-            Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 }
@@ -24,8 +23,7 @@ pub(crate) mod sync {
 
     pub(crate) mod atomic {
         pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
-            Ordering,
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
         };
     }
 }
@@ -70,7 +68,15 @@ pub(crate) mod cell {
 
 #[cfg(not(loom))]
 pub(crate) mod thread {
-    pub(crate) use std::thread::{current, yield_now, JoinHandle};
+    pub(crate) use std::thread::JoinHandle;
+
+    pub(crate) fn current_id() -> std::thread::ThreadId {
+        std::thread::current().id()
+    }
+
+    pub(crate) fn id_of<T>(h: &JoinHandle<T>) -> std::thread::ThreadId {
+        h.thread().id()
+    }
 
     pub(crate) fn spawn_named<F, T>(name: String, f: F) -> std::io::Result<JoinHandle<T>>
     where
@@ -83,7 +89,17 @@ pub(crate) mod thread {
 
 #[cfg(loom)]
 pub(crate) mod thread {
-    pub(crate) use loom::thread::{current, yield_now, JoinHandle};
+    pub(crate) use loom::thread::{yield_now, JoinHandle};
+
+    /// loom's JoinHandle does not expose its thread; a runtime is never dropped from one of its own
+    /// Ms in a model, so every M thread is "not us".
+    pub(crate) fn current_id() -> u64 {
+        0
+    }
+
+    pub(crate) fn id_of<T>(_h: &JoinHandle<T>) -> u64 {
+        1
+    }
 
     pub(crate) fn spawn_named<F, T>(_name: String, f: F) -> std::io::Result<JoinHandle<T>>
     where

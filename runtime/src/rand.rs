@@ -10,8 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static SEED: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
 
+#[cfg(not(loom))]
 thread_local! {
     static STATE: Cell<u64> = const { Cell::new(0) };
+}
+
+// Under loom every execution of a model must make the same choices, so the seed is fixed.
+#[cfg(loom)]
+loom::thread_local! {
+    static STATE: Cell<u64> = Cell::new(0x2545_F491_4F6C_DD1D);
 }
 
 fn seed() -> u64 {
@@ -45,7 +52,7 @@ pub(crate) fn fastrand_n(n: u32) -> u32 {
     (((fastrand64() as u32) as u64 * n as u64) >> 32) as u32
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -544,16 +544,28 @@ pub(crate) mod test_util {
         }
     }
 
+    struct Noop;
+
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// A waker that does nothing.
+    pub(crate) fn noop_waker() -> Waker {
+        Waker::from(Arc::new(Noop))
+    }
+
     /// Poll once with a waker that does nothing.
     pub(crate) fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-        let mut cx = Context::from_waker(Waker::noop());
+        let waker = noop_waker();
+        let mut cx = Context::from_waker(&waker);
         std::pin::Pin::new(fut).poll(&mut cx)
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::test_util::{block_on, poll_once};
+    use super::test_util::{block_on, noop_waker, poll_once};
     use super::*;
     use std::sync::Arc;
     use std::task::Poll;
@@ -736,10 +748,11 @@ mod tests {
     #[test]
     fn notify_one_wakes_the_oldest_listed_waiter_only() {
         let l = NotifyList::new();
-        let a = l.add(Waker::noop());
-        let b = l.add(Waker::noop());
+        let w = noop_waker();
+        let a = l.add(&w);
+        let b = l.add(&w);
         l.notify_one();
-        let mut cx = Context::from_waker(Waker::noop());
+        let mut cx = Context::from_waker(&w);
         assert_eq!(l.poll_wait(&b, &mut cx), Poll::Pending);
         assert_eq!(l.poll_wait(&a, &mut cx), Poll::Ready(Notified::One));
         l.notify_all();
@@ -752,8 +765,9 @@ mod tests {
         let l = NotifyList::new();
         l.notify_one();
         l.notify_all();
-        let a = l.add(Waker::noop());
-        let mut cx = Context::from_waker(Waker::noop());
+        let w = noop_waker();
+        let a = l.add(&w);
+        let mut cx = Context::from_waker(&w);
         assert_eq!(l.poll_wait(&a, &mut cx), Poll::Pending);
         assert_eq!(l.cancel(a), None);
     }
@@ -761,8 +775,9 @@ mod tests {
     #[test]
     fn cancelled_waiter_reports_a_signal_it_received() {
         let l = NotifyList::new();
-        let a = l.add(Waker::noop());
-        let b = l.add(Waker::noop());
+        let w = noop_waker();
+        let a = l.add(&w);
+        let b = l.add(&w);
         l.notify_one();
         assert_eq!(l.cancel(a), Some(Notified::One));
         assert_eq!(l.cancel(b), None);
@@ -778,10 +793,17 @@ mod loom_tests {
     use crate::loom::sync::atomic::{AtomicUsize, Ordering};
     use crate::loom::sync::Arc;
     use loom::future::block_on;
-    use std::task::Waker;
+    use std::task::{Wake, Waker};
+
+    struct Noop;
+
+    impl Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
 
     fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-        let mut cx = Context::from_waker(Waker::noop());
+        let waker = Waker::from(std::sync::Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
         Pin::new(fut).poll(&mut cx)
     }
 

@@ -33,19 +33,26 @@ use super::mutex::{RawLock, RawMutex};
 use crate::coop::poll_preempt;
 use crate::g::{set_waitreason, WaitReason};
 use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicI64, Ordering::SeqCst};
+use crate::loom::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use crate::sema::{Abandoned, Acquire, Sema};
 
 /// More readers than this at once is unsupported (Go's `rwmutexMaxReaders`).
-const MAX_READERS: i64 = 1 << 30;
+const MAX_READERS: i32 = 1 << 30;
+
+/// Go's `atomic.Int32.Add`: add `delta` to a counter kept as the bits of an `i32` and return the new value.
+fn add(a: &AtomicU32, delta: i32) -> i32 {
+    (a.fetch_add(delta as u32, SeqCst) as i32).wrapping_add(delta)
+}
 
 /// A reader/writer lock whose `read` and `write` are futures: Go's `sync.RWMutex`, holding its data.
 pub struct RwLock<T> {
     w: RawMutex,
     writer_sem: Sema,
     reader_sem: Sema,
-    reader_count: AtomicI64,
-    reader_wait: AtomicI64,
+    /// Readers inside or blocked, minus `MAX_READERS` while a writer is pending (an `i32`, as in Go).
+    reader_count: AtomicU32,
+    /// Readers the pending writer still waits for (an `i32`).
+    reader_wait: AtomicU32,
     data: UnsafeCell<T>,
 }
 
@@ -61,8 +68,8 @@ impl<T> RwLock<T> {
             w: RawMutex::new(),
             writer_sem: Sema::new(0),
             reader_sem: Sema::new(0),
-            reader_count: AtomicI64::new(0),
-            reader_wait: AtomicI64::new(0),
+            reader_count: AtomicU32::new(0),
+            reader_wait: AtomicU32::new(0),
             data: UnsafeCell::new(value),
         }
     }
@@ -81,7 +88,7 @@ impl<T> RwLock<T> {
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         let mut c = self.reader_count.load(SeqCst);
         loop {
-            if c < 0 {
+            if (c as i32) < 0 {
                 return None; // a writer holds or waits
             }
             match self.reader_count.compare_exchange(c, c + 1, SeqCst, SeqCst) {
@@ -96,7 +103,7 @@ impl<T> RwLock<T> {
         if !self.w.try_lock() {
             return None;
         }
-        if self.reader_count.compare_exchange(0, -MAX_READERS, SeqCst, SeqCst).is_err() {
+        if self.reader_count.compare_exchange(0, MAX_READERS.wrapping_neg() as u32, SeqCst, SeqCst).is_err() {
             self.w.unlock();
             return None;
         }
@@ -110,18 +117,18 @@ impl<T> RwLock<T> {
 
     /// Go's `RUnlock`.
     fn read_unlock(&self) {
-        let r = self.reader_count.fetch_sub(1, SeqCst) - 1;
+        let r = add(&self.reader_count, -1);
         if r < 0 {
             self.read_unlock_slow(r);
         }
     }
 
     /// A writer is waiting or writing: if it waits for us, count ourselves out (Go's `rUnlockSlow`).
-    fn read_unlock_slow(&self, r: i64) {
+    fn read_unlock_slow(&self, r: i32) {
         if r + 1 == 0 || r + 1 == -MAX_READERS {
             panic!("sync: RUnlock of unlocked RWMutex");
         }
-        if self.reader_wait.fetch_sub(1, SeqCst) - 1 == 0 {
+        if add(&self.reader_wait, -1) == 0 {
             // The last reader the writer waited for: let it in.
             if self.writer_sem.release(false) {
                 // The writer gave up while waiting for us: it holds the lock now, so unlock for it.
@@ -133,7 +140,7 @@ impl<T> RwLock<T> {
     /// Go's `Unlock`.
     fn write_unlock(&self) {
         // Announce to readers that no writer is active any more.
-        let r = self.reader_count.fetch_add(MAX_READERS, SeqCst) + MAX_READERS;
+        let r = add(&self.reader_count, MAX_READERS);
         if r >= MAX_READERS {
             panic!("sync: Unlock of unlocked RWMutex");
         }
@@ -189,7 +196,7 @@ impl<'a, T> Future for Read<'a, T> {
         }
         let rw = this.rw;
         if let ReadStage::Start = this.stage {
-            if rw.reader_count.fetch_add(1, SeqCst) + 1 >= 0 {
+            if add(&rw.reader_count, 1) >= 0 {
                 this.stage = ReadStage::Done;
                 return Poll::Ready(RwLockReadGuard::new(rw));
             }
@@ -250,8 +257,8 @@ impl<'a, T> Future for Write<'a, T> {
                 return Poll::Pending;
             }
             // Announce the writer; `r` is the number of readers inside.
-            let r = rw.reader_count.fetch_sub(MAX_READERS, SeqCst);
-            if r == 0 || rw.reader_wait.fetch_add(r, SeqCst) + r == 0 {
+            let r = add(&rw.reader_count, -MAX_READERS) + MAX_READERS;
+            if r == 0 || add(&rw.reader_wait, r) == 0 {
                 this.stage = WriteStage::Done;
                 return Poll::Ready(RwLockWriteGuard::new(rw));
             }

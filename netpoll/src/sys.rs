@@ -1,0 +1,100 @@
+//! The platform layer: what differs between Go's runtime/netpoll_epoll.go (Linux) and netpoll_kqueue.go
+//! (macOS, BSD). Everything else in this crate is portable.
+//!
+//! mio already hides the system calls: on Linux every fd is registered once with
+//! `EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET` (exactly Go's flags) and `mio::Waker` is an eventfd; on kqueue
+//! systems the fd gets `EVFILT_READ` and `EVFILT_WRITE` filters with `EV_CLEAR` (edge-triggered) and the
+//! waker is an `EVFILT_USER` event. What is left is how an event maps to the two directions, and the wait
+//! granularity.
+//!
+//! Only the Linux branch can be tested on this project's machines.
+
+use std::time::Duration;
+
+use mio::event::Event;
+
+/// Which directions an event makes ready, as `(readable, writable)`.
+///
+/// Go's epoll rule: readable on `IN|RDHUP|HUP|ERR`, writable on `OUT|HUP|ERR`. mio's accessors cover those
+/// bits: `is_read_closed` is HUP or RDHUP, `is_write_closed` is HUP (or ERR on a pipe), `is_error` is ERR.
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+)))]
+pub(crate) fn readiness(ev: &Event) -> (bool, bool) {
+    let err = ev.is_error();
+    (
+        ev.is_readable() || ev.is_read_closed() || err,
+        ev.is_writable() || ev.is_write_closed() || err,
+    )
+}
+
+/// Which directions an event makes ready, as `(readable, writable)`.
+///
+/// Go's kqueue rule: `EVFILT_READ` is readable, `EVFILT_WRITE` writable, and an `EVFILT_READ` with
+/// `EV_EOF` wakes the writer too. Some systems never deliver a write event to the write end of a pipe
+/// whose read end closed, only that read EOF; the woken writer retries and gets EPIPE (or succeeds), so a
+/// spurious wake costs one syscall while a missing one would hang it.
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+))]
+pub(crate) fn readiness(ev: &Event) -> (bool, bool) {
+    let err = ev.is_error();
+    let eof = ev.is_read_closed();
+    (
+        ev.is_readable() || eof || err,
+        ev.is_writable() || ev.is_write_closed() || eof || err,
+    )
+}
+
+/// Go caps a wait at 1e9 ms (about 11.6 days); longer waits gain nothing, and the cap keeps every
+/// platform's timeout arithmetic (epoll's `int` milliseconds, kqueue's `timespec`) far from overflow.
+const MAX_WAIT: Duration = Duration::from_millis(1_000_000_000);
+
+/// Go's `netpoll(delay)` timeout rule: `None` blocks, zero does not, and a positive wait is at least 1 ms.
+/// epoll counts in milliseconds, so a shorter wait would either spin (rounded to 0) or need a timerfd;
+/// kqueue could honour it, but one rule everywhere keeps the scheduler's behaviour the same.
+pub(crate) fn wait_timeout(timeout: Option<Duration>) -> Option<Duration> {
+    timeout.map(|d| {
+        if d.is_zero() {
+            d
+        } else {
+            d.clamp(Duration::from_millis(1), MAX_WAIT)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_millisecond_waits_round_up_and_long_waits_are_capped() {
+        assert_eq!(wait_timeout(None), None);
+        assert_eq!(wait_timeout(Some(Duration::ZERO)), Some(Duration::ZERO));
+        assert_eq!(
+            wait_timeout(Some(Duration::from_nanos(1))),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(
+            wait_timeout(Some(Duration::from_micros(2500))),
+            Some(Duration::from_micros(2500))
+        );
+        assert_eq!(wait_timeout(Some(Duration::MAX)), Some(MAX_WAIT));
+    }
+}

@@ -1,0 +1,109 @@
+//! The registry of live Gs: Go's `allgs` (runtime/proc.go: allgadd, forEachG).
+//!
+//! Go keeps every G ever created in `allgs` so the GC and the debugger can find them. We need the same
+//! list for two jobs: at runtime shutdown, drop every G that has not finished (their destructors must
+//! run, as when a Go program's `main` returns and the process exits), and for `scheddetail`, print one
+//! line per G. The registry owns one reference to each G until the G completes.
+//!
+//! It is sharded by G id so that spawns and completions on different Ms rarely share a lock; Go's
+//! `allglock` is a single lock, but Go does not touch it on every G exit because it reuses dead Gs.
+
+use slab::Slab;
+
+use crate::g::{GRef, Header};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
+
+pub(crate) struct AllGs {
+    shards: Box<[Mutex<Shard>]>,
+    live: AtomicUsize,
+}
+
+struct Shard {
+    gs: Slab<GRef>,
+    /// Set at shutdown: no G may be added any more.
+    closed: bool,
+}
+
+impl AllGs {
+    pub(crate) fn new(nshards: usize) -> AllGs {
+        let n = nshards.next_power_of_two();
+        AllGs {
+            shards: (0..n)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        gs: Slab::new(),
+                        closed: false,
+                    })
+                })
+                .collect(),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, id: u64) -> &Mutex<Shard> {
+        &self.shards[id as usize & (self.shards.len() - 1)]
+    }
+
+    /// Register a new G (`g` is the registry's reference). Fails, returning it, after shutdown.
+    pub(crate) fn insert(&self, g: GRef) -> Result<(), GRef> {
+        let mut shard = crate::loom::lock(self.shard(g.id()));
+        if shard.closed {
+            return Err(g);
+        }
+        let entry = shard.gs.vacant_entry();
+        // SAFETY: the G is not yet visible to any other thread, and afterwards the key is only read
+        // under this shard's lock.
+        g.header()
+            .allg_key
+            .with_mut(|k| unsafe { *k = entry.key() });
+        entry.insert(g);
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Drop the registry's reference to a G that completed. A no-op if shutdown already took it.
+    pub(crate) fn remove(&self, h: &Header) {
+        let removed = {
+            let mut shard = crate::loom::lock(self.shard(h.id));
+            // SAFETY: written once in `insert` before the G was shared; we hold the shard lock.
+            let key = h.allg_key.with(|k| unsafe { *k });
+            match shard.gs.get(key) {
+                Some(g) if std::ptr::eq(g.header(), h) => Some(shard.gs.remove(key)),
+                _ => None,
+            }
+        };
+        if removed.is_some() {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        // Dropped outside the lock: freeing a G may drop the last handle on its runtime.
+        drop(removed);
+    }
+
+    /// Close the registry and take every G still in it (runtime shutdown).
+    pub(crate) fn close_and_drain(&self) -> Vec<GRef> {
+        let mut out = Vec::new();
+        for s in self.shards.iter() {
+            let mut shard = crate::loom::lock(s);
+            shard.closed = true;
+            out.extend(shard.gs.drain());
+        }
+        self.live.fetch_sub(out.len(), Ordering::Relaxed);
+        out
+    }
+
+    /// Number of live (unfinished) Gs.
+    pub(crate) fn len(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Call `f` on every live G, a shard at a time (for scheddetail; never on a hot path).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for s in self.shards.iter() {
+            let shard = crate::loom::lock(s);
+            for (_, g) in shard.gs.iter() {
+                f(g.header());
+            }
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Starting and stopping a runtime: Go's bootstrap (runtime/proc.go: `schedinit`, `procresize`,
+//! `newproc`, `main`) and the end of a Go program (`main` returns, the process exits).
+//!
+//! `Builder::build` is `schedinit`: read `GORTMAXPROCS`, create the Ps (all idle), start sysmon.
+//! `Runtime::block_on` is `runtime.main`: make the main G and queue it, let `wakep` start the first M,
+//! and wait for the main G to finish. No M exists until there is work, as in Go, where Ms are created
+//! on demand by `startm`.
+//!
+//! Dropping the runtime is the process exit: every M leaves its loop and is joined, sysmon stops, and
+//! every G that has not finished is dropped (its destructors run) — Go simply exits the process, but a
+//! library cannot, and a runtime created and dropped in a loop must leave nothing behind.
+//!
+//! # Differences from Go
+//! The thread that calls `block_on` is not an M (Go's M0 is the process's first thread): it waits for
+//! the main G like a parent waits for a child. So the main G is a G like any other, and any M may run
+//! it; that is why `block_on` needs a `Send + 'static` future.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::panic::resume_unwind;
+use std::pin::pin;
+use std::sync::atomic::AtomicBool as StdAtomicBool;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::g::{GRef, JoinHandle};
+use crate::getg;
+use crate::loom::sync::atomic::Ordering;
+use crate::loom::sync::Arc;
+use crate::sched::{Config, Sched};
+
+/// Configures and starts a runtime.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    procs: Option<usize>,
+    rescue_threshold: Option<Duration>,
+    sysmon: Option<bool>,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Number of Ps (Go's GOMAXPROCS). Default: `GORTMAXPROCS` if set, else the available parallelism.
+    pub fn procs(mut self, n: usize) -> Builder {
+        self.procs = Some(n);
+        self
+    }
+
+    /// How long a single poll may block its thread before sysmon hands its P to another M
+    /// ("runaway poll" rescue). Default 20 ms.
+    pub fn rescue_threshold(mut self, d: Duration) -> Builder {
+        self.rescue_threshold = Some(d);
+        self
+    }
+
+    /// Run without sysmon (no preemption, no syscall hand-off, no rescue). For experiments that
+    /// want to see the bare scheduler; default on.
+    pub fn sysmon(mut self, on: bool) -> Builder {
+        self.sysmon = Some(on);
+        self
+    }
+
+    /// Go's `schedinit`: create the Ps and start sysmon. Fails if `procs(0)` was asked for or the
+    /// OS refuses the netpoller or sysmon's thread.
+    pub fn build(self) -> io::Result<Runtime> {
+        let procs = match self.procs {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "gort: procs must be at least 1",
+                ))
+            }
+            Some(n) => n,
+            None => procs_from_env(),
+        };
+        let debug = crate::schedtrace::DebugVars::from_env();
+        let mut config = Config::default();
+        if let Some(d) = self.rescue_threshold {
+            config.rescue_threshold = d;
+        }
+        if let Some(on) = self.sysmon {
+            config.sysmon = on;
+        }
+        config.schedtrace_ms = debug.schedtrace_ms;
+        config.scheddetail = debug.scheddetail;
+        let sched = Sched::new(procs, config)?;
+        let sysmon = crate::sysmon::start(&sched)?;
+        crate::trace::start_from_env();
+        Ok(Runtime { sched, sysmon })
+    }
+}
+
+/// `GORTMAXPROCS`, like `GOMAXPROCS`: a positive integer; anything else is reported and ignored.
+fn procs_from_env() -> usize {
+    let default = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match std::env::var("GORTMAXPROCS") {
+        Ok(v) => {
+            match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    eprintln!("gort: ignoring GORTMAXPROCS={v:?}: want a positive integer; using {default}");
+                    default
+                }
+            }
+        }
+        Err(_) => default,
+    }
+}
+
+/// A running scheduler: its Ps, its Ms (started on demand), sysmon. Dropping it stops everything and
+/// drops every unfinished G.
+pub struct Runtime {
+    sched: Arc<Sched>,
+    sysmon: Option<crate::loom::thread::JoinHandle<()>>,
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The runtime a non-M thread is "inside" (during `block_on` and `Runtime::drop`), so `go` works
+    /// there too.
+    static ENTERED: RefCell<Vec<Arc<Sched>>> = const { RefCell::new(Vec::new()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static ENTERED: RefCell<Vec<Arc<Sched>>> = RefCell::new(Vec::new());
+}
+
+struct EnterGuard;
+
+impl EnterGuard {
+    fn new(sched: &Arc<Sched>) -> EnterGuard {
+        ENTERED.with(|e| e.borrow_mut().push(sched.clone()));
+        EnterGuard
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        ENTERED.with(|e| e.borrow_mut().pop());
+    }
+}
+
+/// The runtime the calling code runs in: the M's, or the one a `block_on` thread entered.
+pub(crate) fn current() -> Option<Arc<Sched>> {
+    getg::cur_sched().or_else(|| ENTERED.with(|e| e.borrow().last().cloned()))
+}
+
+impl Runtime {
+    /// Go's `runtime.main`: run `fut` as the main G and wait for it. Other Gs keep running after it
+    /// returns, until the runtime is dropped. A panic in the main G is re-raised here.
+    ///
+    /// Panics if called from inside a G (that would block an M; use `.await`).
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if getg::cur_sched().is_some() {
+            panic!(
+                "gort: block_on called from inside a G; it would block an M. Await the future \
+                 instead, or spawn it with runtime::go"
+            );
+        }
+        let _enter = EnterGuard::new(&self.sched);
+        let main = self.go(fut);
+        match park_on(main) {
+            Ok(v) => v,
+            Err(e) => match e.try_into_panic() {
+                Ok(payload) => resume_unwind(payload),
+                Err(e) => panic!("gort: the main G did not finish: {e}"),
+            },
+        }
+    }
+
+    /// Go's `go` statement from outside the runtime: start a G running `fut`.
+    pub fn go<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        newproc(&self.sched, fut)
+    }
+
+    /// A snapshot of the scheduler's counters.
+    pub fn stats(&self) -> crate::stats::Stats {
+        crate::stats::Stats::collect(&self.sched)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let sched = &self.sched;
+        let _enter = EnterGuard::new(sched);
+        sched.shutdown.store(true, Ordering::SeqCst);
+        // Wake every M that sleeps: on the idle list, in the netpoller; and sysmon.
+        {
+            let l = sched.lock();
+            for m in &l.midle {
+                m.park.wakeup();
+            }
+        }
+        crate::netpoll::netpoll_break(sched);
+        sched.sysmon_note.wakeup();
+        if let Some(h) = self.sysmon.take() {
+            let _ = h.join();
+        }
+        // Join every M. Ms stuck in a G's poll are waited for: we cannot drop a G another thread is
+        // polling. An M being created right now is waited for too (`mstarting`).
+        let me = crate::loom::thread::current_id();
+        loop {
+            let (handles, starting) = {
+                let mut l = sched.lock();
+                (std::mem::take(&mut l.threads), l.mstarting)
+            };
+            if handles.is_empty() && starting == 0 {
+                break;
+            }
+            for h in handles {
+                if crate::loom::thread::id_of(&h) == me {
+                    continue; // dropped from inside one of its own Gs: cannot join ourselves
+                }
+                let _ = h.join();
+            }
+            if starting > 0 {
+                std::thread::yield_now();
+            }
+        }
+        // No M runs any more. Close the queues (late wake-ups now drop their G) and drop every
+        // unfinished G. Dropping a future may wake or spawn others; those are dropped at once.
+        let queued = {
+            let mut l = sched.lock();
+            l.closed = true;
+            sched.runqsize.store(0, Ordering::SeqCst);
+            std::mem::take(&mut l.runq)
+        };
+        let live: Vec<GRef> = sched.allgs.close_and_drain();
+        for g in &live {
+            g.shutdown();
+        }
+        drop(live);
+        drop(queued);
+        for p in sched.allp.iter() {
+            drop(p.runq.drain());
+            p.timers.clear();
+        }
+        crate::trace::flush_on_shutdown(sched);
+    }
+}
+
+/// Go's `newproc`: create a G for `fut` and make it runnable — onto the current P's `runnext` when
+/// called from a G (the child runs soon, on this P, as in Go), else onto the global queue.
+pub(crate) fn newproc<F>(sched: &Arc<Sched>, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let id = getg::with_curm(|ctx| Arc::ptr_eq(&ctx.sched, sched).then(|| ctx.goid()))
+        .flatten()
+        .unwrap_or_else(|| sched.goid_batch_one());
+    let (q, join, reg) = GRef::new(fut, id, sched.clone());
+    if let Err(reg) = sched.allgs.insert(reg) {
+        // The runtime has shut down: the G is cancelled before it ever runs.
+        drop(reg);
+        q.shutdown();
+        drop(q);
+        return JoinHandle::new(join);
+    }
+    sched.counters.spawned.fetch_add(1, Ordering::Relaxed);
+    crate::trace::go_create(id);
+    crate::proc::ready(sched, q);
+    JoinHandle::new(join)
+}
+
+impl Sched {
+    fn goid_batch_one(&self) -> u64 {
+        self.goidgen.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Wait on the calling (non-M) thread for a future, parking the thread between polls.
+fn park_on<F: Future>(fut: F) -> F::Output {
+    struct ThreadWaker {
+        thread: std::thread::Thread,
+        notified: StdAtomicBool,
+    }
+    impl Wake for ThreadWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.notified
+                .store(true, std::sync::atomic::Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+    let tw = std::sync::Arc::new(ThreadWaker {
+        thread: std::thread::current(),
+        notified: StdAtomicBool::new(false),
+    });
+    let waker = Waker::from(tw.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        while !tw
+            .notified
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
+            std::thread::park();
+        }
+    }
+}
+
+/// Start a runtime with the default configuration (`GORTMAXPROCS` Ps), run `fut` as the main G, and
+/// when it returns, end the runtime as Go's `main` does: every other G is dropped, every thread
+/// joined. Returns the main G's output; a panic in it is re-raised.
+pub fn run<F>(fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let rt = match Builder::new().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("gort: cannot start the runtime: {e}"),
+    };
+    rt.block_on(fut)
+}
+
+/// Go's `go` statement: start a new G running `fut`. It runs concurrently, on any M; the returned
+/// handle awaits its result (dropping the handle detaches it).
+///
+/// Panics if called outside a runtime: use it from code that runs inside `runtime::run(...)` or
+/// `Runtime::block_on`, or call `Runtime::go` on a runtime handle.
+pub fn go<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match current() {
+        Some(sched) => newproc(&sched, fut),
+        None => panic!(
+            "runtime::go called outside a gort runtime: call it from inside runtime::run(...) or \
+             Runtime::block_on(...), or use Runtime::go on a runtime you built"
+        ),
+    }
+}

@@ -1,0 +1,62 @@
+//! Test helpers for channel and select unit tests: a one-future `block_on` (thread park/unpark) and a
+//! waker that counts its wakes, for polling futures by hand. The executor's own tests live elsewhere.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+struct ThreadWaker(Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Run `fut` to completion on this thread, parking the thread while it is pending.
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+pub(crate) struct CountWaker(AtomicUsize);
+
+impl CountWaker {
+    pub(crate) fn new() -> (Arc<CountWaker>, Waker) {
+        let c = Arc::new(CountWaker::default());
+        (c.clone(), Waker::from(c))
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for CountWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Poll `fut` once with `waker`.
+pub(crate) fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
+    std::pin::Pin::new(fut).poll(&mut Context::from_waker(waker))
+}

@@ -1,0 +1,541 @@
+//! The scheduler's shared state: Go's `schedt`, `p` and `m` (runtime/runtime2.go), and the small
+//! functions of runtime/proc.go that work on them under `sched.lock`: `globrunqput`,
+//! `globrunqputbatch`, `globrunqget`, `pidleput`, `pidleget`, `mput`, `mget`.
+//!
+//! - A **P** (processor) is the right to run Gs. It owns a local run queue (`runq.rs`) and, later,
+//!   timers. There are exactly `gomaxprocs` Ps, created at start and never resized (Go can resize
+//!   with `GOMAXPROCS()`; we do not, which keeps `allp` a plain slice).
+//! - An **M** (machine) is an OS thread. It runs Gs only while it holds a P. Ms are created on demand
+//!   by `startm` and never outnumber what the work needs: an M with nothing to do parks on the idle
+//!   list (`midle`). An M can lose its P while it is stuck inside a G (a blocking section or a runaway
+//!   poll, see `sysmon.rs`), which is why Ms and Ps are separate objects and Ms may outnumber Ps.
+//! - **Sched** is everything global: the global run queue, the idle P and M lists, the spinning-M
+//!   count, the G registry, and counters for `stats()`.
+//!
+//! # A P's status word
+//! `P::status` packs Go's P status with the id of the M that owns the P: `(m + 1) << 8 | state`.
+//! Carrying the owner makes every transition an exact compare-and-swap, so an M that lost its P while
+//! stuck cannot mistake the P's new life with another M for its own (the ABA problem).
+//!
+//! | state | meaning | who may take the P away |
+//! |---|---|---|
+//! | `IDLE` (Go `_Pidle`) | on the idle list, no M | `pidleget` |
+//! | `RUNNING` (`_Prunning`) | its M is in scheduler code | nobody |
+//! | `IN_POLL` | its M is inside a G's `poll` | sysmon, after `rescue_threshold` (runaway poll) |
+//! | `IN_POLL_LOCKED` | ... and is pushing onto the P's run queue right now | nobody (sysmon retries later) |
+//! | `SYSCALL` (`_Psyscall`) | its M is in `runtime::blocking` | sysmon, after one tick if there is other work |
+//!
+//! Code running inside a poll touches its P only through the `IN_POLL → IN_POLL_LOCKED → IN_POLL`
+//! handshake (see `getg.rs: MCtx::runqput`), so when sysmon revokes the P (`IN_POLL → IDLE`) the stuck
+//! M can no longer write to the P it lost: its later pushes fail the handshake and go to the global
+//! queue instead, exactly where Go puts the work of an M that has no P.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::allgs::AllGs;
+use crate::g::GRef;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::loom::thread::JoinHandle;
+use crate::note::Note;
+use crate::runq::{self, RunQ};
+use crate::timer::Timers;
+
+/// P states (the low byte of `P::status`). The first three are Go's numbers, which schedtrace prints.
+pub(crate) mod pstate {
+    pub(crate) const IDLE: u64 = 0;
+    pub(crate) const RUNNING: u64 = 1;
+    pub(crate) const SYSCALL: u64 = 2;
+    pub(crate) const IN_POLL: u64 = 5;
+    pub(crate) const IN_POLL_LOCKED: u64 = 6;
+}
+
+/// Pack a P status word: the owning M and the state.
+#[inline]
+pub(crate) fn pstatus(m: usize, state: u64) -> u64 {
+    ((m as u64 + 1) << 8) | state
+}
+
+/// Go's `sched.maxmcount`: more threads than this means something is badly wrong (usually Gs stuck
+/// in blocking sections); we refuse to start more and say so, rather than exhaust the OS.
+pub(crate) const MAX_M_COUNT: usize = 10_000;
+
+/// Why a G returned to the scheduler while still runnable (set during its poll).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum YieldReason {
+    /// Woken during its own poll for an ordinary reason: back to the local queue's tail.
+    None,
+    /// `yield_now` (Go's `Gosched`): to the global queue.
+    Gosched,
+    /// A preemption point saw sysmon's request (Go's `gopreempt_m`): to the global queue.
+    Preempt,
+}
+
+pub(crate) struct P {
+    pub(crate) id: usize,
+    pub(crate) runq: RunQ,
+    /// See the module header.
+    pub(crate) status: AtomicU64,
+    /// Incremented each time a G starts a new time slice on this P (Go's `schedtick`). Written only by
+    /// the owning M; read by sysmon to notice a G running too long.
+    pub(crate) schedtick: AtomicU32,
+    /// Incremented on every blocking section (Go's `syscalltick`); sysmon uses it the same way.
+    pub(crate) syscalltick: AtomicU32,
+    /// Incremented on every poll; sysmon compares it to spot a runaway poll.
+    pub(crate) pollseq: AtomicU64,
+    /// Set by sysmon (Go's `preemptone`): the running G should yield at its next preemption point.
+    pub(crate) preempt: AtomicBool,
+    /// Id of the G being polled (0 = none), for schedtrace and sysmon's warning.
+    pub(crate) curg: AtomicU64,
+    /// Id of the owning M, or `usize::MAX`, for scheddetail.
+    pub(crate) m: AtomicUsize,
+    /// Go 1.14's per-P timer heap.
+    pub(crate) timers: Timers,
+}
+
+impl P {
+    fn new(id: usize) -> P {
+        P {
+            id,
+            runq: RunQ::new(),
+            status: AtomicU64::new(pstate::IDLE),
+            schedtick: AtomicU32::new(0),
+            syscalltick: AtomicU32::new(0),
+            pollseq: AtomicU64::new(0),
+            preempt: AtomicBool::new(false),
+            curg: AtomicU64::new(0),
+            m: AtomicUsize::new(usize::MAX),
+            timers: Timers::new(),
+        }
+    }
+
+    // ---- the ownership handshake (see the module header) ----
+
+    /// Owner M `m`, about to poll a G: from here sysmon may revoke the P.
+    pub(crate) fn begin_poll(&self, m: usize) {
+        self.status
+            .store(pstatus(m, pstate::IN_POLL), Ordering::Release);
+    }
+
+    /// Owner M `m`, the poll returned: do we still own the P? (`IN_POLL → RUNNING`.)
+    pub(crate) fn end_poll(&self, m: usize) -> bool {
+        self.status
+            .compare_exchange(
+                pstatus(m, pstate::IN_POLL),
+                pstatus(m, pstate::RUNNING),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Owner M `m`, inside a poll, about to push onto the run queue: lock out revocation
+    /// (`IN_POLL → IN_POLL_LOCKED`). False if the P is no longer ours to push to.
+    pub(crate) fn lock_in_poll(&self, m: usize) -> bool {
+        self.status
+            .compare_exchange(
+                pstatus(m, pstate::IN_POLL),
+                pstatus(m, pstate::IN_POLL_LOCKED),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Owner M `m`: the push is done (`IN_POLL_LOCKED → IN_POLL`). Release: a sysmon that revokes the
+    /// P afterwards sees everything pushed.
+    pub(crate) fn unlock_in_poll(&self, m: usize) {
+        self.status
+            .store(pstatus(m, pstate::IN_POLL), Ordering::Release);
+    }
+
+    /// Sysmon: take the P from its owner, whose status word was `seen` (`IN_POLL` or `SYSCALL`).
+    /// Fails if anything changed since, including a push in progress. On success the caller owns
+    /// the P (it is `IDLE` and on no list) and must `handoffp` it.
+    pub(crate) fn revoke(&self, seen: u64) -> bool {
+        debug_assert!(matches!(seen & 0xff, pstate::IN_POLL | pstate::SYSCALL));
+        self.status
+            .compare_exchange(seen, pstate::IDLE, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Go's P status number (0 idle, 1 running, 2 syscall) for schedtrace.
+    pub(crate) fn go_status(&self) -> u64 {
+        match self.status.load(Ordering::Relaxed) & 0xff {
+            pstate::IDLE => 0,
+            pstate::SYSCALL => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// An M: an OS thread's shared face. The thread's private state lives in `getg.rs: MCtx`.
+pub(crate) struct M {
+    pub(crate) id: usize,
+    /// Where the M sleeps while on the idle list (Go's `m.park`).
+    pub(crate) park: Note,
+    /// The P `startm` handed over before waking this M (Go's `m.nextp`). usize::MAX = none.
+    pub(crate) nextp: AtomicUsize,
+    /// Go's `m.spinning`: looking for work without having found any. Counted in `nmspinning`.
+    pub(crate) spinning: AtomicBool,
+    /// For scheddetail: the P held (usize::MAX = none), the G being polled, parked or not.
+    pub(crate) p: AtomicUsize,
+    pub(crate) curg: AtomicU64,
+    pub(crate) blocked: AtomicBool,
+}
+
+impl M {
+    pub(crate) fn new(id: usize) -> M {
+        M {
+            id,
+            park: Note::new(),
+            nextp: AtomicUsize::new(usize::MAX),
+            spinning: AtomicBool::new(false),
+            p: AtomicUsize::new(usize::MAX),
+            curg: AtomicU64::new(0),
+            blocked: AtomicBool::new(false),
+        }
+    }
+}
+
+/// What `sched.lock` protects.
+pub(crate) struct Locked {
+    /// The global run queue (Go's `sched.runq`), used for overflow, for Gs readied by threads that
+    /// hold no P, and for yielded/preempted Gs.
+    pub(crate) runq: VecDeque<GRef>,
+    /// Idle Ps (Go's `sched.pidle`).
+    pub(crate) pidle: Vec<usize>,
+    /// Idle Ms (Go's `sched.midle`).
+    pub(crate) midle: Vec<Arc<M>>,
+    /// Every M ever started (Go's `allm`), for scheddetail.
+    pub(crate) allm: Vec<Arc<M>>,
+    /// The threads to join at shutdown.
+    pub(crate) threads: Vec<JoinHandle<()>>,
+    /// Set once the runtime has shut down: Gs readied after that are dropped, not queued.
+    pub(crate) closed: bool,
+    /// Set when thread creation failed or hit `MAX_M_COUNT`, so the message is printed once.
+    pub(crate) warned_mcount: bool,
+    /// Ms being created right now (their thread handle is not in `threads` yet); shutdown waits.
+    pub(crate) mstarting: usize,
+}
+
+/// Tunables fixed at build time.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// How long one poll may block its thread before sysmon hands the P to another M.
+    pub(crate) rescue_threshold: Duration,
+    /// Whether to run sysmon at all (tests of the bare scheduler turn it off).
+    pub(crate) sysmon: bool,
+    /// `GORTDEBUG=schedtrace=MS`: print a SCHED line every MS milliseconds (0 = off).
+    pub(crate) schedtrace_ms: u64,
+    /// `GORTDEBUG=scheddetail=1`.
+    pub(crate) scheddetail: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            rescue_threshold: Duration::from_millis(20),
+            sysmon: true,
+            schedtrace_ms: 0,
+            scheddetail: false,
+        }
+    }
+}
+
+pub(crate) struct Sched {
+    pub(crate) allp: Box<[P]>,
+    pub(crate) gomaxprocs: usize,
+    /// Go's `sched.lock`.
+    lock: Mutex<Locked>,
+    /// Length of the global queue, readable without the lock (Go's `sched.runqsize`).
+    pub(crate) runqsize: AtomicUsize,
+    pub(crate) npidle: AtomicUsize,
+    pub(crate) nmidle: AtomicUsize,
+    pub(crate) nmspinning: AtomicUsize,
+    /// Threads started (Go's `mcount()`), the sysmon thread included, as Go counts it.
+    pub(crate) mcount: AtomicUsize,
+    pub(crate) allgs: AllGs,
+    /// Next G id (Go's `sched.goidgen`); Ms take ids in batches (Go's `p.goidcache`).
+    pub(crate) goidgen: AtomicU64,
+    /// The netpoller, and Go's `sched.lastpoll` (nanotime of the last poll; 0 while an M is blocked
+    /// in it) and `sched.pollUntil` (when that blocked poll will return by itself; 0 = never).
+    pub(crate) poller: netpoll::Poller,
+    pub(crate) lastpoll: AtomicU64,
+    pub(crate) poll_until: AtomicU64,
+    /// Set when the runtime is shutting down: every M leaves its loop.
+    pub(crate) shutdown: AtomicBool,
+    /// The runtime's clock origin; `nanotime()` counts from here.
+    pub(crate) start: Instant,
+    /// Coprimes of gomaxprocs, for visiting victims in a random order (Go's `stealOrder`).
+    pub(crate) coprimes: Vec<u32>,
+    pub(crate) config: Config,
+    pub(crate) counters: Counters,
+    /// Wakes sysmon from a deep sleep (Go's `sched.sysmonnote`).
+    pub(crate) sysmon_note: Note,
+    pub(crate) sysmon_wait: AtomicBool,
+    pub(crate) rescues: crate::sysmon::Rescues,
+}
+
+/// Event counters for `stats()`.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) steals: AtomicU64,
+    pub(crate) handoffs: AtomicU64,
+    pub(crate) preemptions: AtomicU64,
+    pub(crate) rescues: AtomicU64,
+    pub(crate) spawned: AtomicU64,
+}
+
+impl Sched {
+    pub(crate) fn new(procs: usize, config: Config) -> std::io::Result<Arc<Sched>> {
+        assert!(procs >= 1, "gomaxprocs must be at least 1");
+        let poller = netpoll::Poller::new()?;
+        let allp: Box<[P]> = (0..procs).map(P::new).collect();
+        let coprimes = (1..=procs as u32)
+            .filter(|&i| gcd(i, procs as u32) == 1)
+            .collect();
+        Ok(Arc::new(Sched {
+            allp,
+            gomaxprocs: procs,
+            lock: Mutex::new(Locked {
+                runq: VecDeque::new(),
+                // Reverse so that pidleget hands out P0 first.
+                pidle: (0..procs).rev().collect(),
+                midle: Vec::new(),
+                allm: Vec::new(),
+                threads: Vec::new(),
+                closed: false,
+                warned_mcount: false,
+                mstarting: 0,
+            }),
+            runqsize: AtomicUsize::new(0),
+            npidle: AtomicUsize::new(procs),
+            nmidle: AtomicUsize::new(0),
+            nmspinning: AtomicUsize::new(0),
+            mcount: AtomicUsize::new(0),
+            allgs: AllGs::new(4 * procs),
+            goidgen: AtomicU64::new(1),
+            poller,
+            lastpoll: AtomicU64::new(1),
+            poll_until: AtomicU64::new(0),
+            shutdown: AtomicBool::new(false),
+            start: Instant::now(),
+            coprimes,
+            config,
+            counters: Counters::default(),
+            sysmon_note: Note::new(),
+            sysmon_wait: AtomicBool::new(false),
+            rescues: crate::sysmon::Rescues::new(),
+        }))
+    }
+
+    /// A one-P scheduler with its P taken off the idle list, so that nothing ever starts an M:
+    /// unit tests and loom models drive the pieces by hand.
+    #[cfg(test)]
+    pub(crate) fn new_for_test() -> Arc<Sched> {
+        let s = Sched::new(
+            1,
+            Config {
+                sysmon: false,
+                ..Config::default()
+            },
+        )
+        .expect("netpoller");
+        {
+            let mut l = s.lock();
+            let p = s.pidleget(&mut l);
+            debug_assert_eq!(p, Some(0));
+        }
+        s
+    }
+
+    /// Go's `sched.lock`.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
+        crate::loom::lock(&self.lock)
+    }
+
+    /// Nanoseconds since the runtime started (Go's `nanotime`). Never 0, so 0 can mean "unset".
+    pub(crate) fn nanotime(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64 + 1
+    }
+
+    pub(crate) fn nanos_of(&self, t: Instant) -> u64 {
+        t.saturating_duration_since(self.start).as_nanos() as u64 + 1
+    }
+
+    /// Go's `globrunqput`: put one G at the tail of the global queue. Caller holds the lock.
+    pub(crate) fn globrunqput(&self, l: &mut Locked, g: GRef) {
+        if l.closed {
+            drop(g);
+            return;
+        }
+        l.runq.push_back(g);
+        self.runqsize.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Go's `globrunqputbatch`: put a batch on the global queue (takes the lock).
+    pub(crate) fn globrunqputbatch(&self, batch: Vec<GRef>) {
+        let mut l = self.lock();
+        if l.closed {
+            drop(l);
+            drop(batch);
+            return;
+        }
+        let n = batch.len();
+        l.runq.extend(batch);
+        self.runqsize.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Go's `globrunqget`: take a fair share of the global queue (at most `max` if non-zero, and at
+    /// most half a local ring): one G to run now, the rest onto `p`'s local queue. Caller holds the
+    /// lock and `p`, whose local queue the caller found empty (so the batch fits).
+    pub(crate) fn globrunqget(&self, l: &mut Locked, p: &P, max: usize) -> Option<GRef> {
+        let size = l.runq.len();
+        if size == 0 {
+            return None;
+        }
+        let mut n = size.min(size / self.gomaxprocs + 1);
+        if max > 0 {
+            n = n.min(max);
+        }
+        n = n.min(runq::LEN / 2);
+        self.runqsize.fetch_sub(n, Ordering::SeqCst);
+        let g = l.runq.pop_front();
+        for _ in 1..n {
+            let Some(g1) = l.runq.pop_front() else { break };
+            if let Some(batch) = p.runq.put(g1, false) {
+                // Cannot happen when the local queue was empty; stay correct anyway.
+                self.runqsize.fetch_add(batch.len(), Ordering::SeqCst);
+                l.runq.extend(batch);
+            }
+        }
+        g
+    }
+
+    /// Go's `pidleput`: park a P on the idle list. Caller holds the lock; the P's run queue is empty.
+    pub(crate) fn pidleput(&self, l: &mut Locked, p: usize) {
+        debug_assert!(
+            self.allp[p].runq.is_empty(),
+            "pidleput: P{p} has a non-empty run queue"
+        );
+        self.allp[p].status.store(pstate::IDLE, Ordering::Release);
+        self.allp[p].m.store(usize::MAX, Ordering::Relaxed);
+        l.pidle.push(p);
+        self.npidle.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Go's `pidleget`. Caller holds the lock.
+    pub(crate) fn pidleget(&self, l: &mut Locked) -> Option<usize> {
+        let p = l.pidle.pop()?;
+        self.npidle.fetch_sub(1, Ordering::SeqCst);
+        Some(p)
+    }
+
+    /// Go's `mput`: put an M on the idle list. Caller holds the lock.
+    pub(crate) fn mput(&self, l: &mut Locked, m: Arc<M>) {
+        l.midle.push(m);
+        self.nmidle.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Go's `mget`. Caller holds the lock.
+    pub(crate) fn mget(&self, l: &mut Locked) -> Option<Arc<M>> {
+        let m = l.midle.pop()?;
+        self.nmidle.fetch_sub(1, Ordering::Relaxed);
+        Some(m)
+    }
+
+    /// Take the next batch of G ids for an M (Go's `goidcache`, 16 at a time).
+    pub(crate) fn goid_batch(&self) -> (u64, u64) {
+        const BATCH: u64 = 16;
+        let start = self.goidgen.fetch_add(BATCH, Ordering::Relaxed);
+        (start, start + BATCH)
+    }
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// loom model of the P ownership handshake (run with `scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::g::GRef;
+
+    /// M0 is inside a poll on P0 and readies two Gs onto it, while sysmon tries to revoke P0 (a
+    /// runaway-poll rescue) and, if it wins, gives P0 to M1, which pushes a third G. The handshake
+    /// must ensure P0's ring never has two producers at once, and that every G ends up exactly once
+    /// on P0's ring or on the global queue (where a P-less M's pushes go). Catches: revoking in the
+    /// middle of a push (two producers, a lost G), an M that keeps pushing to a P it lost, an M that
+    /// believes it still owns a P after the poll.
+    #[test]
+    fn sysmon_revoking_a_p_mid_poll_never_makes_two_producers() {
+        loom::model(|| {
+            let sched = Sched::new_for_test();
+            let mut gs: Vec<GRef> = (1..=3)
+                .map(|i| {
+                    let (q, j, reg) = GRef::new(async {}, i, sched.clone());
+                    drop((j, reg));
+                    q
+                })
+                .collect();
+            let g3 = gs.pop().unwrap();
+            let p0 = &sched.allp[0];
+            p0.status
+                .store(pstatus(0, pstate::RUNNING), Ordering::Release);
+            p0.begin_poll(0);
+
+            let s2 = sched.clone();
+            let sysmon = loom::thread::spawn(move || {
+                let p = &s2.allp[0];
+                let seen = p.status.load(Ordering::Acquire);
+                if seen & 0xff == pstate::IN_POLL && p.revoke(seen) {
+                    // handoffp → startm: M1 now owns P0 and pushes onto it.
+                    p.status
+                        .store(pstatus(1, pstate::RUNNING), Ordering::Release);
+                    if let Some(b) = p.runq.put(g3, false) {
+                        s2.globrunqputbatch(b);
+                    }
+                    true
+                } else {
+                    s2.globrunqputbatch(vec![g3]);
+                    false
+                }
+            });
+
+            // M0, inside the poll: ready two Gs through the handshake, as MCtx::runqput does.
+            for g in gs {
+                if p0.lock_in_poll(0) {
+                    let overflow = p0.runq.put(g, true);
+                    p0.unlock_in_poll(0);
+                    if let Some(b) = overflow {
+                        sched.globrunqputbatch(b);
+                    }
+                } else {
+                    sched.globrunqputbatch(vec![g]);
+                }
+            }
+            let still_mine = p0.end_poll(0);
+            let revoked = sysmon.join().unwrap();
+            assert_eq!(
+                still_mine, !revoked,
+                "exactly one of M0 and sysmon owns P0 afterwards"
+            );
+
+            let mut ids: Vec<u64> = p0.runq.drain().iter().map(|g| g.id()).collect();
+            ids.extend(
+                crate::loom::lock(&sched.lock)
+                    .runq
+                    .drain(..)
+                    .map(|g| g.id()),
+            );
+            ids.sort_unstable();
+            assert_eq!(ids, vec![1, 2, 3]);
+        });
+    }
+}

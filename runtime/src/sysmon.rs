@@ -1,0 +1,262 @@
+//! sysmon: the thread with no P that keeps the scheduler honest (runtime/proc.go: `sysmon`,
+//! `retake`, `preemptone`, `handoffp`).
+//!
+//! Every round sysmon:
+//! 1. sleeps — 20 µs while it is being useful, doubling after 50 useless rounds up to 10 ms, and
+//!    sleeping until woken (or the next timer) when every P is idle (Go's `sysmonwait`);
+//! 2. polls the network if nobody has for 10 ms, and makes the woken Gs runnable;
+//! 3. starts an M if a timer is overdue and nobody is running it;
+//! 4. `retake`s: for each P
+//!    - running the same G time slice for 10 ms (`schedtick` unchanged; Go's `forcePreemptNS`):
+//!      set the P's `preempt` flag, which the G honours at its next preemption point (`coop.rs`);
+//!    - in a blocking section (`SYSCALL`) for over one sysmon tick while other work waits, or for
+//!      10 ms regardless: take the P and `handoffp` it;
+//!    - inside one poll for `rescue_threshold` (20 ms) while other work waits — a *runaway poll*: a G
+//!      that blocks its thread without `runtime::blocking` (a `std::thread::sleep`, a blocking library
+//!      call, a loop with no preemption point). Go cannot have this problem (it preempts with
+//!      signals); a future cannot be interrupted, so we treat the stuck M as if it were in a system
+//!      call: take the P (`IN_POLL → IDLE`, a CAS that the M's own handshake makes safe, see
+//!      `sched.rs`) and hand it to another M, so the Gs queued behind the runaway one run. When the
+//!      poll finally returns, its M takes the `exitsyscall` path (`proc.rs: execute`) and prints a
+//!      one-line warning, once per G;
+//! 5. prints the schedtrace line every `schedtrace` ms (`schedtrace.rs`).
+
+use std::collections::HashSet;
+use std::io;
+use std::time::Duration;
+
+use crate::getg::MCtx;
+use crate::loom::sync::atomic::Ordering;
+use crate::loom::sync::{Arc, Mutex};
+use crate::sched::{pstate, Sched};
+
+/// Go's `forcePreemptNS`: the longest time slice.
+pub(crate) const FORCE_PREEMPT_NS: u64 = 10_000_000;
+/// Poll the network if nobody has for this long.
+const NETPOLL_PERIOD_NS: u64 = 10_000_000;
+/// A blocking section is taken away after this long even if no work waits.
+const SYSCALL_RETAKE_NS: u64 = 10_000_000;
+
+/// What sysmon remembers about each P between rounds (Go's `sysmontick`).
+#[derive(Clone, Copy, Default)]
+struct PTick {
+    schedtick: u32,
+    schedwhen: u64,
+    syscalltick: u32,
+    syscallwhen: u64,
+    pollseq: u64,
+    pollwhen: u64,
+}
+
+/// A rescue, reported by the stuck M when its poll returns.
+pub(crate) struct Rescues {
+    /// M id → (P taken, nanotime sysmon first saw the poll).
+    pending: Mutex<Vec<(usize, usize, u64)>>,
+    /// Gs already warned about (the warning is printed once per G).
+    warned: Mutex<HashSet<u64>>,
+}
+
+impl Rescues {
+    pub(crate) fn new() -> Rescues {
+        Rescues {
+            pending: Mutex::new(Vec::new()),
+            warned: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+/// Start sysmon's thread (unless disabled).
+pub(crate) fn start(sched: &Arc<Sched>) -> io::Result<Option<crate::loom::thread::JoinHandle<()>>> {
+    if !sched.config.sysmon {
+        return Ok(None);
+    }
+    let s = sched.clone();
+    crate::loom::thread::spawn_named("gort-sysmon".into(), move || sysmon(&s)).map(Some)
+}
+
+/// Wake sysmon from its deep sleep (it sleeps while every P is idle). Called when a P becomes busy
+/// and when an M enters a blocking section, whose P sysmon may have to retake.
+pub(crate) fn wake_if_sleeping(sched: &Sched) {
+    if sched.sysmon_wait.load(Ordering::Relaxed)
+        && sched
+            .sysmon_wait
+            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        sched.sysmon_note.wakeup();
+    }
+}
+
+fn sysmon(sched: &Arc<Sched>) {
+    let mut ticks = vec![PTick::default(); sched.gomaxprocs];
+    let mut idle = 0u32;
+    let mut delay_us = 20u64;
+    let mut lasttrace = 0u64;
+    let trace_ns = sched.config.schedtrace_ms * 1_000_000;
+    while !sched.shutdown.load(Ordering::Acquire) {
+        delay_us = if idle == 0 {
+            20
+        } else if idle > 50 {
+            (delay_us * 2).min(10_000)
+        } else {
+            delay_us
+        };
+        std::thread::sleep(Duration::from_micros(delay_us));
+        let mut now = sched.nanotime();
+
+        // Deep sleep while every P is idle (unless schedtrace wants its lines).
+        if trace_ns == 0 && sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs {
+            sched.sysmon_wait.store(true, Ordering::SeqCst);
+            if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs
+                && !sched.shutdown.load(Ordering::Acquire)
+            {
+                let next = crate::proc::time_sleep_until(sched);
+                let sleep = if next == 0 {
+                    Duration::from_secs(60)
+                } else {
+                    Duration::from_nanos(next.saturating_sub(now).max(1))
+                };
+                sched.sysmon_note.sleep_timeout(sleep);
+            }
+            sched.sysmon_wait.store(false, Ordering::SeqCst);
+            now = sched.nanotime();
+            idle = 0;
+        }
+
+        // Poll the network if nobody has for 10 ms.
+        let lastpoll = sched.lastpoll.load(Ordering::SeqCst);
+        if lastpoll != 0
+            && lastpoll + NETPOLL_PERIOD_NS < now
+            && crate::netpoll::netpoll_any_waiters(sched)
+            && sched
+                .lastpoll
+                .compare_exchange(lastpoll, now, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            && crate::netpoll::netpoll(sched, Some(Duration::ZERO)) > 0
+        {
+            idle = 0;
+        }
+
+        // A timer is overdue and every M is asleep: start one to run it.
+        let next = crate::proc::time_sleep_until(sched);
+        if next != 0
+            && next + FORCE_PREEMPT_NS / 10 < now
+            && sched.npidle.load(Ordering::SeqCst) > 0
+        {
+            crate::proc::startm(sched, None, false);
+        }
+
+        if retake(sched, &mut ticks, now) > 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+
+        if trace_ns > 0 && lasttrace + trace_ns <= now {
+            lasttrace = now;
+            crate::schedtrace::schedtrace(sched, sched.config.scheddetail);
+        }
+    }
+}
+
+/// Go's `retake`. Returns how many Ps were taken away.
+fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
+    let mut n = 0;
+    for (i, p) in sched.allp.iter().enumerate() {
+        let pd = &mut ticks[i];
+        let word = p.status.load(Ordering::Acquire);
+        let state = word & 0xff;
+        if state == pstate::IDLE {
+            continue;
+        }
+
+        // A G running too long: ask it to yield.
+        let t = p.schedtick.load(Ordering::Relaxed);
+        let mut slice_over = false;
+        if pd.schedtick != t {
+            pd.schedtick = t;
+            pd.schedwhen = now;
+        } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+            slice_over = true;
+            if state == pstate::IN_POLL || state == pstate::IN_POLL_LOCKED {
+                p.preempt.store(true, Ordering::Relaxed);
+                crate::trace::preempt_request(i);
+            }
+        }
+
+        let other_work = !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0;
+
+        if state == pstate::SYSCALL {
+            let t = p.syscalltick.load(Ordering::Relaxed);
+            if !slice_over && pd.syscalltick != t {
+                // A new blocking section since last round: give it at least one tick.
+                pd.syscalltick = t;
+                pd.syscallwhen = now;
+                continue;
+            }
+            let helpers =
+                sched.nmspinning.load(Ordering::SeqCst) + sched.npidle.load(Ordering::SeqCst);
+            if !other_work && helpers > 0 && pd.syscallwhen + SYSCALL_RETAKE_NS > now {
+                continue;
+            }
+            if p.revoke(word) {
+                n += 1;
+                sched.counters.handoffs.fetch_add(1, Ordering::Relaxed);
+                crate::trace::handoff(i, (word >> 8) as usize - 1);
+                crate::proc::handoffp(sched, i);
+            }
+            continue;
+        }
+
+        if state == pstate::IN_POLL {
+            let seq = p.pollseq.load(Ordering::Relaxed);
+            if pd.pollseq != seq {
+                pd.pollseq = seq;
+                pd.pollwhen = now;
+                continue;
+            }
+            let threshold = sched.config.rescue_threshold.as_nanos() as u64;
+            if now < pd.pollwhen + threshold || !other_work {
+                // Nothing is stuck behind it: a long poll alone harms nobody.
+                continue;
+            }
+            if p.revoke(word) {
+                n += 1;
+                let m = (word >> 8) as usize - 1;
+                sched.counters.rescues.fetch_add(1, Ordering::Relaxed);
+                crate::loom::lock(&sched.rescues.pending).push((m, i, pd.pollwhen));
+                crate::trace::rescue(i, m, p.curg.load(Ordering::Relaxed));
+                crate::proc::handoffp(sched, i);
+            }
+        }
+    }
+    n
+}
+
+/// Called by an M whose P was taken during a poll: if it was a runaway-poll rescue, print the
+/// warning (once per G).
+pub(crate) fn report_rescued(ctx: &MCtx, gid: u64) {
+    let sched = &ctx.sched;
+    let rescue = {
+        let mut pending = crate::loom::lock(&sched.rescues.pending);
+        let pos = pending.iter().position(|&(m, _, _)| m == ctx.m.id);
+        pos.map(|i| pending.swap_remove(i))
+    };
+    let Some((_, pid, since)) = rescue else {
+        return;
+    };
+    let first = {
+        let mut warned = crate::loom::lock(&sched.rescues.warned);
+        // Bound the memory spent on remembering: after 10 000 distinct Gs, stop warning.
+        warned.len() < 10_000 && warned.insert(gid)
+    };
+    if first {
+        let ms = (sched.nanotime().saturating_sub(since)) as f64 / 1e6;
+        eprintln!(
+            "gort: G{gid} blocked M{} for {ms:.0} ms inside one poll; sysmon handed P{pid} to another \
+             M after {:?} (runaway poll). Wrap blocking calls in runtime::blocking, or call \
+             runtime::coop().await in long loops.",
+            ctx.m.id, sched.config.rescue_threshold
+        );
+    }
+}

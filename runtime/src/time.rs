@@ -1,0 +1,337 @@
+//! `runtime::time`: sleeping, timeouts and tickers on the per-P timer heaps (`timer.rs`), like Go's
+//! `time` package on Go 1.14+ timers.
+//!
+//! A [`Sleep`] arms its timer on the P of the M that first polls it; the timer wakes the G through
+//! its `Waker`, and dropping the `Sleep` cancels the timer. A sleep never completes early: readiness is
+//! decided by comparing the clock with the deadline, the timer only says when to look.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::loom::sync::Arc;
+use crate::sched::Sched;
+use crate::timer::{Action, Entry};
+
+/// The runtime the caller runs in, or a clear panic naming the fix.
+fn sched_for(what: &str) -> Arc<Sched> {
+    match crate::boot::current() {
+        Some(s) => s,
+        None => panic!(
+            "runtime::time::{what} used outside a gort runtime: timers run on the runtime's Ps, so \
+             create and await them inside runtime::run(...) or a G"
+        ),
+    }
+}
+
+/// Arm a timer on the current M's P (any P if this thread holds none) and make sure the netpoller
+/// will not sleep past it.
+fn arm(sched: &Arc<Sched>, when: u64, action: Action) -> Arc<Entry> {
+    let p = crate::getg::with_curm(|ctx| ctx.p.get())
+        .flatten()
+        .unwrap_or(0);
+    let entry = Entry::new(p, when, action);
+    if sched.allp[p].timers.add(entry.clone()) {
+        crate::proc::wake_netpoller(sched, when);
+    }
+    entry
+}
+
+fn disarm(sched: &Sched, entry: &Entry) -> bool {
+    if entry.cancel() {
+        sched.allp[entry.p].timers.note_deleted();
+        true
+    } else {
+        false
+    }
+}
+
+/// Wait until `d` has passed (Go's `time.Sleep`).
+pub fn sleep(d: Duration) -> Sleep {
+    sleep_until(Instant::now() + d)
+}
+
+/// Wait until `deadline`.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        timer: None,
+    }
+}
+
+/// Future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    timer: Option<(Arc<Sched>, Arc<Entry>)>,
+}
+
+impl Sleep {
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Move the deadline (Go's `Timer.Reset`); the old timer is cancelled.
+    pub fn reset(&mut self, deadline: Instant) {
+        if let Some((s, e)) = self.timer.take() {
+            disarm(&s, &e);
+        }
+        self.deadline = deadline;
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            if let Some((s, e)) = self.timer.take() {
+                disarm(&s, &e);
+            }
+            return Poll::Ready(());
+        }
+        match &self.timer {
+            Some((_, e)) if !e.is_fired() => e.set_waker(cx.waker()),
+            _ => {
+                // Not armed yet, or it fired a hair early for the clock: arm (again).
+                let sched = match &self.timer {
+                    Some((s, _)) => s.clone(),
+                    None => sched_for("sleep"),
+                };
+                let when = sched.nanos_of(self.deadline);
+                let e = arm(&sched, when, Action::Wake(Some(cx.waker().clone())));
+                self.timer = Some((sched, e));
+            }
+        }
+        crate::g::set_waitreason(crate::g::WaitReason::Sleep);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some((s, e)) = self.timer.take() {
+            disarm(&s, &e);
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, "deadline has elapsed")
+    }
+}
+
+/// Run `fut`, giving up after `d`: `Err(Elapsed)` if the time ran out first (the future is dropped).
+pub fn timeout<F: Future>(d: Duration, fut: F) -> Timeout<F> {
+    Timeout {
+        fut,
+        sleep: sleep(d),
+    }
+}
+
+/// Future returned by [`timeout`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Timeout<F> {
+    fut: F,
+    sleep: Sleep,
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: we never move `fut` out of the pinned struct; `sleep` is Unpin and not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `fut` is structurally pinned: it lives as long as `this` and is never moved.
+        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
+        if let Poll::Ready(v) = fut.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match Pin::new(&mut this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A periodic tick (Go's `time.Ticker`): a `Stream` of the instants it fired at. If the consumer
+/// falls behind, missed ticks are dropped, not delivered in a burst, as Go's ticker does.
+pub struct Ticker {
+    period: Duration,
+    next: Instant,
+    sleep: Sleep,
+}
+
+/// A ticker firing every `period` (the first tick one period from now). Panics on a zero period,
+/// as Go's `NewTicker` does.
+pub fn tick(period: Duration) -> Ticker {
+    Ticker::new(period)
+}
+
+impl Ticker {
+    pub fn new(period: Duration) -> Ticker {
+        assert!(
+            !period.is_zero(),
+            "runtime::time::Ticker: non-positive interval"
+        );
+        let next = Instant::now() + period;
+        Ticker {
+            period,
+            next,
+            sleep: sleep_until(next),
+        }
+    }
+
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Change the period; the next tick is one new period from now (Go's `Ticker.Reset`).
+    pub fn reset(&mut self, period: Duration) {
+        assert!(
+            !period.is_zero(),
+            "runtime::time::Ticker: non-positive interval"
+        );
+        self.period = period;
+        self.next = Instant::now() + period;
+        self.sleep.reset(self.next);
+    }
+
+    /// Wait for the next tick.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let fired = self.next;
+        let now = Instant::now();
+        let mut next = fired + self.period;
+        if next <= now {
+            // Fell behind: skip to the first tick still in the future.
+            let behind = now.duration_since(next);
+            let periods = (behind.as_nanos() / self.period.as_nanos()) as u32 + 1;
+            next += self.period * periods;
+        }
+        self.next = next;
+        self.sleep.reset(next);
+        Poll::Ready(fired)
+    }
+}
+
+impl futures_core::Stream for Ticker {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ticker")
+            .field("period", &self.period)
+            .finish()
+    }
+}
+
+/// A channel that receives the current time once `d` has passed (Go's `time.After`), so a timeout is
+/// an ordinary `select!` arm:
+///
+/// ```
+/// use std::time::Duration;
+/// runtime::run(async {
+///     let (_tx, rx) = runtime::chan::channel::<u32>(0); // nothing will ever be sent
+///     let timed_out = runtime::select! {
+///         recv(rx) -> _ => false,
+///         recv(runtime::time::after(Duration::from_millis(5))) -> _ => true,
+///     };
+///     assert!(timed_out);
+/// });
+/// ```
+///
+/// The channel has capacity 1 and the timer sends without blocking, on the scheduler's timer path
+/// (Go's `sendTime`). The timer stays armed until it fires even if the receiver is dropped.
+pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
+    let sched = sched_for("after");
+    let (tx, rx) = crate::chan::channel(1);
+    let when = sched.nanos_of(Instant::now() + d);
+    arm(
+        &sched,
+        when,
+        Action::Func(Some(Box::new(move || {
+            let _ = tx.try_send(Instant::now());
+        }))),
+    );
+    rx
+}
+
+/// A one-shot timer running a function (Go's `time.AfterFunc`); see [`after_func`].
+pub struct Timer {
+    sched: Arc<Sched>,
+    entry: Arc<Entry>,
+}
+
+impl Timer {
+    /// Prevent the timer from firing. Returns true if this call stopped it, false if it had already
+    /// fired or been stopped (Go's `Timer.Stop`).
+    pub fn stop(&self) -> bool {
+        disarm(&self.sched, &self.entry)
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("fired", &self.entry.is_fired())
+            .finish()
+    }
+}
+
+/// Call `f` in its own G once `d` has passed (Go's `time.AfterFunc`). Dropping the returned
+/// [`Timer`] does not stop it; call `stop`.
+pub fn after_func<F>(d: Duration, f: F) -> Timer
+where
+    F: FnOnce() + Send + 'static,
+{
+    let sched = sched_for("after_func");
+    let s2 = sched.clone();
+    let when = sched.nanos_of(Instant::now() + d);
+    let entry = arm(
+        &sched,
+        when,
+        Action::Func(Some(Box::new(move || {
+            drop(crate::boot::newproc(&s2, async move { f() }));
+        }))),
+    );
+    Timer { sched, entry }
+}

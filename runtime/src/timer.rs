@@ -1,0 +1,374 @@
+//! Per-P timer heaps: Go 1.14's timers (runtime/time.go: addtimer, deltimer, checkTimers,
+//! runtimer; runtime/proc.go: timeSleepUntil, wakeNetPoller).
+//!
+//! Before Go 1.14 all timers lived in a few global heaps serviced by a dedicated goroutine; every
+//! `time.Sleep` cost two context switches. Since 1.14 each P owns a heap and the scheduler itself runs
+//! expired timers: `find_runnable` checks its own P's heap on every round, thieves run other Ps'
+//! expired timers in their last stealing round, and an M that is about to block in the netpoller
+//! sleeps only until the earliest timer of any P. This file is that design.
+//!
+//! A timer is an `Arc<Entry>` in the heap plus the same `Arc` in the `Sleep` (or `Timer`) that owns it.
+//! Its state moves once: `PENDING → FIRED` (by whoever runs the heap) or `PENDING → CANCELLED` (by
+//! the owner, on drop or reset). The CAS decides the race between firing and cancelling: exactly one
+//! of them wins, so a cancelled timer never fires and a fired one is never "cancelled" after the fact.
+//! Cancelled entries stay in the heap until they reach the top (Go's `timerDeleted`); when more than a
+//! quarter of a heap is dead, it is compacted (Go's `clearDeletedTimers`), so dropping many pending
+//! sleeps does not leak memory.
+//!
+//! # Differences from Go
+//! Go's heap is 4-ary and lock-free on the owner's fast path; ours is `std`'s binary heap under a
+//! per-P mutex. Any M may add to or run any P's heap, so the lock is needed, and a P's heap lock is
+//! only ever contended by a thief that found the P's timers overdue.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::task::Waker;
+
+use crate::loom::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::loom::sync::{Arc, Mutex};
+
+const PENDING: u8 = 0;
+const FIRED: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// What firing a timer does.
+pub(crate) enum Action {
+    /// Wake a parked G (`sleep`, deadlines).
+    Wake(Option<Waker>),
+    /// Run a short callback on the scheduler's timer path, like Go's `sendTime` (`after`, `Ticker`).
+    /// It must not block; `after_func` spawns a G for user code instead.
+    Func(Option<Box<dyn FnOnce() + Send>>),
+}
+
+pub(crate) struct Entry {
+    state: AtomicU8,
+    /// Which P's heap holds it (so cancel can count a dead entry there).
+    pub(crate) p: usize,
+    pub(crate) when: u64,
+    action: Mutex<Action>,
+}
+
+impl Entry {
+    pub(crate) fn new(p: usize, when: u64, action: Action) -> Arc<Entry> {
+        Arc::new(Entry {
+            state: AtomicU8::new(PENDING),
+            p,
+            when,
+            action: Mutex::new(action),
+        })
+    }
+
+    pub(crate) fn is_fired(&self) -> bool {
+        self.state.load(Ordering::Acquire) == FIRED
+    }
+
+    /// Replace the waker to wake (a `Sleep` polled again from a different task).
+    pub(crate) fn set_waker(&self, w: &Waker) {
+        let mut a = crate::loom::lock(&self.action);
+        if let Action::Wake(slot) = &mut *a {
+            if !slot.as_ref().is_some_and(|old| old.will_wake(w)) {
+                *slot = Some(w.clone());
+            }
+        }
+    }
+
+    /// PENDING → CANCELLED. Returns true if this call cancelled it (it will never fire).
+    pub(crate) fn cancel(&self) -> bool {
+        self.state
+            .compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn take_action(&self) -> Action {
+        let mut a = crate::loom::lock(&self.action);
+        match &mut *a {
+            Action::Wake(w) => Action::Wake(w.take()),
+            Action::Func(f) => Action::Func(f.take()),
+        }
+    }
+}
+
+struct HeapItem {
+    when: u64,
+    seq: u64,
+    entry: Arc<Entry>,
+}
+
+impl PartialEq for HeapItem {
+    fn eq(&self, other: &Self) -> bool {
+        (self.when, self.seq) == (other.when, other.seq)
+    }
+}
+impl Eq for HeapItem {}
+impl PartialOrd for HeapItem {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for HeapItem {
+    /// Reversed, so `BinaryHeap` (a max-heap) pops the earliest timer; `seq` keeps equal deadlines
+    /// in the order they were added.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (other.when, other.seq).cmp(&(self.when, self.seq))
+    }
+}
+
+struct Heap {
+    items: BinaryHeap<HeapItem>,
+    seq: u64,
+}
+
+pub(crate) struct Timers {
+    heap: Mutex<Heap>,
+    /// Go's `timer0When`: the earliest `when` in the heap, 0 if empty. Read without the lock on the
+    /// scheduler's hot path to skip the heap entirely when nothing is due.
+    when0: AtomicU64,
+    /// Entries in the heap, live or dead; and how many of them are cancelled.
+    len: AtomicUsize,
+    deleted: AtomicUsize,
+}
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers {
+            heap: Mutex::new(Heap {
+                items: BinaryHeap::new(),
+                seq: 0,
+            }),
+            when0: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+            deleted: AtomicUsize::new(0),
+        }
+    }
+
+    /// Go's `addtimer`. Returns true if the new timer is now this heap's earliest (the caller then
+    /// wakes the netpoller if it sleeps past it: `wakeNetPoller`).
+    pub(crate) fn add(&self, entry: Arc<Entry>) -> bool {
+        let mut h = crate::loom::lock(&self.heap);
+        h.seq += 1;
+        let when = entry.when;
+        let seq = h.seq;
+        h.items.push(HeapItem { when, seq, entry });
+        self.len.fetch_add(1, Ordering::Relaxed);
+        let w0 = self.when0.load(Ordering::Relaxed);
+        if w0 == 0 || when < w0 {
+            self.when0.store(when, Ordering::Release);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Go's `deltimer` bookkeeping: the caller cancelled an entry living in this heap.
+    pub(crate) fn note_deleted(&self) {
+        self.deleted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The earliest deadline (nanotime), 0 if none.
+    pub(crate) fn when0(&self) -> u64 {
+        self.when0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.deleted.load(Ordering::Relaxed))
+    }
+
+    /// Go's `checkTimers`: run every timer due at `now`. Returns how many fired. Cheap when nothing is
+    /// due: one atomic load.
+    pub(crate) fn run_expired(&self, now: u64) -> usize {
+        let w0 = self.when0.load(Ordering::Acquire);
+        let dead = self.deleted.load(Ordering::Relaxed);
+        let compact = dead > 0 && dead * 4 > self.len.load(Ordering::Relaxed);
+        if (w0 == 0 || w0 > now) && !compact {
+            return 0;
+        }
+        let mut due = Vec::new();
+        {
+            let mut h = crate::loom::lock(&self.heap);
+            if compact {
+                let items = std::mem::take(&mut h.items).into_vec();
+                let before = items.len();
+                h.items = items
+                    .into_iter()
+                    .filter(|i| i.entry.state.load(Ordering::Acquire) == PENDING)
+                    .collect();
+                let removed = before - h.items.len();
+                self.len.fetch_sub(removed, Ordering::Relaxed);
+                self.deleted.fetch_sub(removed.min(dead), Ordering::Relaxed);
+            }
+            while let Some(top) = h.items.peek() {
+                let state = top.entry.state.load(Ordering::Acquire);
+                if state == PENDING && top.when > now {
+                    break;
+                }
+                let Some(item) = h.items.pop() else { break };
+                self.len.fetch_sub(1, Ordering::Relaxed);
+                if state != PENDING {
+                    if state == CANCELLED {
+                        let _ =
+                            self.deleted
+                                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                                    Some(d.saturating_sub(1))
+                                });
+                    }
+                    continue;
+                }
+                if item
+                    .entry
+                    .state
+                    .compare_exchange(PENDING, FIRED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    due.push(item.entry);
+                } else {
+                    // Cancelled between our load and the CAS: it was counted as deleted.
+                    let _ = self
+                        .deleted
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                            Some(d.saturating_sub(1))
+                        });
+                }
+            }
+            let next = h.items.peek().map_or(0, |i| i.when);
+            self.when0.store(next, Ordering::Release);
+        }
+        // Run the actions without the heap lock: a callback may add a timer to this very heap.
+        let n = due.len();
+        crate::getg::batch_wake(crate::getg::Batch::Timers, || {
+            for e in due {
+                match e.take_action() {
+                    Action::Wake(Some(w)) => w.wake(),
+                    Action::Func(Some(f)) => f(),
+                    _ => {}
+                }
+            }
+        });
+        n
+    }
+
+    /// Drop every entry (runtime shutdown). Their wakers hold references to Gs, which hold the
+    /// runtime: leaving them would be a reference cycle.
+    pub(crate) fn clear(&self) {
+        let items = {
+            let mut h = crate::loom::lock(&self.heap);
+            std::mem::take(&mut h.items)
+        };
+        self.when0.store(0, Ordering::Release);
+        for i in items {
+            i.entry.cancel();
+            drop(i.entry.take_action());
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomic;
+    use std::sync::Arc as StdArc;
+
+    fn counter_entry(p: usize, when: u64, hits: &StdArc<StdAtomic>) -> Arc<Entry> {
+        let hits = hits.clone();
+        Entry::new(
+            p,
+            when,
+            Action::Func(Some(Box::new(move || {
+                hits.fetch_add(1, Ordering::SeqCst);
+            }))),
+        )
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_order_and_only_when_due() {
+        let t = Timers::new();
+        let order = StdArc::new(std::sync::Mutex::new(Vec::new()));
+        for when in [30u64, 10, 20] {
+            let order = order.clone();
+            t.add(Entry::new(
+                0,
+                when,
+                Action::Func(Some(Box::new(move || order.lock().unwrap().push(when)))),
+            ));
+        }
+        assert_eq!(t.when0(), 10);
+        assert_eq!(t.run_expired(5), 0);
+        assert_eq!(t.run_expired(20), 2);
+        assert_eq!(*order.lock().unwrap(), vec![10, 20]);
+        assert_eq!(t.when0(), 30);
+        assert_eq!(t.run_expired(100), 1);
+        assert_eq!(t.when0(), 0);
+    }
+
+    #[test]
+    fn cancelled_timer_never_fires_and_is_compacted_away() {
+        let t = Timers::new();
+        let hits = StdArc::new(StdAtomic::new(0));
+        let entries: Vec<_> = (0..100)
+            .map(|i| counter_entry(0, 1_000 + i, &hits))
+            .collect();
+        for e in &entries {
+            t.add(e.clone());
+        }
+        for e in &entries[..90] {
+            assert!(e.cancel());
+            t.note_deleted();
+        }
+        assert_eq!(t.len(), 10);
+        // Nothing is due, but the heap is mostly dead: the check compacts it.
+        assert_eq!(t.run_expired(1), 0);
+        assert_eq!(t.len.load(Ordering::Relaxed), 10);
+        assert_eq!(t.run_expired(u64::MAX), 10);
+        assert_eq!(hits.load(Ordering::SeqCst), 10);
+    }
+
+    #[test]
+    fn fire_and_cancel_race_has_one_winner() {
+        let t = Timers::new();
+        let hits = StdArc::new(StdAtomic::new(0));
+        let e = counter_entry(0, 1, &hits);
+        t.add(e.clone());
+        assert_eq!(t.run_expired(10), 1);
+        assert!(!e.cancel(), "a fired timer cannot be cancelled");
+        assert!(e.is_fired());
+    }
+}
+
+/// loom models of the timer state machine (run with `scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicUsize;
+
+    /// A timer's owner cancels it while an M runs the heap with the timer due. Exactly one side
+    /// wins: either the action ran and `cancel` reports false, or the action never runs and `cancel`
+    /// reports true. Catches: a cancelled timer firing, a fired timer reported as stopped (Go's
+    /// `Timer.Stop` contract), the `deleted` count going wrong.
+    #[test]
+    fn cancel_racing_fire_has_exactly_one_winner() {
+        loom::model(|| {
+            let timers = Arc::new(Timers::new());
+            let hits = Arc::new(AtomicUsize::new(0));
+            let h2 = hits.clone();
+            let e = Entry::new(
+                0,
+                10,
+                Action::Func(Some(Box::new(move || {
+                    h2.fetch_add(1, Ordering::SeqCst);
+                }))),
+            );
+            timers.add(e.clone());
+            let t2 = timers.clone();
+            let runner = loom::thread::spawn(move || t2.run_expired(100));
+            let cancelled = e.cancel();
+            if cancelled {
+                timers.note_deleted();
+            }
+            let fired = runner.join().unwrap();
+            assert_eq!(cancelled, fired == 0);
+            assert_eq!(hits.load(Ordering::SeqCst), fired);
+            assert_eq!(timers.len(), 0);
+        });
+    }
+}

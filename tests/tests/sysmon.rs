@@ -1,0 +1,163 @@
+//! sysmon: blocking-section hand-off, preemption of CPU-bound Gs, rescue of runaway polls.
+//! Each asserts progress and counts, never speed: "before the blocker ends" is the bound.
+//! `NO_SYSMON=1 cargo test -p tests --test sysmon` builds the runtimes without sysmon, to see the
+//! hand-off, preemption and rescue tests fail without it (they do).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runtime::Builder;
+
+fn rt(procs: usize) -> runtime::Runtime {
+    Builder::new()
+        .procs(procs)
+        .sysmon(std::env::var("NO_SYSMON").is_err())
+        .build()
+        .expect("runtime")
+}
+
+/// Spawn `n` small Gs that each record whether `blocker_done` was still false when they finished.
+async fn small_gs_finish_before(n: usize, blocker_done: Arc<AtomicBool>) -> usize {
+    let before = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..n)
+        .map(|i| {
+            let before = before.clone();
+            let blocker_done = blocker_done.clone();
+            runtime::go(async move {
+                std::hint::black_box(i * i);
+                if !blocker_done.load(Ordering::SeqCst) {
+                    before.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.await.unwrap();
+    }
+    before.load(Ordering::SeqCst)
+}
+
+#[test]
+fn small_gs_finish_while_another_g_sits_in_a_blocking_section_on_one_p() {
+    let rt = rt(1);
+    let (finished_before, handoffs) = rt.block_on(async {
+        let done = Arc::new(AtomicBool::new(false));
+        let d2 = done.clone();
+        let blocker = runtime::go(async move {
+            runtime::blocking(|| std::thread::sleep(Duration::from_millis(300)));
+            d2.store(true, Ordering::SeqCst);
+        });
+        runtime::yield_now().await; // let the blocker enter its blocking section
+        let n = small_gs_finish_before(1000, done).await;
+        blocker.await.unwrap();
+        (n, runtime::stats().handoffs)
+    });
+    assert_eq!(finished_before, 1000, "Gs waited for the blocking section");
+    assert!(handoffs >= 1, "sysmon did not hand the P off");
+}
+
+#[test]
+fn cpu_bound_gs_calling_coop_share_one_p() {
+    let rt = rt(1);
+    let (b_started_before_a_ended, preemptions) = rt.block_on(async {
+        let a_done = Arc::new(AtomicBool::new(false));
+        let a_done2 = a_done.clone();
+        let spin = |d: Duration| async move {
+            let t0 = Instant::now();
+            let mut x = 0u64;
+            while t0.elapsed() < d {
+                for k in 0..1000u64 {
+                    x = x.wrapping_mul(31).wrapping_add(k);
+                }
+                runtime::coop().await;
+            }
+            std::hint::black_box(x);
+        };
+        // A spawns B and then spins; B lands in runnext behind A. On one P, B can only start
+        // before A ends if sysmon preempts A.
+        let b_slot = Arc::new(std::sync::Mutex::new(None));
+        let b_slot2 = b_slot.clone();
+        let a = runtime::go(async move {
+            let a_done3 = a_done2.clone();
+            let b = runtime::go(async move {
+                let started_before = !a_done3.load(Ordering::SeqCst);
+                spin(Duration::from_millis(50)).await;
+                started_before
+            });
+            *b_slot2.lock().unwrap() = Some(b);
+            spin(Duration::from_millis(400)).await;
+            a_done2.store(true, Ordering::SeqCst);
+        });
+        a.await.unwrap();
+        let b = b_slot.lock().unwrap().take().expect("A spawned B");
+        let b_ok = b.await.unwrap();
+        drop(a_done);
+        (b_ok, runtime::stats().preemptions)
+    });
+    assert!(
+        b_started_before_a_ended,
+        "the second CPU-bound G never ran while the first spun"
+    );
+    assert!(preemptions >= 1);
+}
+
+#[test]
+fn small_gs_finish_while_another_g_blocks_its_thread_inside_one_poll() {
+    let rt = rt(1);
+    let (finished_before, rescues) = rt.block_on(async {
+        let done = Arc::new(AtomicBool::new(false));
+        let d2 = done.clone();
+        let runaway = runtime::go(async move {
+            // No runtime::blocking: this poll holds its thread for 300 ms.
+            std::thread::sleep(Duration::from_millis(300));
+            d2.store(true, Ordering::SeqCst);
+        });
+        runtime::yield_now().await;
+        let n = small_gs_finish_before(200, done).await;
+        runaway.await.unwrap();
+        (n, runtime::stats().rescues)
+    });
+    assert_eq!(
+        finished_before, 200,
+        "Gs queued behind the runaway poll were not rescued"
+    );
+    assert!(rescues >= 1);
+}
+
+#[test]
+fn storm_of_blocking_sections_and_spawns_loses_no_g_on_two_ps() {
+    let rt = rt(2);
+    let total = rt.block_on(async {
+        let count = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..10_000usize)
+            .map(|i| {
+                let count = count.clone();
+                runtime::go(async move {
+                    let v = runtime::blocking(|| {
+                        if i % 100 == 0 {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                        i
+                    });
+                    let child = runtime::go(async move { v % 7 });
+                    count.fetch_add(1, Ordering::SeqCst);
+                    child.await.unwrap()
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for h in hs {
+            sum += h.await.unwrap();
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 10_000);
+        sum
+    });
+    assert_eq!(total, (0..10_000usize).map(|i| i % 7).sum::<usize>());
+}
+
+#[test]
+fn spawn_blocking_returns_the_closure_result() {
+    let v = rt(1).block_on(async { runtime::spawn_blocking(|| 6 * 7).await.unwrap() });
+    assert_eq!(v, 42);
+}
