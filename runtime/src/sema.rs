@@ -39,7 +39,7 @@ use std::task::{Context, Poll, Waker};
 use slab::Slab;
 
 use crate::g::{set_waitreason, WaitReason};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
 
 /// A counting semaphore whose waiters are futures: Go's `sema` plus its `semaRoot` queue.
@@ -118,9 +118,12 @@ impl Sema {
     /// the caller must then do what that waiter would have done with it.
     #[must_use]
     pub(crate) fn release(&self, handoff: bool) -> bool {
-        // SeqCst pairs with `acquire`: it bumps nwait then re-checks count, we bump count then check
-        // nwait, so at least one of us sees the other and no waiter sleeps next to a free unit.
+        // A Dekker pair with `Acquire::poll`, which bumps nwait and then re-checks count: we bump count
+        // and then check nwait. The SeqCst fences on both sides guarantee that at least one of us sees
+        // the other's write, so no waiter sleeps next to a free unit. (The fences also make the pairing
+        // visible to loom, which models SeqCst loads and stores only as acquire/release.)
         self.count.fetch_add(1, SeqCst);
+        fence(SeqCst);
         if self.nwait.load(SeqCst) == 0 {
             return false;
         }
@@ -183,6 +186,7 @@ impl Future for Acquire<'_> {
             }
             let mut q = crate::loom::lock(&sema.queue);
             sema.nwait.fetch_add(1, SeqCst);
+            fence(SeqCst); // the Dekker pair with `release`
             if sema.try_acquire() {
                 sema.nwait.fetch_sub(1, SeqCst);
                 return Poll::Ready(());
@@ -211,6 +215,7 @@ impl Future for Acquire<'_> {
             WaitState::Woken => {
                 // Compete for the unit like a newcomer; if one beat us to it, queue again.
                 sema.nwait.fetch_add(1, SeqCst);
+                fence(SeqCst); // the Dekker pair with `release`
                 if sema.try_acquire() {
                     sema.nwait.fetch_sub(1, SeqCst);
                     q.waiters.remove(key);
@@ -235,28 +240,39 @@ impl Acquire<'_> {
     /// abandoned waiter (`Deferred`) that a later `release` pays, returning `true` to that releaser.
     /// Also valid on an acquire that was never polled: it is then abandoned at once.
     pub(crate) fn abandon(mut self) -> Abandoned {
-        // One critical section, so no release can slip between leaving the queue and being counted
-        // as abandoned (it would find neither and leave its unit unclaimed).
-        let mut q = crate::loom::lock(&self.sema.queue);
+        let sema = self.sema;
+        // One critical section, so no release that takes the lock can slip between our leaving the
+        // queue and our being counted as abandoned.
+        let mut q = crate::loom::lock(&sema.queue);
         match self.withdraw(&mut q) {
             Some(WaitState::Granted) => Abandoned::HadUnit,
-            Some(WaitState::Woken) if self.sema.try_acquire() => Abandoned::HadUnit,
-            _ => {
+            Some(WaitState::Queued) => {
+                // Already counted in nwait, and it must stay counted: a release reading nwait without
+                // the lock right now has to come in and pay us.
                 q.abandoned += 1;
-                self.sema.nwait.fetch_add(1, SeqCst);
                 Abandoned::Deferred
+            }
+            Some(WaitState::Woken) | None => {
+                // Not counted in nwait. Count ourselves before looking for a unit (the Dekker pair with
+                // `release`), so a unit released meanwhile is either seen here or paid to us.
+                sema.nwait.fetch_add(1, SeqCst);
+                fence(SeqCst);
+                if sema.try_acquire() {
+                    sema.nwait.fetch_sub(1, SeqCst);
+                    Abandoned::HadUnit
+                } else {
+                    q.abandoned += 1;
+                    Abandoned::Deferred
+                }
             }
         }
     }
 
     /// Take our node off the queue and out of the slab; returns the state it was in (`None`: never
-    /// queued, or already completed).
+    /// queued, or already completed). A `Queued` node is still counted in `nwait`: the caller decides.
     fn withdraw(&mut self, q: &mut SemaQueue) -> Option<WaitState> {
         let key = self.key.take()?;
         let state = q.waiters.get(key).state;
-        if state == WaitState::Queued {
-            self.sema.nwait.fetch_sub(1, SeqCst);
-        }
         q.waiters.remove(key);
         Some(state)
     }
@@ -270,6 +286,10 @@ impl Drop for Acquire<'_> {
         let had_unit = {
             let mut q = crate::loom::lock(&self.sema.queue);
             match self.withdraw(&mut q) {
+                Some(WaitState::Queued) => {
+                    self.sema.nwait.fetch_sub(1, SeqCst);
+                    false
+                }
                 Some(WaitState::Granted) => true,
                 // Woken but not yet holding the unit: if it is still there it is ours, and taking it
                 // before passing it on keeps the wake-up from being lost with us.
@@ -498,7 +518,7 @@ impl<T> WaitList<T> {
         self.nodes.remove(key).val
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn keys(&self) -> Vec<usize> {
         let mut out = Vec::new();
         let mut at = self.head;
@@ -792,8 +812,29 @@ mod loom_tests {
     use super::*;
     use crate::loom::sync::atomic::{AtomicUsize, Ordering};
     use crate::loom::sync::Arc;
-    use loom::future::block_on;
     use std::task::{Wake, Waker};
+
+    struct Unpark(loom::thread::Thread);
+
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    /// Drive `fut` on this loom thread, parking between polls (loom's own `block_on` sits behind a
+    /// cargo feature the workspace does not enable).
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        let waker = Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            loom::thread::park();
+        }
+    }
 
     struct Noop;
 
@@ -982,6 +1023,68 @@ mod loom_tests {
             wg.done();
             c.join().unwrap();
             w.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn sema_rwlock_cancelled_blocked_reader_is_released_by_the_writer() {
+        loom::model(|| {
+            let rw = Arc::new(crate::sync::RwLock::new(0u32));
+            let w = rw.try_write().unwrap();
+            let c = {
+                let rw = rw.clone();
+                loom::thread::spawn(move || {
+                    let mut r = rw.read();
+                    let _ = poll_once(&mut r); // blocked behind the writer, or admitted; then dropped
+                })
+            };
+            let r = {
+                let rw = rw.clone();
+                loom::thread::spawn(move || *block_on(rw.read()))
+            };
+            drop(w);
+            c.join().unwrap();
+            assert_eq!(r.join().unwrap(), 0);
+            assert!(rw.try_write().is_some(), "every reader, cancelled or not, has left");
+        });
+    }
+
+    #[test]
+    fn sema_rwlock_cancelled_writer_is_finished_by_the_last_reader() {
+        loom::model(|| {
+            let rw = Arc::new(crate::sync::RwLock::new(0u32));
+            let r = rw.try_read().unwrap();
+            let w = {
+                let rw = rw.clone();
+                loom::thread::spawn(move || {
+                    let mut w = rw.write();
+                    let _ = poll_once(&mut w); // waits for the reader, or got in; then dropped
+                })
+            };
+            drop(r);
+            w.join().unwrap();
+            assert!(rw.try_write().is_some());
+        });
+    }
+
+    #[test]
+    fn sema_cond_signal_after_state_change_reaches_the_waiter() {
+        loom::model(|| {
+            let st = Arc::new((crate::sync::Mutex::new(false), crate::sync::Cond::new()));
+            let t = {
+                let st = st.clone();
+                loom::thread::spawn(move || {
+                    block_on(async {
+                        let mut g = st.0.lock().await;
+                        while !*g {
+                            g = st.1.wait(g).await;
+                        }
+                    })
+                })
+            };
+            *block_on(st.0.lock()) = true;
+            st.1.signal();
+            t.join().unwrap();
         });
     }
 }
