@@ -89,7 +89,10 @@ impl Sema {
         Sema {
             count: AtomicUsize::new(units),
             nwait: AtomicUsize::new(0),
-            queue: Mutex::new(SemaQueue { waiters: WaitList::new(), abandoned: 0 }),
+            queue: Mutex::new(SemaQueue {
+                waiters: WaitList::new(),
+                abandoned: 0,
+            }),
         }
     }
 
@@ -110,7 +113,12 @@ impl Sema {
     /// Take a unit, waiting for one if needed: Go's `semacquire1`. `lifo` queues at the front (the mutex
     /// uses it for waiters that already waited once). `reason` is recorded while the G waits.
     pub(crate) fn acquire(&self, lifo: bool, reason: WaitReason) -> Acquire<'_> {
-        Acquire { sema: self, lifo, reason, key: None }
+        Acquire {
+            sema: self,
+            lifo,
+            reason,
+            key: None,
+        }
     }
 
     /// Add a unit and wake the first waiter: Go's `semrelease1`. With `handoff` the waiter is handed the
@@ -135,7 +143,11 @@ impl Sema {
         if let Some(key) = q.waiters.pop_front() {
             self.nwait.fetch_sub(1, SeqCst);
             let w = q.waiters.get_mut(key);
-            w.state = if handoff && self.try_acquire() { WaitState::Granted } else { WaitState::Woken };
+            w.state = if handoff && self.try_acquire() {
+                WaitState::Granted
+            } else {
+                WaitState::Woken
+            };
             let waker = w.waker.take();
             drop(q);
             if let Some(waker) = waker {
@@ -191,7 +203,10 @@ impl Future for Acquire<'_> {
                 sema.nwait.fetch_sub(1, SeqCst);
                 return Poll::Ready(());
             }
-            let w = Waiter { waker: Some(cx.waker().clone()), state: WaitState::Queued };
+            let w = Waiter {
+                waker: Some(cx.waker().clone()),
+                state: WaitState::Queued,
+            };
             this.key = Some(q.waiters.push(w, this.lifo));
             set_waitreason(this.reason);
             return Poll::Pending;
@@ -201,7 +216,11 @@ impl Future for Acquire<'_> {
         match q.waiters.get(key).state {
             WaitState::Queued => {
                 let w = q.waiters.get_mut(key);
-                if !w.waker.as_ref().is_some_and(|old| old.will_wake(cx.waker())) {
+                if !w
+                    .waker
+                    .as_ref()
+                    .is_some_and(|old| old.will_wake(cx.waker()))
+                {
                     w.waker = Some(cx.waker().clone());
                 }
                 set_waitreason(this.reason);
@@ -300,7 +319,10 @@ impl Drop for Acquire<'_> {
         if had_unit {
             // A plain semaphore has no abandoned waiters (only `abandon` makes them).
             let paid_abandoned = self.sema.release(true);
-            debug_assert!(!paid_abandoned, "sema: dropped a plain acquire on a sema with abandoned waiters");
+            debug_assert!(
+                !paid_abandoned,
+                "sema: dropped a plain acquire on a sema with abandoned waiters"
+            );
         }
     }
 }
@@ -333,14 +355,23 @@ pub(crate) struct Ticket(usize);
 
 impl NotifyList {
     pub(crate) fn new() -> NotifyList {
-        NotifyList { len: AtomicUsize::new(0), list: Mutex::new(WaitList::new()) }
+        NotifyList {
+            len: AtomicUsize::new(0),
+            list: Mutex::new(WaitList::new()),
+        }
     }
 
     /// Join the list: Go's `notifyListAdd`. From here on a `notify_one` or `notify_all` counts this waiter,
     /// even before it first polls `poll_wait`; call it before unlocking the condition's mutex.
     pub(crate) fn add(&self, waker: &Waker) -> Ticket {
         let mut list = crate::loom::lock(&self.list);
-        let key = list.push(Notifyee { waker: Some(waker.clone()), notified: None }, false);
+        let key = list.push(
+            Notifyee {
+                waker: Some(waker.clone()),
+                notified: None,
+            },
+            false,
+        );
         self.len.fetch_add(1, SeqCst);
         Ticket(key)
     }
@@ -356,7 +387,11 @@ impl NotifyList {
                 Poll::Ready(how)
             }
             None => {
-                if !n.waker.as_ref().is_some_and(|old| old.will_wake(cx.waker())) {
+                if !n
+                    .waker
+                    .as_ref()
+                    .is_some_and(|old| old.will_wake(cx.waker()))
+                {
                     n.waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
@@ -432,12 +467,21 @@ struct Node<T> {
 
 impl<T> WaitList<T> {
     pub(crate) fn new() -> WaitList<T> {
-        WaitList { nodes: Slab::new(), head: None, tail: None }
+        WaitList {
+            nodes: Slab::new(),
+            head: None,
+            tail: None,
+        }
     }
 
     /// Add `val` at the back (or the front, with `front`) and return its key.
     pub(crate) fn push(&mut self, val: T, front: bool) -> usize {
-        let key = self.nodes.insert(Node { val, prev: None, next: None, linked: false });
+        let key = self.nodes.insert(Node {
+            val,
+            prev: None,
+            next: None,
+            linked: false,
+        });
         self.link(key, front);
         key
     }
@@ -612,7 +656,10 @@ mod tests {
     #[test]
     fn acquire_takes_an_available_unit_without_waiting() {
         let s = Sema::new(1);
-        assert_eq!(poll_once(&mut s.acquire(false, WaitReason::Semacquire)), Poll::Ready(()));
+        assert_eq!(
+            poll_once(&mut s.acquire(false, WaitReason::Semacquire)),
+            Poll::Ready(())
+        );
         assert_eq!(s.units(), 0);
         assert!(!s.try_acquire());
     }
@@ -658,7 +705,10 @@ mod tests {
         let mut a = s.acquire(false, WaitReason::Semacquire);
         assert!(poll_once(&mut a).is_pending());
         let _ = s.release(false);
-        assert!(s.try_acquire(), "without handoff a newcomer may take the unit");
+        assert!(
+            s.try_acquire(),
+            "without handoff a newcomer may take the unit"
+        );
         assert!(poll_once(&mut a).is_pending());
         assert_eq!(s.waiters(), 1);
         let _ = s.release(false);
@@ -1045,7 +1095,10 @@ mod loom_tests {
             drop(w);
             c.join().unwrap();
             assert_eq!(r.join().unwrap(), 0);
-            assert!(rw.try_write().is_some(), "every reader, cancelled or not, has left");
+            assert!(
+                rw.try_write().is_some(),
+                "every reader, cancelled or not, has left"
+            );
         });
     }
 

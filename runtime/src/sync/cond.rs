@@ -38,13 +38,19 @@ pub struct Cond {
 
 impl Cond {
     pub fn new() -> Cond {
-        Cond { notify: NotifyList::new() }
+        Cond {
+            notify: NotifyList::new(),
+        }
     }
 
     /// Unlock `guard`'s mutex, wait for `signal` or `broadcast`, lock the mutex again and return the new
     /// guard.
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> CondWait<'a, '_, T> {
-        CondWait { cond: self, stage: Stage::Start(guard), signalled: false }
+        CondWait {
+            cond: self,
+            stage: Stage::Start(guard),
+            signalled: false,
+        }
     }
 
     /// Wake the waiter that has waited longest, if any: Go's `Signal`.
@@ -235,7 +241,10 @@ mod tests {
         assert!(poll_once(&mut b).is_pending());
         let held = m.try_lock().unwrap();
         c.signal();
-        assert!(poll_once(&mut a).is_pending(), "signalled but the mutex is held");
+        assert!(
+            poll_once(&mut a).is_pending(),
+            "signalled but the mutex is held"
+        );
         drop(a);
         drop(held);
         assert!(poll_once(&mut b).is_ready());

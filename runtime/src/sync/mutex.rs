@@ -80,12 +80,22 @@ pub(crate) struct RawMutex {
 
 impl RawMutex {
     pub(crate) fn new() -> RawMutex {
-        RawMutex { state: AtomicU32::new(0), sema: Sema::new(0), handoffs: AtomicU64::new(0) }
+        RawMutex {
+            state: AtomicU32::new(0),
+            sema: Sema::new(0),
+            handoffs: AtomicU64::new(0),
+        }
     }
 
     /// A future that locks. Not a preemption point itself: the public future that wraps it is.
     pub(crate) fn lock(&self) -> RawLock<'_> {
-        RawLock { m: self, wait_start: None, starving: false, awoke: false, sleep: None }
+        RawLock {
+            m: self,
+            wait_start: None,
+            starving: false,
+            awoke: false,
+            sleep: None,
+        }
     }
 
     /// Go's `TryLock`: take the lock only if it is free and nobody is owed it.
@@ -94,7 +104,9 @@ impl RawMutex {
         if old & (LOCKED | STARVING) != 0 {
             return false;
         }
-        self.state.compare_exchange(old, old | LOCKED, SeqCst, Relaxed).is_ok()
+        self.state
+            .compare_exchange(old, old | LOCKED, SeqCst, Relaxed)
+            .is_ok()
     }
 
     /// Go's `Unlock`. The caller must hold the lock.
@@ -166,7 +178,10 @@ impl RawMutex {
                 panic!("sync: inconsistent mutex state");
             }
             debug_assert!(old & STARVING == 0);
-            match self.state.compare_exchange(old, old & !WOKEN, SeqCst, SeqCst) {
+            match self
+                .state
+                .compare_exchange(old, old & !WOKEN, SeqCst, SeqCst)
+            {
                 Ok(_) => return old & !WOKEN,
                 Err(now) => old = now,
             }
@@ -263,7 +278,9 @@ impl Future for RawLock<'_> {
 
 impl Drop for RawLock<'_> {
     fn drop(&mut self) {
-        let Some(sleep) = self.sleep.take() else { return };
+        let Some(sleep) = self.sleep.take() else {
+            return;
+        };
         if sleep.abandon() == Abandoned::HadUnit {
             let new = self.m.finish_abandoned();
             self.m.wake_after_unlock(new);
@@ -289,13 +306,19 @@ unsafe impl<T: Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
     pub fn new(value: T) -> Mutex<T> {
-        Mutex { raw: RawMutex::new(), data: UnsafeCell::new(value) }
+        Mutex {
+            raw: RawMutex::new(),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Lock, waiting while someone else holds the lock. Dropping the future gives up the wait and loses
     /// no wake-up.
     pub fn lock(&self) -> Lock<'_, T> {
-        Lock { mutex: self, raw: self.raw.lock() }
+        Lock {
+            mutex: self,
+            raw: self.raw.lock(),
+        }
     }
 
     /// Lock if that needs no waiting. Like Go's `TryLock`, fails in starvation mode even if the lock is
@@ -335,7 +358,9 @@ impl<T: Default> Default for Mutex<T> {
 
 impl<T> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mutex").field("starving", &self.is_starving()).finish_non_exhaustive()
+        f.debug_struct("Mutex")
+            .field("starving", &self.is_starving())
+            .finish_non_exhaustive()
     }
 }
 
@@ -372,7 +397,10 @@ pub struct MutexGuard<'a, T> {
 
 impl<'a, T> MutexGuard<'a, T> {
     fn new(mutex: &'a Mutex<T>) -> Self {
-        MutexGuard { mutex, _data: PhantomData }
+        MutexGuard {
+            mutex,
+            _data: PhantomData,
+        }
     }
 
     /// The mutex this guard locks (for `Cond::wait`, which unlocks and relocks it).
@@ -443,7 +471,11 @@ mod tests {
         assert!(poll_once(&mut l).is_pending());
         assert_eq!(state(&m), LOCKED | WAITER);
         drop(g);
-        assert_eq!(state(&m), WOKEN, "unlock wakes the waiter and marks it woken");
+        assert_eq!(
+            state(&m),
+            WOKEN,
+            "unlock wakes the waiter and marks it woken"
+        );
         assert!(poll_once(&mut l).is_ready());
     }
 
@@ -454,7 +486,9 @@ mod tests {
         let mut l = m.lock();
         assert!(poll_once(&mut l).is_pending());
         drop(g);
-        let barger = m.try_lock().expect("normal mode lets a newcomer take a free lock");
+        let barger = m
+            .try_lock()
+            .expect("normal mode lets a newcomer take a free lock");
         // The woken waiter finds it taken and goes back to sleep, at the front of the queue.
         assert!(poll_once(&mut l).is_pending());
         assert_eq!(state(&m), LOCKED | WAITER);
@@ -477,7 +511,10 @@ mod tests {
         let mut late = m.lock();
         drop(barger);
         assert_eq!(m.starvation_handoffs(), 1);
-        assert!(m.try_lock().is_none(), "a starving mutex is owed to the waiter");
+        assert!(
+            m.try_lock().is_none(),
+            "a starving mutex is owed to the waiter"
+        );
         // A newcomer queues behind it instead of taking the lock.
         assert!(poll_once(&mut late).is_pending());
         let g = match poll_once(&mut l) {

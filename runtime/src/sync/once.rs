@@ -14,7 +14,9 @@
 use std::future::Future;
 
 use super::mutex::Mutex;
-use crate::loom::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use crate::loom::sync::atomic::{
+    AtomicBool, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
 /// Runs one function at most once, however many callers race: Go's `sync.Once`.
 pub struct Once {
@@ -25,7 +27,10 @@ pub struct Once {
 
 impl Once {
     pub fn new() -> Once {
-        Once { done: AtomicBool::new(false), m: Mutex::new(()) }
+        Once {
+            done: AtomicBool::new(false),
+            m: Mutex::new(()),
+        }
     }
 
     /// Call `f` if no call on this `Once` has completed yet; otherwise do nothing. Concurrent callers wait
@@ -37,7 +42,10 @@ impl Once {
         }
         let _g = self.m.lock().await;
         if !self.done.load(Relaxed) {
-            let _mark = MarkDone { done: &self.done, finished: true };
+            let _mark = MarkDone {
+                done: &self.done,
+                finished: true,
+            };
             f();
         }
     }
@@ -54,7 +62,10 @@ impl Once {
         }
         let _g = self.m.lock().await;
         if !self.done.load(Relaxed) {
-            let mut mark = MarkDone { done: &self.done, finished: false };
+            let mut mark = MarkDone {
+                done: &self.done,
+                finished: false,
+            };
             f().await;
             mark.finished = true;
         }
@@ -74,7 +85,9 @@ impl Default for Once {
 
 impl std::fmt::Debug for Once {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Once").field("done", &self.is_done()).finish()
+        f.debug_struct("Once")
+            .field("done", &self.is_done())
+            .finish()
     }
 }
 
@@ -126,7 +139,11 @@ mod tests {
                         thread::sleep(std::time::Duration::from_millis(2));
                         n.fetch_add(1, Ordering::SeqCst);
                     }));
-                    assert_eq!(n.load(Ordering::SeqCst), 1, "returns only after the call finished");
+                    assert_eq!(
+                        n.load(Ordering::SeqCst),
+                        1,
+                        "returns only after the call finished"
+                    );
                 })
             })
             .collect();
@@ -143,7 +160,10 @@ mod tests {
         }));
         assert!(r.is_err());
         assert!(once.is_done());
-        assert!(once.m.try_lock().is_some(), "the lock was released while unwinding");
+        assert!(
+            once.m.try_lock().is_some(),
+            "the lock was released while unwinding"
+        );
     }
 
     #[test]

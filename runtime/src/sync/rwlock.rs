@@ -76,12 +76,18 @@ impl<T> RwLock<T> {
 
     /// Lock for reading, waiting while a writer holds or waits for the lock (Go's `RLock`).
     pub fn read(&self) -> Read<'_, T> {
-        Read { rw: self, stage: ReadStage::Start }
+        Read {
+            rw: self,
+            stage: ReadStage::Start,
+        }
     }
 
     /// Lock for writing, waiting for other writers and for the readers inside (Go's `Lock`).
     pub fn write(&self) -> Write<'_, T> {
-        Write { rw: self, stage: WriteStage::Lock(self.w.lock()) }
+        Write {
+            rw: self,
+            stage: WriteStage::Lock(self.w.lock()),
+        }
     }
 
     /// Go's `TryRLock`.
@@ -103,7 +109,11 @@ impl<T> RwLock<T> {
         if !self.w.try_lock() {
             return None;
         }
-        if self.reader_count.compare_exchange(0, MAX_READERS.wrapping_neg() as u32, SeqCst, SeqCst).is_err() {
+        if self
+            .reader_count
+            .compare_exchange(0, MAX_READERS.wrapping_neg() as u32, SeqCst, SeqCst)
+            .is_err()
+        {
             self.w.unlock();
             return None;
         }
@@ -299,7 +309,10 @@ pub struct RwLockReadGuard<'a, T> {
 
 impl<'a, T> RwLockReadGuard<'a, T> {
     fn new(rw: &'a RwLock<T>) -> Self {
-        RwLockReadGuard { rw, _data: PhantomData }
+        RwLockReadGuard {
+            rw,
+            _data: PhantomData,
+        }
     }
 }
 
@@ -334,7 +347,10 @@ pub struct RwLockWriteGuard<'a, T> {
 
 impl<'a, T> RwLockWriteGuard<'a, T> {
     fn new(rw: &'a RwLock<T>) -> Self {
-        RwLockWriteGuard { rw, _data: PhantomData }
+        RwLockWriteGuard {
+            rw,
+            _data: PhantomData,
+        }
     }
 }
 
@@ -416,9 +432,15 @@ mod tests {
         let rw = RwLock::new(0);
         let r1 = block_on(rw.read());
         let mut w = rw.write();
-        assert!(poll_once(&mut w).is_pending(), "waits for the reader inside");
+        assert!(
+            poll_once(&mut w).is_pending(),
+            "waits for the reader inside"
+        );
         let mut r2 = rw.read();
-        assert!(poll_once(&mut r2).is_pending(), "a new reader queues behind the writer");
+        assert!(
+            poll_once(&mut r2).is_pending(),
+            "a new reader queues behind the writer"
+        );
         drop(r1);
         let wg = match poll_once(&mut w) {
             Poll::Ready(g) => g,
@@ -497,7 +519,10 @@ mod tests {
                             let _ = poll_once(&mut r);
                         } else {
                             let _g = block_on(rw.read());
-                            assert!(inside.fetch_add(1, Ordering::SeqCst) < 1000, "no writer inside");
+                            assert!(
+                                inside.fetch_add(1, Ordering::SeqCst) < 1000,
+                                "no writer inside"
+                            );
                             inside.fetch_sub(1, Ordering::SeqCst);
                         }
                     }

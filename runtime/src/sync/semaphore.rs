@@ -45,13 +45,23 @@ struct Waiter {
 
 impl Semaphore {
     pub fn new(size: usize) -> Semaphore {
-        Semaphore { size, state: Mutex::new(State { cur: 0, waiters: WaitList::new() }) }
+        Semaphore {
+            size,
+            state: Mutex::new(State {
+                cur: 0,
+                waiters: WaitList::new(),
+            }),
+        }
     }
 
     /// Acquire `n` units, waiting in FIFO order. A request for more than the semaphore's size can never
     /// succeed and waits until dropped (Go: until its context is done).
     pub fn acquire(&self, n: usize) -> Acquire<'_> {
-        Acquire { sem: self, n, key: None }
+        Acquire {
+            sem: self,
+            n,
+            key: None,
+        }
     }
 
     /// Acquire `n` units only if they are free now and nobody is queued.
@@ -149,7 +159,11 @@ impl<'a> Future for Acquire<'a> {
                     set_waitreason(WaitReason::Semacquire);
                     return Poll::Pending;
                 }
-                let w = Waiter { n: this.n, waker: Some(cx.waker().clone()), granted: false };
+                let w = Waiter {
+                    n: this.n,
+                    waker: Some(cx.waker().clone()),
+                    granted: false,
+                };
                 this.key = Some(s.waiters.push(w, false));
             }
             Some(key) => {
@@ -159,7 +173,11 @@ impl<'a> Future for Acquire<'a> {
                     this.key = None;
                     return Poll::Ready(Permit { sem, n: this.n });
                 }
-                if !w.waker.as_ref().is_some_and(|old| old.will_wake(cx.waker())) {
+                if !w
+                    .waker
+                    .as_ref()
+                    .is_some_and(|old| old.will_wake(cx.waker()))
+                {
                     w.waker = Some(cx.waker().clone());
                 }
             }
@@ -249,7 +267,10 @@ mod tests {
         let mut big = s.acquire(3);
         let mut small = s.acquire(1);
         assert!(poll_once(&mut big).is_pending());
-        assert!(poll_once(&mut small).is_pending(), "1 unit is free, but the head wants 3");
+        assert!(
+            poll_once(&mut small).is_pending(),
+            "1 unit is free, but the head wants 3"
+        );
         drop(held);
         let b = match poll_once(&mut big) {
             Poll::Ready(p) => p,

@@ -42,7 +42,12 @@ struct Inner {
 
 impl WaitGroup {
     pub fn new() -> WaitGroup {
-        WaitGroup { inner: Arc::new(Inner { state: AtomicU64::new(0), sema: Sema::new(0) }) }
+        WaitGroup {
+            inner: Arc::new(Inner {
+                state: AtomicU64::new(0),
+                sema: Sema::new(0),
+            }),
+        }
     }
 
     /// Add `delta` (possibly negative) to the counter; when it reaches zero every `wait` returns.
@@ -88,7 +93,10 @@ impl WaitGroup {
 
     /// Wait until the counter is zero. Dropping the future gives up the wait.
     pub fn wait(&self) -> Wait<'_> {
-        Wait { inner: &self.inner, sleep: None }
+        Wait {
+            inner: &self.inner,
+            sleep: None,
+        }
     }
 
     /// The counter now.
@@ -106,7 +114,9 @@ impl Default for WaitGroup {
 
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitGroup").field("count", &self.count()).finish()
+        f.debug_struct("WaitGroup")
+            .field("count", &self.count())
+            .finish()
     }
 }
 
@@ -133,12 +143,17 @@ impl Future for Wait<'_> {
                     if state >> 32 == 0 {
                         return Poll::Ready(());
                     }
-                    match this.inner.state.compare_exchange(state, state + 1, SeqCst, SeqCst) {
+                    match this
+                        .inner
+                        .state
+                        .compare_exchange(state, state + 1, SeqCst, SeqCst)
+                    {
                         Ok(_) => break,
                         Err(now) => state = now,
                     }
                 }
-                this.sleep.insert(this.inner.sema.acquire(false, WaitReason::WaitGroupWait))
+                this.sleep
+                    .insert(this.inner.sema.acquire(false, WaitReason::WaitGroupWait))
             }
         };
         if Pin::new(sleep).poll(cx).is_pending() {
