@@ -2,14 +2,43 @@
 //! and deadlines driven by the runtime's timers. Timing is only ever a lower bound (a deadline has
 //! passed) or an explicit limit that turns a hang into a failure; nothing asserts speed.
 
+use std::future::Future;
+use std::sync::mpsc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use runtime::chan;
 use runtime::context::{self, Context, ContextError};
 use runtime::select;
 use runtime::time::{sleep, timeout};
+use runtime::Builder;
 
+/// A hang is a failure, not a stuck CI job.
 const LIMIT: Duration = Duration::from_secs(20);
+
+/// Run `test` on a fresh runtime with `procs` Ps, on its own thread, failing if it has not finished
+/// within `LIMIT`. The limit is watched from outside the runtime, so it arms no runtime timer, and the
+/// runtime's shutdown happens after the verdict.
+fn limited<F>(procs: usize, test: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let t = thread::spawn(move || {
+        let rt = Builder::new().procs(procs).build().expect("runtime");
+        rt.block_on(test);
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(()) => {}
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = t.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {LIMIT:?}"),
+    }
+}
 
 /// A G that waits for `ctx` to be done and reports the error it saw.
 fn watch(ctx: &Context) -> runtime::JoinHandle<Option<ContextError>> {
@@ -22,7 +51,7 @@ fn watch(ctx: &Context) -> runtime::JoinHandle<Option<ContextError>> {
 
 #[test]
 fn cancelling_a_parent_cancels_every_descendant() {
-    runtime::run(async {
+    limited(2, async {
         let (root, cancel_root) = context::with_cancel(&context::background());
         let (a, _ca) = context::with_cancel(&root);
         let with_id = context::with_value(&a, "id", 7u32);
@@ -35,10 +64,7 @@ fn cancelling_a_parent_cancels_every_descendant() {
         sleep(Duration::from_millis(2)).await;
         cancel_root.cancel();
         for w in watchers {
-            let err = timeout(LIMIT, w)
-                .await
-                .expect("a descendant was not cancelled")
-                .unwrap();
+            let err = w.await.unwrap();
             assert_eq!(err, Some(ContextError::Canceled));
         }
         assert_eq!(b.value::<_, u32>(&"id"), Some(&7));
@@ -47,19 +73,13 @@ fn cancelling_a_parent_cancels_every_descendant() {
 
 #[test]
 fn cancelling_a_child_leaves_its_parent_and_siblings_running() {
-    runtime::run(async {
+    limited(2, async {
         let (parent, _cp) = context::with_cancel(&context::background());
         let (child, cancel_child) = context::with_cancel(&parent);
         let (sibling, _cs) = context::with_cancel(&parent);
         let w = watch(&child);
         cancel_child.cancel();
-        assert_eq!(
-            timeout(LIMIT, w)
-                .await
-                .expect("child not cancelled")
-                .unwrap(),
-            Some(ContextError::Canceled)
-        );
+        assert_eq!(w.await.unwrap(), Some(ContextError::Canceled));
         sleep(Duration::from_millis(5)).await;
         assert_eq!(parent.err(), None);
         assert_eq!(sibling.err(), None);
@@ -72,7 +92,7 @@ fn cancelling_a_child_leaves_its_parent_and_siblings_running() {
 
 #[test]
 fn timeout_closes_done_with_deadline_exceeded() {
-    runtime::run(async {
+    limited(2, async {
         let start = Instant::now();
         let (ctx, _cancel) =
             context::with_timeout(&context::background(), Duration::from_millis(20));
@@ -80,10 +100,7 @@ fn timeout_closes_done_with_deadline_exceeded() {
             .deadline()
             .is_some_and(|d| d >= start + Duration::from_millis(20)));
         let w = watch(&ctx);
-        let err = timeout(LIMIT, w)
-            .await
-            .expect("the deadline never fired")
-            .unwrap();
+        let err = w.await.unwrap();
         assert_eq!(err, Some(ContextError::DeadlineExceeded));
         assert!(
             start.elapsed() >= Duration::from_millis(20),
@@ -98,7 +115,7 @@ fn timeout_closes_done_with_deadline_exceeded() {
 
 #[test]
 fn parent_deadline_reaches_children_as_deadline_exceeded() {
-    runtime::run(async {
+    limited(2, async {
         let (parent, _cp) =
             context::with_timeout(&context::background(), Duration::from_millis(10));
         let (child, _cc) = context::with_cancel(&parent);
@@ -106,10 +123,7 @@ fn parent_deadline_reaches_children_as_deadline_exceeded() {
         let (late, _cl) = context::with_timeout(&parent, Duration::from_secs(3600));
         assert_eq!(late.deadline(), parent.deadline());
         for ctx in [&child, &late] {
-            let err = timeout(LIMIT, watch(ctx))
-                .await
-                .expect("deadline did not propagate")
-                .unwrap();
+            let err = watch(ctx).await.unwrap();
             assert_eq!(err, Some(ContextError::DeadlineExceeded));
         }
     });
@@ -117,7 +131,7 @@ fn parent_deadline_reaches_children_as_deadline_exceeded() {
 
 #[test]
 fn cancel_before_the_deadline_wins_and_stays() {
-    runtime::run(async {
+    limited(2, async {
         let (ctx, cancel) =
             context::with_timeout(&context::background(), Duration::from_millis(15));
         cancel.cancel();
@@ -133,7 +147,7 @@ fn cancel_before_the_deadline_wins_and_stays() {
 
 #[test]
 fn done_is_a_select_arm_beside_work() {
-    runtime::run(async {
+    limited(2, async {
         let (ctx, cancel) = context::with_cancel(&context::background());
         let (tx, rx) = chan::channel::<u32>(0);
         let worker = runtime::go(async move {
@@ -152,10 +166,7 @@ fn done_is_a_select_arm_beside_work() {
             tx.send(i).await.unwrap();
         }
         cancel.cancel();
-        let (got, err) = timeout(LIMIT, worker)
-            .await
-            .expect("worker ignored done")
-            .unwrap();
+        let (got, err) = worker.await.unwrap();
         assert_eq!(got, [0, 1, 2]);
         assert_eq!(err, Some(ContextError::Canceled));
         drop(tx);
@@ -164,7 +175,7 @@ fn done_is_a_select_arm_beside_work() {
 
 #[test]
 fn background_is_never_done() {
-    runtime::run(async {
+    limited(2, async {
         let ctx = context::background();
         let r = timeout(Duration::from_millis(10), async { ctx.done().recv().await }).await;
         assert!(r.is_err(), "background's done must block forever");

@@ -1,21 +1,43 @@
 //! `runtime::sync` on the real runtime: Gs contending for locks, waiting on groups and conditions.
-//! Every test is bounded by its data or by an explicit timeout that turns a hang into a failure, and
-//! asserts outcomes (counts, exclusion, who was woken), never speed.
+//! Every test is bounded by its data and by a watchdog that turns a hang into a failure, and asserts
+//! outcomes (counts, exclusion, who was woken), never speed.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
+use std::thread;
 use std::time::Duration;
 
 use runtime::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
 use runtime::time::{sleep, timeout};
 use runtime::Builder;
 
-fn rt(procs: usize) -> runtime::Runtime {
-    Builder::new().procs(procs).build().expect("runtime")
-}
-
 /// A hang is a failure, not a stuck CI job.
 const LIMIT: Duration = Duration::from_secs(20);
+
+/// Run `test` on a fresh runtime with `procs` Ps, on its own thread, failing if it has not finished
+/// within `LIMIT`. The limit is watched from outside the runtime, so it arms no runtime timer, and the
+/// runtime's shutdown happens after the verdict.
+fn limited<F>(procs: usize, test: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let t = thread::spawn(move || {
+        let rt = Builder::new().procs(procs).build().expect("runtime");
+        rt.block_on(test);
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(()) => {}
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = t.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {LIMIT:?}"),
+    }
+}
 
 async fn yield_a_few() {
     for _ in 0..3 {
@@ -25,7 +47,7 @@ async fn yield_a_few() {
 
 #[test]
 fn mutex_serialises_a_non_atomic_counter_under_contention() {
-    rt(4).block_on(async {
+    limited(4, async {
         let m = Arc::new(Mutex::new(0u64));
         let gs: Vec<_> = (0..64)
             .map(|_| {
@@ -50,15 +72,13 @@ fn mutex_serialises_a_non_atomic_counter_under_contention() {
 
 #[test]
 fn rwlock_readers_share_the_lock() {
-    runtime::run(async {
+    limited(2, async {
         let rw = Arc::new(RwLock::new(5));
         let first = rw.read().await;
         // A second reader gets in while the first still holds its guard.
         let rw2 = rw.clone();
         let second = runtime::go(async move { *rw2.read().await });
-        let got = timeout(LIMIT, second)
-            .await
-            .expect("a reader blocked another reader");
+        let got = second.await;
         assert_eq!(got.unwrap(), 5);
         drop(first);
     });
@@ -66,7 +86,7 @@ fn rwlock_readers_share_the_lock() {
 
 #[test]
 fn rwlock_writer_excludes_readers_and_writers() {
-    rt(4).block_on(async {
+    limited(4, async {
         let rw = Arc::new(RwLock::new(0u64));
         // +1 per reader inside, +1000 per writer inside.
         let inside = Arc::new(AtomicUsize::new(0));
@@ -107,7 +127,7 @@ fn rwlock_writer_excludes_readers_and_writers() {
 
 #[test]
 fn rwlock_waiting_writer_blocks_new_readers() {
-    rt(2).block_on(async {
+    limited(2, async {
         let rw = Arc::new(RwLock::new(()));
         let r1 = rw.read().await;
         let wrote = Arc::new(AtomicBool::new(false));
@@ -136,14 +156,14 @@ fn rwlock_waiting_writer_blocks_new_readers() {
             );
         });
         drop(r1);
-        timeout(LIMIT, writer).await.expect("writer hung").unwrap();
-        timeout(LIMIT, reader).await.expect("reader hung").unwrap();
+        writer.await.unwrap();
+        reader.await.unwrap();
     });
 }
 
 #[test]
 fn waitgroup_waits_for_ten_thousand_gs() {
-    rt(4).block_on(async {
+    limited(4, async {
         let wg = WaitGroup::new();
         let n = Arc::new(AtomicUsize::new(0));
         for _ in 0..10_000 {
@@ -155,9 +175,7 @@ fn waitgroup_waits_for_ten_thousand_gs() {
                 wg.done();
             }));
         }
-        timeout(LIMIT, wg.wait())
-            .await
-            .expect("WaitGroup.wait hung");
+        wg.wait().await;
         assert_eq!(n.load(Ordering::SeqCst), 10_000);
         assert_eq!(wg.count(), 0);
     });
@@ -165,7 +183,7 @@ fn waitgroup_waits_for_ten_thousand_gs() {
 
 #[test]
 fn waitgroup_wakes_several_waiters() {
-    runtime::run(async {
+    limited(2, async {
         let wg = WaitGroup::new();
         wg.add(1);
         let woken = Arc::new(AtomicUsize::new(0));
@@ -182,7 +200,7 @@ fn waitgroup_wakes_several_waiters() {
         assert_eq!(woken.load(Ordering::SeqCst), 0, "wait returned before done");
         wg.done();
         for w in waiters {
-            timeout(LIMIT, w).await.expect("waiter hung").unwrap();
+            w.await.unwrap();
         }
         assert_eq!(woken.load(Ordering::SeqCst), 5);
     });
@@ -190,7 +208,7 @@ fn waitgroup_wakes_several_waiters() {
 
 #[test]
 fn negative_waitgroup_counter_panics_with_gos_message() {
-    runtime::run(async {
+    limited(2, async {
         let wg = WaitGroup::new();
         wg.add(1);
         let wg2 = wg.clone();
@@ -212,7 +230,7 @@ fn negative_waitgroup_counter_panics_with_gos_message() {
 
 #[test]
 fn once_runs_exactly_once_under_concurrency() {
-    rt(4).block_on(async {
+    limited(4, async {
         let once = Arc::new(Once::new());
         let calls = Arc::new(AtomicUsize::new(0));
         let gs: Vec<_> = (0..100)
@@ -267,16 +285,13 @@ async fn spawn_cond_waiters(
 
 #[test]
 fn cond_broadcast_wakes_all_waiters() {
-    rt(2).block_on(async {
+    limited(2, async {
         let state = Arc::new((Mutex::new(0usize), Cond::new()));
         let woken = Arc::new(AtomicUsize::new(0));
         let gs = spawn_cond_waiters(8, &state, &woken).await;
         state.1.broadcast();
         for g in gs {
-            timeout(LIMIT, g)
-                .await
-                .expect("a waiter missed the broadcast")
-                .unwrap();
+            g.await.unwrap();
         }
         assert_eq!(woken.load(Ordering::SeqCst), 8);
     });
@@ -284,7 +299,7 @@ fn cond_broadcast_wakes_all_waiters() {
 
 #[test]
 fn cond_signal_wakes_exactly_one_waiter() {
-    rt(2).block_on(async {
+    limited(2, async {
         let state = Arc::new((Mutex::new(0usize), Cond::new()));
         let woken = Arc::new(AtomicUsize::new(0));
         let gs = spawn_cond_waiters(3, &state, &woken).await;
@@ -299,7 +314,7 @@ fn cond_signal_wakes_exactly_one_waiter() {
         assert_eq!(woken.load(Ordering::SeqCst), 1, "one signal, one waiter");
         state.1.broadcast();
         for g in gs {
-            timeout(LIMIT, g).await.expect("waiter hung").unwrap();
+            g.await.unwrap();
         }
         assert_eq!(woken.load(Ordering::SeqCst), 3);
     });
@@ -307,7 +322,7 @@ fn cond_signal_wakes_exactly_one_waiter() {
 
 #[test]
 fn cond_cancelled_waiter_passes_its_signal_on() {
-    rt(1).block_on(async {
+    limited(1, async {
         let state = Arc::new((Mutex::new(0usize), Cond::new()));
         let woken = Arc::new(AtomicUsize::new(0));
         // The oldest waiter gives up on its own after a while. If the signal below reaches it first (the
@@ -322,13 +337,10 @@ fn cond_cancelled_waiter_passes_its_signal_on() {
         // Hold the mutex so the quitter, if signalled, is still relocking when its timeout drops it.
         let held = state.0.lock().await;
         state.1.signal(); // goes to the quitter, the oldest waiter
-        drop(timeout(LIMIT, quitter).await.expect("quitter hung"));
+        drop(quitter.await);
         drop(held);
         for g in gs {
-            timeout(LIMIT, g)
-                .await
-                .expect("the signal was lost with the quitter")
-                .unwrap();
+            g.await.unwrap();
         }
         assert_eq!(woken.load(Ordering::SeqCst), 1);
     });
@@ -338,7 +350,7 @@ fn cond_cancelled_waiter_passes_its_signal_on() {
 fn mutex_starvation_mode_hands_the_lock_to_a_starved_waiter() {
     // One P: a woken waiter cannot run between the hog's unlock and its immediate relock, so in normal
     // mode the hog would always win.
-    rt(1).block_on(async {
+    limited(1, async {
         let m = Arc::new(Mutex::new(0u32));
         let stop = Arc::new(AtomicBool::new(false));
         let (m2, stop2) = (m.clone(), stop.clone());
@@ -354,16 +366,14 @@ fn mutex_starvation_mode_hands_the_lock_to_a_starved_waiter() {
             panic!("the waiter never got the lock");
         });
         runtime::yield_now().await; // let the hog take the lock first
-        let got = timeout(LIMIT, m.lock())
-            .await
-            .expect("the starved waiter never got the lock");
+        let got = m.lock().await;
         assert!(
             m.starvation_handoffs() >= 1,
             "the lock reached the waiter without a hand-off"
         );
         drop(got);
         stop.store(true, Ordering::SeqCst);
-        timeout(LIMIT, hog).await.expect("hog hung").unwrap();
+        hog.await.unwrap();
         assert!(
             !m.is_starving(),
             "starvation mode ends with the last waiter"
@@ -373,7 +383,7 @@ fn mutex_starvation_mode_hands_the_lock_to_a_starved_waiter() {
 
 #[test]
 fn semaphore_limits_concurrency() {
-    rt(4).block_on(async {
+    limited(4, async {
         let sem = Arc::new(Semaphore::new(3));
         let inside = Arc::new(AtomicUsize::new(0));
         let max = Arc::new(AtomicUsize::new(0));
@@ -403,7 +413,7 @@ fn semaphore_limits_concurrency() {
 
 #[test]
 fn dropped_lock_futures_lose_no_wake_up() {
-    rt(4).block_on(async {
+    limited(4, async {
         let m = Arc::new(Mutex::new(0u64));
         let gs: Vec<_> = (0..40)
             .map(|i| {
@@ -431,10 +441,7 @@ fn dropped_lock_futures_lose_no_wake_up() {
             .collect();
         let mut total = 0;
         for g in gs {
-            total += timeout(LIMIT, g)
-                .await
-                .expect("a waiter was never woken")
-                .unwrap();
+            total += g.await.unwrap();
         }
         assert_eq!(*m.lock().await, total);
         assert!(!m.is_starving());
@@ -443,7 +450,7 @@ fn dropped_lock_futures_lose_no_wake_up() {
 
 #[test]
 fn dropped_rwlock_and_semaphore_waits_leave_them_usable() {
-    rt(4).block_on(async {
+    limited(4, async {
         let rw = Arc::new(RwLock::new(0u64));
         let sem = Arc::new(Semaphore::new(2));
         let gs: Vec<_> = (0..24)
@@ -476,10 +483,7 @@ fn dropped_rwlock_and_semaphore_waits_leave_them_usable() {
             })
             .collect();
         for g in gs {
-            timeout(LIMIT, g)
-                .await
-                .expect("a waiter was never woken")
-                .unwrap();
+            g.await.unwrap();
         }
         assert!(rw.try_write().is_some(), "no reader or writer left behind");
         assert_eq!(sem.available(), 2);
