@@ -317,6 +317,18 @@ impl<T> Sender<T> {
     pub(crate) fn chan(&self) -> &Chan<T> {
         &self.chan
     }
+
+    /// Whether any `Receiver` of this channel is still alive. Only `Sender`s and `Receiver`s hold the
+    /// shared channel, so the receivers are the references that are not senders. A snapshot: used to
+    /// prune listeners nobody reads any more (`signal.rs`).
+    pub(crate) fn has_receivers(&self) -> bool {
+        Arc::strong_count(&self.chan) > self.chan.senders.load(Ordering::Acquire)
+    }
+
+    /// Whether `rx` receives from this sender's channel.
+    pub(crate) fn same_channel(&self, rx: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &rx.chan)
+    }
 }
 
 impl<T> Clone for Receiver<T> {

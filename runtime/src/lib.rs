@@ -41,8 +41,14 @@ pub use select::__private;
 
 // Around the scheduler.
 pub(crate) mod netpoll;
+pub mod signal;
 pub mod time;
 pub mod trace;
+
+// I/O on the netpoller and in blocking sections (Go's net, io, bufio, os).
+pub mod fs;
+pub mod io;
+pub mod net;
 
 // Synchronisation (Go's sync and context packages, over runtime/sema.go).
 pub mod context;

@@ -1,0 +1,368 @@
+//! `runtime::signal`: Unix signals delivered as channel values (Go's os/signal: `Notify`, `Stop`, and
+//! runtime/sigqueue.go: `signal_recv`).
+//!
+//! A signal handler may only do async-signal-safe things, so gort's handler does one: it writes the
+//! signal number as a byte into a non-blocking pipe (the *self-pipe trick*; Go uses a lock-free queue
+//! and a note instead, because its handler runs on a special signal stack it controls). A G — Go's
+//! `signal.loop` goroutine — reads the pipe through the netpoller like any socket and sends each
+//! signal to every listener's channel without blocking: a listener whose channel is full misses the
+//! signal, exactly as Go's `Notify` documents, so a slow listener never stalls the others.
+//!
+//! - `notify(&[Signal::Interrupt, Signal::Terminate])` returns a `chan::Receiver<Signal>`, usable in
+//!   `select!`. Many listeners may watch the same signal; each gets every delivery.
+//! - The first listener of a signal installs the handler; when the last listener of a signal is gone
+//!   (`stop(&rx)`, or its receiver dropped, which is noticed within `PRUNE_EVERY`), the signal's previous
+//!   disposition is restored, so e.g. Ctrl-C kills the program again.
+//! - `ctrl_c().await` waits for one SIGINT.
+//!
+//! Signals are process-wide, runtimes are not: the listener registry and the pipe are global; the
+//! reading G runs in the runtime of the call that started it and exits when no listener is left. If
+//! that runtime is dropped while listeners of another runtime remain, delivery resumes with the next
+//! `notify` call (which starts a new reading G).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::chan::{channel, Receiver, Sender};
+
+/// How often the reading G looks for listeners whose receivers were dropped without `stop`.
+const PRUNE_EVERY: Duration = Duration::from_millis(50);
+
+/// The signals a program can listen for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM (the polite "please stop").
+    Terminate,
+    /// SIGHUP.
+    Hangup,
+    /// SIGQUIT.
+    Quit,
+    /// SIGUSR1.
+    User1,
+    /// SIGUSR2.
+    User2,
+    /// SIGWINCH.
+    WindowChange,
+}
+
+impl Signal {
+    /// The OS signal number.
+    pub fn raw(self) -> i32 {
+        match self {
+            Signal::Interrupt => libc::SIGINT,
+            Signal::Terminate => libc::SIGTERM,
+            Signal::Hangup => libc::SIGHUP,
+            Signal::Quit => libc::SIGQUIT,
+            Signal::User1 => libc::SIGUSR1,
+            Signal::User2 => libc::SIGUSR2,
+            Signal::WindowChange => libc::SIGWINCH,
+        }
+    }
+
+    fn from_raw(n: i32) -> Option<Signal> {
+        [
+            Signal::Interrupt,
+            Signal::Terminate,
+            Signal::Hangup,
+            Signal::Quit,
+            Signal::User1,
+            Signal::User2,
+            Signal::WindowChange,
+        ]
+        .into_iter()
+        .find(|s| s.raw() == n)
+    }
+}
+
+struct Listener {
+    signals: Vec<Signal>,
+    tx: Sender<Signal>,
+}
+
+#[derive(Default)]
+struct Registry {
+    listeners: Vec<Listener>,
+    /// The disposition each signal had before we installed our handler (to restore it).
+    saved: Vec<(i32, libc::sigaction)>,
+    /// The read end of the self-pipe. Kept for the whole process; each reading G registers its own
+    /// duplicate with its runtime's netpoller (a registration dies with its poller).
+    pipe_rx: Option<std::os::fd::OwnedFd>,
+    reader_running: bool,
+}
+
+// SAFETY: `libc::sigaction` is plain data (a handler address, flags and a mask).
+unsafe impl Send for Registry {}
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+/// The self-pipe's write end, for the handler (-1 until created).
+static PIPE_WR: AtomicI32 = AtomicI32::new(-1);
+
+fn registry() -> std::sync::MutexGuard<'static, Option<Registry>> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The signal handler: async-signal-safe, it only writes one byte to a non-blocking pipe and
+/// preserves `errno`. If the pipe is full the signal is dropped (a listener would drop it anyway).
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = PIPE_WR.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let saved = errno::get();
+    let b = sig as u8;
+    // SAFETY: write(2) is async-signal-safe; `b` outlives the call; a failed write is ignored.
+    unsafe { libc::write(fd, &b as *const u8 as *const libc::c_void, 1) };
+    errno::set(saved);
+}
+
+/// `errno` access, the one platform difference here.
+mod errno {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn location() -> *mut libc::c_int {
+        // SAFETY: returns the calling thread's errno slot.
+        unsafe { libc::__errno_location() }
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    fn location() -> *mut libc::c_int {
+        // SAFETY: returns the calling thread's errno slot.
+        unsafe { libc::__error() }
+    }
+    #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
+    fn location() -> *mut libc::c_int {
+        // SAFETY: returns the calling thread's errno slot.
+        unsafe { libc::__errno() }
+    }
+
+    pub(super) fn get() -> libc::c_int {
+        // SAFETY: the slot is valid for the calling thread.
+        unsafe { *location() }
+    }
+
+    pub(super) fn set(v: libc::c_int) {
+        // SAFETY: as above.
+        unsafe { *location() = v }
+    }
+}
+
+fn install(reg: &mut Registry, sig: i32) -> io::Result<()> {
+    if reg.saved.iter().any(|&(s, _)| s == sig) {
+        return Ok(());
+    }
+    // SAFETY: a zeroed sigaction is a valid "no handler, no flags, empty mask" value; we fill in the
+    // handler and flags and pass valid pointers to sigaction(2).
+    unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+        new.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut new.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(sig, &new, &mut old) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        reg.saved.push((sig, old));
+    }
+    Ok(())
+}
+
+/// Restore the previous disposition of every signal nobody listens to any more.
+fn restore_unwatched(reg: &mut Registry) {
+    let watched: Vec<i32> = reg
+        .listeners
+        .iter()
+        .flat_map(|l| l.signals.iter().map(|s| s.raw()))
+        .collect();
+    reg.saved.retain(|&(sig, old)| {
+        if watched.contains(&sig) {
+            return true;
+        }
+        // SAFETY: `old` is the disposition sigaction(2) gave us for this signal.
+        unsafe { libc::sigaction(sig, &old, std::ptr::null_mut()) };
+        false
+    });
+}
+
+/// Drop listeners whose every receiver is gone.
+fn prune(reg: &mut Registry) {
+    let before = reg.listeners.len();
+    reg.listeners.retain(|l| l.tx.has_receivers());
+    if reg.listeners.len() != before {
+        restore_unwatched(reg);
+    }
+}
+
+/// Go's `signal.Notify`: deliver the given signals to the returned channel (capacity 8; a delivery
+/// to a full channel is dropped, never blocking the others).
+///
+/// Panics outside a gort runtime (the reading G needs one) or if the OS refuses the handler or the
+/// pipe (use [`try_notify`] to get the error instead).
+pub fn notify(signals: &[Signal]) -> Receiver<Signal> {
+    match try_notify(signals) {
+        Ok(rx) => rx,
+        Err(e) => panic!("runtime::signal::notify: {e}"),
+    }
+}
+
+/// [`notify`], returning OS errors instead of panicking.
+pub fn try_notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
+    let sched = crate::boot::current()
+        .ok_or_else(|| io::Error::other("runtime::signal::notify called outside a gort runtime"))?;
+    let (tx, rx) = channel(8);
+    let mut guard = registry();
+    let reg = guard.get_or_insert_with(Registry::default);
+    if PIPE_WR.load(Ordering::Acquire) < 0 {
+        let (w, r) = mio::unix::pipe::new()?;
+        // The write end lives for the whole process: the handler may run at any time.
+        PIPE_WR.store(std::os::fd::IntoRawFd::into_raw_fd(w), Ordering::Release);
+        reg.pipe_rx = Some(std::os::fd::OwnedFd::from(r));
+    }
+    prune(reg);
+    for s in signals {
+        install(reg, s.raw())?;
+    }
+    reg.listeners.push(Listener {
+        signals: signals.to_vec(),
+        tx,
+    });
+    if !reg.reader_running {
+        if let Some(read_end) = &reg.pipe_rx {
+            let pipe = mio::unix::pipe::Receiver::from(read_end.try_clone()?);
+            reg.reader_running = true;
+            drop(guard);
+            drop(crate::boot::newproc(&sched, signal_loop(pipe)));
+        }
+    }
+    Ok(rx)
+}
+
+/// Go's `signal.Stop`: stop delivering to `rx`'s channel. When a signal has no listener left, its
+/// previous disposition is restored.
+pub fn stop(rx: &Receiver<Signal>) {
+    let mut guard = registry();
+    if let Some(reg) = guard.as_mut() {
+        reg.listeners.retain(|l| !l.tx.same_channel(rx));
+        restore_unwatched(reg);
+    }
+}
+
+/// Wait for one Ctrl-C (SIGINT). The handler is installed when this is called, so a SIGINT that
+/// arrives before the first poll is not lost.
+pub fn ctrl_c() -> CtrlC {
+    CtrlC {
+        rx: Some(notify(&[Signal::Interrupt])),
+    }
+}
+
+/// Future returned by [`ctrl_c`].
+pub struct CtrlC {
+    rx: Option<Receiver<Signal>>,
+}
+
+impl Future for CtrlC {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Poll::Ready(());
+        };
+        match futures_core::Stream::poll_next(Pin::new(rx), cx) {
+            Poll::Ready(_) => {
+                if let Some(rx) = self.rx.take() {
+                    stop(&rx);
+                }
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        if let Some(rx) = self.rx.take() {
+            stop(&rx);
+        }
+    }
+}
+
+/// Go's `signal.loop` goroutine: read signal numbers from the pipe (through the netpoller) and fan
+/// them out. Exits when no listener is left. `pipe` is this G's own duplicate of the read end.
+async fn signal_loop(mut pipe: mio::unix::pipe::Receiver) {
+    /// Marks the reader gone however this G ends (returned, or dropped with its runtime), so the next
+    /// `notify` starts a new one.
+    struct Running {
+        armed: bool,
+    }
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if self.armed {
+                if let Some(reg) = registry().as_mut() {
+                    reg.reader_running = false;
+                }
+            }
+        }
+    }
+    let mut running = Running { armed: true };
+    let Some(sched) = crate::boot::current() else {
+        return;
+    };
+    let pd = match sched.poller.register(&mut pipe) {
+        Ok(pd) => pd,
+        Err(e) => {
+            eprintln!("gort: signal delivery disabled: cannot watch the signal pipe: {e}");
+            return;
+        }
+    };
+    let mut buf = [0u8; 64];
+    loop {
+        match io::Read::read(&mut pipe, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let guard = registry();
+                if let Some(reg) = guard.as_ref() {
+                    for &b in &buf[..n] {
+                        let Some(sig) = Signal::from_raw(b as i32) else {
+                            continue;
+                        };
+                        for l in reg.listeners.iter().filter(|l| l.signals.contains(&sig)) {
+                            // Never block: a full channel misses this delivery (Go's rule).
+                            let _ = l.tx.try_send(sig);
+                        }
+                    }
+                }
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("gort: signal delivery stopped: reading the signal pipe failed: {e}");
+                break;
+            }
+        }
+        {
+            let mut guard = registry();
+            let Some(reg) = guard.as_mut() else { break };
+            prune(reg);
+            if reg.listeners.is_empty() {
+                // Decided under the same lock `notify` takes: a listener added after this sees no
+                // reader and starts one.
+                reg.reader_running = false;
+                running.armed = false;
+                break;
+            }
+        }
+        let wait = std::future::poll_fn(|cx| pd.poll_wait(netpoll::Direction::Read, cx));
+        // Woken by a signal, or by the prune period running out (Err(Elapsed)): loop either way.
+        if let Ok(Err(e)) = crate::time::timeout(PRUNE_EVERY, wait).await {
+            eprintln!("gort: signal delivery stopped: {e}");
+            break;
+        }
+    }
+    let _ = sched.poller.deregister(&pd, &mut pipe);
+}

@@ -1,0 +1,120 @@
+//! runtime::signal: signals delivered through the netpoller as channel values. Signals are
+//! process-wide, so this is its own test binary and the tests take turns (SERIAL).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use runtime::signal::{self, Signal};
+use runtime::time::timeout;
+use runtime::Builder;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn raise(sig: i32) {
+    // SAFETY: sending a signal to our own process; a handler is installed for it by the test.
+    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
+}
+
+/// The current disposition of `sig`: true if it is the default action.
+fn is_default(sig: i32) -> bool {
+    // SAFETY: querying (not changing) the disposition with a valid out-pointer.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
+        old.sa_sigaction == libc::SIG_DFL
+    }
+}
+
+fn rt() -> runtime::Runtime {
+    Builder::new().procs(2).build().unwrap()
+}
+
+#[test]
+fn notify_delivers_a_signal_sent_to_this_process() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    rt().block_on(async {
+        let rx = signal::notify(&[Signal::User1]);
+        raise(libc::SIGUSR1);
+        let got = timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("delivered");
+        assert_eq!(got, Some(Signal::User1));
+        signal::stop(&rx);
+    });
+}
+
+#[test]
+fn every_listener_of_a_signal_receives_it_and_others_do_not() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    rt().block_on(async {
+        let a = signal::notify(&[Signal::User2]);
+        let b = signal::notify(&[Signal::User2, Signal::Hangup]);
+        let other = signal::notify(&[Signal::Hangup]);
+        raise(libc::SIGUSR2);
+        for rx in [&a, &b] {
+            let got = timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("delivered");
+            assert_eq!(got, Some(Signal::User2));
+        }
+        // Give the reader time to have delivered anything it would have delivered.
+        runtime::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            other.try_recv().is_err(),
+            "a SIGHUP listener received SIGUSR2"
+        );
+        for rx in [&a, &b, &other] {
+            signal::stop(rx);
+        }
+    });
+}
+
+#[test]
+fn the_last_listener_leaving_restores_the_default_disposition() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(is_default(libc::SIGUSR1));
+    rt().block_on(async {
+        let a = signal::notify(&[Signal::User1]);
+        let b = signal::notify(&[Signal::User1]);
+        assert!(!is_default(libc::SIGUSR1));
+        signal::stop(&a);
+        assert!(!is_default(libc::SIGUSR1), "b still listens");
+        // Dropping the receiver without `stop` is noticed by the reader within its prune period.
+        drop(b);
+        let mut waited = 0;
+        while !is_default(libc::SIGUSR1) && waited < 500 {
+            runtime::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert!(
+            is_default(libc::SIGUSR1),
+            "dropping the last listener did not restore SIG_DFL"
+        );
+    });
+}
+
+#[test]
+fn ctrl_c_returns_on_sigint_and_a_signal_is_a_select_arm() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    rt().block_on(async {
+        let c = signal::ctrl_c();
+        raise(libc::SIGINT);
+        timeout(Duration::from_secs(10), c)
+            .await
+            .expect("ctrl_c returned");
+        assert!(
+            is_default(libc::SIGINT),
+            "ctrl_c restores SIGINT's disposition when done"
+        );
+
+        let term = signal::notify(&[Signal::Terminate]);
+        let (_work_tx, work) = runtime::chan::channel::<u32>(0);
+        raise(libc::SIGTERM);
+        let stopped = runtime::select! {
+            recv(work) -> _ => false,
+            recv(term) -> s => s == Some(Signal::Terminate),
+        };
+        assert!(stopped);
+        signal::stop(&term);
+    });
+}
