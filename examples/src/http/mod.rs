@@ -30,7 +30,7 @@ mod error;
 mod gzip;
 mod request;
 mod response;
-// mod routes;
+mod routes;
 // mod server;
 
 pub use body::BodyDecoder;
@@ -42,3 +42,4 @@ pub use gzip::{accepts_gzip, gzip, MIN_GZIP_LEN};
 pub use request::{parse_head, Framing, Head, Limits, Request, Version, MAX_HEADERS};
 pub use response::{encode_head, reason, Body, Encoded, Meta, Response};
 // pub use server::{Config, Server, Shutdown};
+pub use routes::{handle, Ctx, HELLO};
