@@ -23,15 +23,16 @@
 mod body;
 mod buf;
 mod chunked;
-// pub mod cli;
-// mod conn;
+pub mod cli;
+mod conn;
 mod date;
 mod error;
 mod gzip;
+pub(crate) mod race;
 mod request;
 mod response;
 mod routes;
-// mod server;
+mod server;
 
 pub use body::BodyDecoder;
 pub use buf::ReadBuf;
@@ -40,6 +41,8 @@ pub use date::http_date;
 pub use error::HttpError;
 pub use gzip::{accepts_gzip, gzip, MIN_GZIP_LEN};
 pub use request::{parse_head, Framing, Head, Limits, Request, Version, MAX_HEADERS};
-pub use response::{encode_head, reason, Body, Encoded, Meta, Response};
-// pub use server::{Config, Server, Shutdown};
+pub use response::{
+    chunk_stream, encode_head, reason, Body, ChunkSender, ChunkStream, Encoded, Meta, Response,
+};
 pub use routes::{handle, Ctx, HELLO};
+pub use server::{Config, Server, Shutdown};

@@ -17,16 +17,74 @@
 use super::date;
 use super::gzip::{gzip, MIN_GZIP_LEN};
 use super::request::Version;
-use runtime::chan::Receiver;
+use runtime::chan::{channel, Receiver, RecvFuture, Sender, TryRecvError};
 
 /// A response body.
 #[derive(Debug)]
 pub enum Body {
     Empty,
     Full(Vec<u8>),
-    /// Chunks sent by the handler's G; the stream ends when the channel closes (its `Sender` is
-    /// dropped). Empty chunks are skipped.
-    Stream(Receiver<Vec<u8>>),
+    /// Chunks sent by a producer G; the stream ends when the producer drops its [`ChunkSender`].
+    /// Empty chunks are skipped.
+    Stream(ChunkStream),
+}
+
+/// A channel of body chunks that the consumer can walk away from.
+///
+/// A Go handler that streams writes to the `ResponseWriter` and gets an error once the client is
+/// gone. Here the producer is a G sending on a channel, and a send on a channel nobody reads any
+/// more blocks forever (Go's rule, which gort keeps): a leaked G. So the stream carries a second
+/// channel that is never sent on, only closed — when the consumer drops the stream — and the
+/// producer selects on both, Go's `ctx.Done()` pattern.
+pub fn chunk_stream(cap: usize) -> (ChunkSender, ChunkStream) {
+    let (tx, rx) = channel(cap);
+    let (gone_tx, gone_rx) = channel(1);
+    (
+        ChunkSender {
+            chunks: tx,
+            gone: gone_rx,
+        },
+        ChunkStream {
+            chunks: rx,
+            _gone: gone_tx,
+        },
+    )
+}
+
+/// The producing end of a [`chunk_stream`].
+#[derive(Debug)]
+pub struct ChunkSender {
+    chunks: Sender<Vec<u8>>,
+    gone: Receiver<()>,
+}
+
+impl ChunkSender {
+    /// Send one chunk; `false` once the consumer is gone (stop producing).
+    pub async fn send(&self, chunk: Vec<u8>) -> bool {
+        runtime::select! {
+            send(self.chunks, chunk) -> r => r.is_ok(),
+            recv(self.gone) -> _ => false,
+        }
+    }
+}
+
+/// The consuming end of a [`chunk_stream`]; dropping it stops the producer.
+#[derive(Debug)]
+pub struct ChunkStream {
+    chunks: Receiver<Vec<u8>>,
+    /// Closed (by being dropped) when the stream is: the producer's signal to stop.
+    _gone: Sender<()>,
+}
+
+impl ChunkStream {
+    /// The next chunk, or `None` at the end of the stream.
+    pub fn recv(&self) -> RecvFuture<'_, Vec<u8>> {
+        self.chunks.recv()
+    }
+
+    pub fn try_recv(&self) -> Result<Vec<u8>, TryRecvError> {
+        self.chunks.try_recv()
+    }
 }
 
 /// What a handler returns.
@@ -197,7 +255,7 @@ mod tests {
 
     #[test]
     fn stream_is_chunked_for_http11_and_raw_then_close_for_http10() {
-        let (_tx, rx) = runtime::chan::channel::<Vec<u8>>(1);
+        let (_tx, rx) = chunk_stream(1);
         let resp = Response {
             status: 200,
             headers: vec![],
@@ -240,5 +298,29 @@ mod tests {
         r.gzip_if_accepted(true);
         assert_eq!(r.header("Content-Encoding"), None);
         assert!(matches!(r.body, Body::Full(ref b) if b == b"tiny"));
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    #[test]
+    fn dropping_the_stream_stops_a_blocked_producer() {
+        runtime::run(async {
+            let (tx, rx) = chunk_stream(1);
+            let producer = runtime::go(async move {
+                let mut sent = 0;
+                while tx.send(b"x".to_vec()).await {
+                    sent += 1;
+                }
+                sent
+            });
+            assert_eq!(rx.recv().await.as_deref(), Some(&b"x"[..]));
+            drop(rx);
+            // One chunk taken, at most one more buffered before the consumer left.
+            let sent = producer.await.expect("producer G");
+            assert!((1..=2).contains(&sent), "sent {sent}");
+        });
     }
 }

@@ -9,6 +9,7 @@
 //! | `POST /echo`        | the request body, with the request's `Content-Type`                 |
 //! | `GET /sleep?ms=`    | waits ms on a runtime timer, then says so                           |
 //! | `GET /debug/conns`  | the number of open connections                                      |
+//! | `GET /debug/requests`| the number of other requests in flight (read, not yet answered)    |
 //!
 //! Query numbers are capped, so no request can ask for unbounded work.
 
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::request::Request;
-use super::response::{Body, Response};
+use super::response::{chunk_stream, Body, Response};
 
 /// The body of `GET /`, shared with the hyper servers so all three answer the same bytes.
 pub const HELLO: &str = "Hello, World!\n";
@@ -32,6 +33,8 @@ const MAX_SLEEP_MS: u64 = 10_000;
 pub struct Ctx {
     /// Open connections, kept by the server.
     pub conns: Arc<AtomicUsize>,
+    /// Requests whose handler is running, kept by the connections.
+    pub in_flight: Arc<AtomicUsize>,
 }
 
 /// Answer `req`. HEAD is answered as GET; the connection drops the body.
@@ -54,6 +57,11 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Response {
         ("/debug/conns", true) => {
             Response::text(200, format!("{}\n", ctx.conns.load(Ordering::SeqCst)))
         }
+        ("/debug/requests", true) => {
+            // This request is in flight too; report the others.
+            let n = ctx.in_flight.load(Ordering::SeqCst).saturating_sub(1);
+            Response::text(200, format!("{n}\n"))
+        }
         ("/echo", _) if req.method == "POST" => {
             let ctype = req
                 .header("content-type")
@@ -67,7 +75,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Response {
             }
         }
         ("/echo", _) => Response::text(405, "use POST\n").with_header("Allow", "POST"),
-        ("/" | "/stream" | "/sleep" | "/debug/conns", false) => {
+        ("/" | "/stream" | "/sleep" | "/debug/conns" | "/debug/requests", false) => {
             Response::text(405, "use GET\n").with_header("Allow", "GET, HEAD")
         }
         _ => Response::text(404, "not found\n"),
@@ -84,15 +92,15 @@ fn num(req: &Request, key: &str, default: u64, max: u64) -> u64 {
 
 /// `/stream`: a producer G sends the chunks while the connection's writer forwards them, one at a
 /// time (the channel holds one chunk, so a slow client slows the producer instead of filling
-/// memory).
+/// memory). If the client goes away, the writer drops the stream and the producer stops.
 fn stream(n: u64, gap_ms: u64) -> Response {
-    let (tx, rx) = runtime::chan::channel(1);
+    let (tx, rx) = chunk_stream(1);
     runtime::go(async move {
         for i in 0..n {
             if i > 0 && gap_ms > 0 {
                 runtime::time::sleep(Duration::from_millis(gap_ms)).await;
             }
-            if tx.send(format!("chunk {i}\n").into_bytes()).await.is_err() {
+            if !tx.send(format!("chunk {i}\n").into_bytes()).await {
                 return; // the connection is gone
             }
         }
