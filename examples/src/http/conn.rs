@@ -163,10 +163,9 @@ async fn read_loop(
             Err(e) => return refuse_as(e, version, &stream, &queue, &writer_gone).await,
         };
         let mut body = Vec::new();
-        if !decoder.is_done() && head.expect_continue && buf.is_empty() {
-            if !push(&queue, &writer_gone, Slot::Continue).await {
-                return;
-            }
+        let wants_continue = !decoder.is_done() && head.expect_continue && buf.is_empty();
+        if wants_continue && !push(&queue, &writer_gone, Slot::Continue).await {
+            return;
         }
         while !decoder.is_done() {
             match decoder.decode(buf.data(), &mut body) {
@@ -191,6 +190,12 @@ async fn read_loop(
         let mut request = head.request;
         request.body = body;
         let (tx, rx) = channel(1);
+        // Queue the result channel first, then start the handler: the writer, readied by the
+        // push, then runs after the handler (the G started last runs next, as in Go), finds the
+        // response already there, and does not park on it.
+        if !push(&queue, &writer_gone, Slot::Response { meta, rx }).await {
+            return;
+        }
         let ctx = shared.ctx.clone();
         let accept_gzip = head.accept_gzip;
         let in_flight = InFlight::new(&ctx.in_flight);
@@ -202,7 +207,7 @@ async fn read_loop(
             // connection is gone, and the response with it.
             let _ = tx.send(resp).await;
         });
-        if !push(&queue, &writer_gone, Slot::Response { meta, rx }).await || closing {
+        if closing {
             return;
         }
     }

@@ -385,4 +385,47 @@ mod tests {
         let h = head("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n");
         assert!(!h.expect_continue, "no body, nothing to wait for");
     }
+
+    /// A small xorshift generator: deterministic, so a failure reproduces.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn mangled_requests_never_panic_the_parser_or_the_body_decoders() {
+        let valid = b"POST /echo?x=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\
+                      Accept-Encoding: gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        let limits = Limits {
+            max_head: 256,
+            max_headers: 8,
+            max_body: 64,
+        };
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut input = valid.to_vec();
+            for _ in 0..(xorshift(&mut rng) % 6 + 1) {
+                let i = (xorshift(&mut rng) as usize) % input.len();
+                match xorshift(&mut rng) % 3 {
+                    0 => input[i] = xorshift(&mut rng) as u8,
+                    1 => input.truncate(i),
+                    _ => input.insert(i, b"\r\n:;0 "[(xorshift(&mut rng) % 6) as usize]),
+                }
+                if input.is_empty() {
+                    break;
+                }
+            }
+            if let Ok(Some((head, n))) = parse_head(&input, &limits) {
+                if let Ok(mut body) =
+                    super::super::body::BodyDecoder::new(head.framing, limits.max_body)
+                {
+                    let mut out = Vec::new();
+                    let _ = body.decode(&input[n..], &mut out);
+                    assert!(out.len() <= limits.max_body);
+                }
+            }
+        }
+    }
 }
