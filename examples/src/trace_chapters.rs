@@ -430,3 +430,142 @@ pub fn print_trace_facts(t: &gort_trace::Trace) {
         );
     }
 }
+
+// ---- chapter: the netpoller ------------------------------------------------------------------------
+
+/// What `netpoller` saw.
+#[derive(Clone, Debug, Default)]
+pub struct NetpollReport {
+    /// Round trips completed by the clients.
+    pub round_trips: usize,
+    pub stats: runtime::Stats,
+}
+
+/// `procs` Ps. An echo server G per connection and `conns` client Gs on loopback TCP; each client
+/// sends `rounds` small messages and waits for each echo. Every read that finds no data parks its G
+/// on the netpoller (`IO wait`); when the peer writes, epoll reports the socket and the M that polls
+/// makes the G runnable again — the trace shows those wake-ups as `by: netpoll`, often several in one
+/// `Netpoll` batch.
+pub fn netpoller(procs: usize, conns: usize, rounds: usize) -> NetpollReport {
+    use runtime::net::{TcpListener, TcpStream};
+    let rt = build(procs);
+    let report = rt.block_on(async move {
+        let listener = match TcpListener::bind("127.0.0.1:0") {
+            Ok(l) => l,
+            Err(e) => panic!("bind a loopback port: {e}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => panic!("local address: {e}"),
+        };
+        let server = runtime::go(async move {
+            for _ in 0..conns {
+                let Ok((s, _)) = listener.accept().await else {
+                    return;
+                };
+                runtime::go(async move {
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let clients: Vec<_> = (0..conns)
+            .map(|c| {
+                runtime::go(async move {
+                    let Ok(s) = TcpStream::connect(addr).await else {
+                        return 0;
+                    };
+                    let mut done = 0;
+                    let mut buf = [0u8; 8];
+                    for r in 0..rounds {
+                        let msg = ((c * 1000 + r) as u64).to_le_bytes();
+                        if s.write_all(&msg).await.is_err() || s.read_exact(&mut buf).await.is_err()
+                        {
+                            break;
+                        }
+                        if buf == msg {
+                            done += 1;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut round_trips = 0;
+        for h in clients {
+            round_trips += h.await.unwrap_or(0);
+        }
+        let _ = server.await;
+        NetpollReport {
+            round_trips,
+            stats: runtime::stats(),
+        }
+    });
+    drop(rt);
+    report
+}
+
+// ---- chapter: channel internals --------------------------------------------------------------------
+
+/// What `channels` saw: the three cases of Go's `chansend`, counted by the producer.
+#[derive(Clone, Debug, Default)]
+pub struct ChanReport {
+    /// Values received by the consumers, in order, per channel.
+    pub unbuffered: Vec<u64>,
+    pub buffered: Vec<u64>,
+    pub stats: runtime::Stats,
+}
+
+/// One P, three scenes of `runtime/chan.go`:
+/// 1. **direct hand-off**: a receiver parks on an unbuffered channel first (`chan receive`); the
+///    sender finds it in `recvq` and copies the value straight to it, then readies it into `runnext`;
+/// 2. **buffered send**: sends into a channel with free slots complete at once, no G parks;
+/// 3. **sender parked on a full channel**: a producer outruns a slow consumer on a 2-slot channel,
+///    parks in `sendq` (`chan send`), and is readied by the receive that makes room.
+pub fn channels(n: u64) -> ChanReport {
+    use runtime::chan::channel;
+    let rt = build(1);
+    let report = rt.block_on(async move {
+        // 1. direct hand-off: the receiver is spawned first and parks before anything is sent.
+        let (tx, rx) = channel::<u64>(0);
+        let receiver = runtime::go(async move {
+            let mut got = Vec::new();
+            while let Some(v) = rx.recv().await {
+                got.push(v);
+            }
+            got
+        });
+        runtime::yield_now().await; // let it park in recvq
+        for i in 0..n {
+            let _ = tx.send(i).await;
+        }
+        drop(tx);
+        let unbuffered = receiver.await.unwrap_or_default();
+
+        // 2 and 3. a 2-slot channel: the first sends fill the buffer; then the producer parks on
+        // the full channel until the (deliberately slow) consumer makes room.
+        let (tx, rx) = channel::<u64>(2);
+        let producer = runtime::go(async move {
+            for i in 0..n {
+                let _ = tx.send(i).await;
+            }
+        });
+        let mut buffered = Vec::new();
+        while let Some(v) = rx.recv().await {
+            buffered.push(v);
+            runtime::yield_now().await; // slow consumer: let the producer fill the buffer again
+        }
+        let _ = producer.await;
+        ChanReport {
+            unbuffered,
+            buffered,
+            stats: runtime::stats(),
+        }
+    });
+    drop(rt);
+    report
+}
