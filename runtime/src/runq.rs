@@ -395,7 +395,8 @@ mod tests {
     fn concurrent_stealers_take_every_g_exactly_once() {
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc as StdArc;
-        const N: usize = 20_000;
+        // Miri interprets every step; a few hundred Gs still wrap the ring and overflow it.
+        const N: usize = if cfg!(miri) { 600 } else { 20_000 };
         let q = StdArc::new(RunQ::new());
         let done = StdArc::new(AtomicBool::new(false));
         let stealers: Vec<_> = (0..2)

@@ -234,8 +234,11 @@ pub fn try_notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
         if let Some(read_end) = &reg.pipe_rx {
             let pipe = mio::unix::pipe::Receiver::from(read_end.try_clone()?);
             reg.reader_running = true;
+            // The guard is made here, outside the G's body, so that even a reading G dropped before
+            // its first poll (its runtime shut down at once) clears `reader_running`.
+            let running = Running { armed: true };
             drop(guard);
-            drop(crate::boot::newproc(&sched, signal_loop(pipe)));
+            drop(crate::boot::newproc(&sched, signal_loop(pipe, running)));
         }
     }
     Ok(rx)
@@ -291,24 +294,25 @@ impl Drop for CtrlC {
     }
 }
 
-/// Go's `signal.loop` goroutine: read signal numbers from the pipe (through the netpoller) and fan
-/// them out. Exits when no listener is left. `pipe` is this G's own duplicate of the read end.
-async fn signal_loop(mut pipe: mio::unix::pipe::Receiver) {
-    /// Marks the reader gone however this G ends (returned, or dropped with its runtime), so the next
-    /// `notify` starts a new one.
-    struct Running {
-        armed: bool,
-    }
-    impl Drop for Running {
-        fn drop(&mut self) {
-            if self.armed {
-                if let Some(reg) = registry().as_mut() {
-                    reg.reader_running = false;
-                }
+/// Marks the reader gone however its G ends (returned, dropped with its runtime, or dropped before
+/// it ever ran), so the next `notify` starts a new one.
+struct Running {
+    armed: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(reg) = registry().as_mut() {
+                reg.reader_running = false;
             }
         }
     }
-    let mut running = Running { armed: true };
+}
+
+/// Go's `signal.loop` goroutine: read signal numbers from the pipe (through the netpoller) and fan
+/// them out. Exits when no listener is left. `pipe` is this G's own duplicate of the read end.
+async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) {
     let Some(sched) = crate::boot::current() else {
         return;
     };

@@ -408,6 +408,9 @@ fn addresses_and_options_are_reported() {
         let (client, server) = pair().await;
         assert_eq!(client.peer_addr().unwrap(), server.local_addr().unwrap());
         assert_eq!(client.local_addr().unwrap(), server.peer_addr().unwrap());
+        // As in Go, both ends of a new TCP connection have Nagle's algorithm off.
+        assert!(client.nodelay().unwrap(), "connect sets TCP_NODELAY");
+        assert!(server.nodelay().unwrap(), "accept sets TCP_NODELAY");
         client.set_nodelay(true).unwrap();
         assert!(client.nodelay().unwrap());
         client.set_nodelay(false).unwrap();

@@ -118,3 +118,29 @@ fn ctrl_c_returns_on_sigint_and_a_signal_is_a_select_arm() {
         signal::stop(&term);
     });
 }
+
+#[test]
+fn a_runtime_dropped_before_its_signal_reader_ran_does_not_stop_later_delivery() {
+    // Regression: the reading G's "I am gone" guard lived inside its body, so a G dropped before
+    // its first poll left the registry believing a reader was running, and no later `notify` in the
+    // process ever started one.
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..150 {
+        let first = rt();
+        first.block_on(async {
+            let rx = signal::notify(&[Signal::User2]);
+            signal::stop(&rx);
+        });
+        drop(first); // its reader G may not have run yet
+        rt().block_on(async {
+            let rx = signal::notify(&[Signal::User1]);
+            raise(libc::SIGUSR1);
+            let got = timeout(Duration::from_secs(10), rx.recv()).await;
+            assert_eq!(
+                got.expect("signal delivered after an earlier runtime was dropped"),
+                Some(Signal::User1)
+            );
+            signal::stop(&rx);
+        });
+    }
+}

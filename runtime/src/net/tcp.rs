@@ -71,6 +71,10 @@ impl TcpListener {
                 }
             })
             .await?;
+        // Go turns Nagle's algorithm off on every TCP connection (`setNoDelay(fd, true)` in
+        // newTCPConn): small request/response messages go out at once. `set_nodelay(false)` restores
+        // it. A failure here only loses that tuning, so it does not fail the accept.
+        let _ = sock.set_nodelay(true);
         let fd = NetFd::with_sched(sock, self.fd.sched().clone())?;
         Ok((TcpStream::from_fd(Arc::new(fd)), addr))
     }
@@ -161,6 +165,8 @@ impl TcpStream {
         let fd = NetFd::new(mio::net::TcpStream::connect(addr)?, "TcpStream::connect")?;
         fd.connected(|s| s.take_error(), |s| s.peer_addr().map(drop))
             .await?;
+        // As Go does for every TCP connection (see `accept`).
+        let _ = fd.sock().set_nodelay(true);
         Ok(TcpStream::from_fd(Arc::new(fd)))
     }
 
