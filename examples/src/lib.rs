@@ -1,1 +1,2 @@
 //! Shared helpers for the examples (none yet).
+pub mod chapters;
