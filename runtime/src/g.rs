@@ -748,7 +748,9 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// Behind a mutex only so that `JoinError` is `Sync` (and fits `io::Error::other`, `anyhow`...):
+    /// the payload is `Send` but not `Sync`, and `Display` reads it through `&self`.
+    Panic(std::sync::Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
@@ -762,7 +764,7 @@ impl JoinError {
     fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(std::sync::Mutex::new(payload)),
         }
     }
 
@@ -778,7 +780,7 @@ impl JoinError {
     /// Returns `Err(self)` if the G was cancelled rather than panicking.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
             Repr::Cancelled => Err(self),
         }
     }
@@ -788,12 +790,14 @@ impl JoinError {
         self.id
     }
 
-    fn panic_message(&self) -> Option<&str> {
+    fn panic_message(&self) -> Option<String> {
         match &self.repr {
-            Repr::Panic(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(|s| s.as_str())),
+            Repr::Panic(p) => {
+                let p = p.lock().unwrap_or_else(|e| e.into_inner());
+                p.downcast_ref::<&'static str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+            }
             Repr::Cancelled => None,
         }
     }
@@ -831,10 +835,9 @@ mod loom_tests {
 
     /// Take a G that a wake put on the global queue.
     fn take_global(sched: &Sched) -> Option<GRef> {
-        let g = sched.lock().runq.pop_front();
-        if g.is_some() {
-            sched.runqsize.fetch_sub(1, Ordering::SeqCst);
-        }
+        let mut l = sched.lock();
+        let g = l.runq.pop_front();
+        sched.publish_runqsize(&l);
         g
     }
 

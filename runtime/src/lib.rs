@@ -45,6 +45,11 @@ pub mod signal;
 pub mod time;
 pub mod trace;
 
+// I/O on the netpoller and in blocking sections (Go's net, io, bufio, os).
+pub mod fs;
+pub mod io;
+pub mod net;
+
 pub use boot::{go, run, Builder, Runtime};
 pub use coop::{coop, yield_now, Coop, YieldNow};
 pub use g::{JoinError, JoinHandle, WaitReason};

@@ -253,10 +253,11 @@ pub(crate) fn report_rescued(ctx: &MCtx, gid: u64) {
     if first {
         let ms = (sched.nanotime().saturating_sub(since)) as f64 / 1e6;
         eprintln!(
-            "gort: G{gid} blocked M{} for {ms:.0} ms inside one poll; sysmon handed P{pid} to another \
-             M after {:?} (runaway poll). Wrap blocking calls in runtime::blocking, or call \
+            "gort: G{gid} did not return from one poll for {ms:.0} ms (a blocking call, a loop with no \
+             preemption point, or its thread descheduled by an overloaded OS); sysmon handed P{pid} to \
+             another M after {:?}. Wrap blocking calls in runtime::blocking, or call \
              runtime::coop().await in long loops.",
-            ctx.m.id, sched.config.rescue_threshold
+            sched.config.rescue_threshold
         );
     }
 }

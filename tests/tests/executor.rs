@@ -320,3 +320,20 @@ fn procs_zero_is_a_clear_error() {
         .expect("procs(0) must fail");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+#[test]
+fn join_error_is_send_sync_and_converts_to_io_error() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<runtime::JoinError>();
+    let err = rt(1).block_on(async {
+        runtime::go(async {
+            if std::hint::black_box(true) {
+                panic!("converted");
+            }
+        })
+        .await
+        .unwrap_err()
+    });
+    let io = std::io::Error::other(err);
+    assert!(io.to_string().contains("converted"), "{io}");
+}

@@ -1,0 +1,191 @@
+//! `gort-trace`: the command line over the `gort_trace` library.
+//!
+//! ```text
+//! gort-trace summary trace.json [--top N]        goroutine analysis + scheduler latency
+//! gort-trace html    trace.json [-o trace.html]  self-contained HTML timeline
+//! gort-trace events  trace.json [--limit N]      chronological listing
+//! ```
+
+use std::process::ExitCode;
+
+use gort_trace::{analyze, events, html, summary_text, Trace};
+
+const USAGE: &str = "usage:
+  gort-trace summary <trace.json> [--top N]        Go's goroutine analysis and scheduler latency
+  gort-trace html    <trace.json> [-o out.html]    an HTML page with an SVG timeline (default: <trace>.html)
+  gort-trace events  <trace.json> [--limit N]      the trace as a time-ordered listing (default 200 lines; 0 = all)
+
+Record a trace with GORTTRACE=trace.json (written when the runtime is dropped) or
+runtime::trace::start / runtime::trace::stop. Perfetto (ui.perfetto.dev) opens the same file.";
+
+/// A parsed command line.
+#[derive(Debug, PartialEq, Eq)]
+enum Cmd {
+    Summary { path: String, top: usize },
+    Html { path: String, out: String },
+    Events { path: String, limit: usize },
+    Help,
+}
+
+fn parse(args: &[String]) -> Result<Cmd, String> {
+    let Some(cmd) = args.first() else {
+        return Err("no command given".into());
+    };
+    if matches!(cmd.as_str(), "-h" | "--help" | "help") {
+        return Ok(Cmd::Help);
+    }
+    let mut path = None;
+    let mut out = None;
+    let mut number = None;
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-o" | "--output" if cmd == "html" => {
+                out = Some(it.next().ok_or("-o needs a file name")?.clone());
+            }
+            "--top" if cmd == "summary" => number = Some(num(it.next(), "--top")?),
+            "--limit" if cmd == "events" => number = Some(num(it.next(), "--limit")?),
+            s if s.starts_with('-') && s.len() > 1 => {
+                return Err(format!("unknown option {s:?} for {cmd}"))
+            }
+            s => {
+                if path.replace(s.to_string()).is_some() {
+                    return Err(format!("unexpected argument {s:?}"));
+                }
+            }
+        }
+    }
+    let path = path.ok_or_else(|| format!("{cmd}: which trace file?"))?;
+    match cmd.as_str() {
+        "summary" => Ok(Cmd::Summary {
+            path,
+            top: number.unwrap_or(50),
+        }),
+        "html" => {
+            let out = out.unwrap_or_else(|| {
+                let stem = path.strip_suffix(".json").unwrap_or(&path);
+                format!("{stem}.html")
+            });
+            Ok(Cmd::Html { path, out })
+        }
+        "events" => Ok(Cmd::Events {
+            path,
+            limit: number.unwrap_or(200),
+        }),
+        other => Err(format!("unknown command {other:?}")),
+    }
+}
+
+fn num(v: Option<&String>, flag: &str) -> Result<usize, String> {
+    let v = v.ok_or_else(|| format!("{flag} needs a number"))?;
+    v.parse()
+        .map_err(|_| format!("{flag} needs a number, not {v:?}"))
+}
+
+fn run(cmd: Cmd) -> Result<(), String> {
+    let load = |p: &str| Trace::load(p).map_err(|e| e.to_string());
+    match cmd {
+        Cmd::Help => println!("{USAGE}"),
+        Cmd::Summary { path, top } => {
+            let t = load(&path)?;
+            print!("{}", summary_text(&analyze(&t), top));
+        }
+        Cmd::Html { path, out } => {
+            let t = load(&path)?;
+            let page = html::render(&t, &analyze(&t), &format!("gort trace: {path}"));
+            std::fs::write(&out, page).map_err(|e| format!("cannot write {out}: {e}"))?;
+            println!("wrote {out}");
+        }
+        Cmd::Events { path, limit } => {
+            let t = load(&path)?;
+            print!("{}", events::listing(&t, limit));
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = match parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gort-trace: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gort-trace: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn command_lines_parse() {
+        assert_eq!(
+            parse(&args("summary t.json")),
+            Ok(Cmd::Summary {
+                path: "t.json".into(),
+                top: 50
+            })
+        );
+        assert_eq!(
+            parse(&args("html t.json -o x.html")),
+            Ok(Cmd::Html {
+                path: "t.json".into(),
+                out: "x.html".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("html dir/t.json")),
+            Ok(Cmd::Html {
+                path: "dir/t.json".into(),
+                out: "dir/t.html".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("events t.json --limit 0")),
+            Ok(Cmd::Events {
+                path: "t.json".into(),
+                limit: 0
+            })
+        );
+    }
+
+    #[test]
+    fn bad_command_lines_are_explained() {
+        assert!(parse(&[]).is_err());
+        assert!(parse(&args("summary"))
+            .unwrap_err()
+            .contains("which trace file"));
+        assert!(parse(&args("frobnicate t.json"))
+            .unwrap_err()
+            .contains("unknown command"));
+        assert!(parse(&args("summary t.json --top x"))
+            .unwrap_err()
+            .contains("number"));
+        assert!(parse(&args("summary t.json -o y"))
+            .unwrap_err()
+            .contains("unknown option"));
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_not_a_panic() {
+        let e = run(Cmd::Summary {
+            path: "/nonexistent/t.json".into(),
+            top: 5,
+        })
+        .unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+}

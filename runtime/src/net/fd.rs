@@ -1,0 +1,386 @@
+//! A socket registered with the runtime's netpoller: Go's `internal/poll.FD` and `net.netFD`
+//! (internal/poll/fd_unix.go: `FD.Read`, `FD.Write`, `FD.Accept`, `FD.Close`; fd_poll_runtime.go:
+//! `pollDesc.prepare`, `pollDesc.wait`; net/fd_unix.go: `netFD.connect`).
+//!
+//! Every socket type in `runtime::net` is a thin wrapper around a [`NetFd`]. It holds the OS socket
+//! (a non-blocking mio type), the [`PollDesc`] it got when it was registered — once, for both
+//! directions, at creation — the per-direction operation lock ([`FdMutex`]) and the runtime it belongs
+//! to. Its one algorithm, [`NetFd::poll_io`], is Go's I/O loop:
+//!
+//! ```text
+//!   prepare: closed? deadline passed?      -> error
+//!   loop:
+//!     try the system call                  -> done, unless it says EAGAIN
+//!     poll_wait(dir): closed / timed out   -> error
+//!                     readiness recorded   -> retry the call
+//!                     parked               -> arm a timer for the deadline, return Pending
+//! ```
+//!
+//! The system call always comes first: the poller is edge-triggered, so readiness is a hint to
+//! retry, never a promise, and the call itself is the source of truth.
+//!
+//! ## Deadlines: the poll descriptor stores them, the runtime times them
+//! `set_read_deadline` stores the deadline in the descriptor and wakes the direction's waiter. A
+//! waiter that parks reads the current deadline and arms (or moves, or drops) a runtime [`Sleep`]
+//! for it, so its G also wakes when the deadline comes. Whatever woke it, it retries the call, and
+//! `poll_wait` reports `TimedOut` once the deadline has passed. Go's pollDesc owns one timer per
+//! direction whose callback unblocks the waiter; ours lives with the waiting operation instead,
+//! because timers belong to the scheduler's Ps and the netpoll crate knows nothing of them.
+//! One consequence: a waiter that times out (or whose future is dropped) leaves its Waker in the
+//! descriptor's slot, since only an event, a deadline change or close takes it out. The next event
+//! then wakes that G once for nothing, which costs one poll and loses nothing.
+//!
+//! ## Closing
+//! [`NetFd::close`] (Go's `FD.Close`) marks the descriptor closed, which wakes the waiter of each
+//! direction with "use of closed network connection", fails everything queued on the operation
+//! lock, and removes the socket from the poller. The OS socket itself is closed when the last
+//! handle is dropped (an `Arc`), which is also the moment Go closes it: when no operation still
+//! uses it. Dropping the last handle without `close` does both.
+
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use mio::event::Source;
+use mio::unix::SourceFd;
+use netpoll::{Direction, PollDesc};
+
+use super::fd_mutex::{closed_error, FdGuard, FdMutex};
+use crate::g::{set_waitreason, WaitReason};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::Arc;
+use crate::sched::Sched;
+use crate::time::Sleep;
+
+/// Go's `netFD`: one registered, non-blocking socket.
+pub(crate) struct NetFd<S: Source + AsRawFd> {
+    sock: S,
+    pd: PollDesc,
+    mu: FdMutex,
+    closed: AtomicBool,
+    sched: Arc<Sched>,
+}
+
+/// The runtime the caller runs in, or a panic naming the fix (as `runtime::go` does).
+pub(crate) fn current_sched(what: &str) -> Arc<Sched> {
+    match crate::boot::current() {
+        Some(s) => s,
+        None => panic!(
+            "runtime::net::{what} used outside a gort runtime: sockets are registered with the \
+             runtime's netpoller, so create them inside runtime::run(...), Runtime::block_on(...) \
+             or a G"
+        ),
+    }
+}
+
+impl<S: Source + AsRawFd> NetFd<S> {
+    /// Go's `netFD.init` / `pollDesc.init`: register `sock` with the current runtime's poller.
+    pub(crate) fn new(sock: S, what: &str) -> io::Result<NetFd<S>> {
+        NetFd::with_sched(sock, current_sched(what))
+    }
+
+    /// Register `sock` with `sched`'s poller (an accepted socket joins its listener's runtime).
+    pub(crate) fn with_sched(mut sock: S, sched: Arc<Sched>) -> io::Result<NetFd<S>> {
+        // On failure `sock` is dropped here, which closes it.
+        let pd = sched.poller.register(&mut sock)?;
+        Ok(NetFd {
+            sock,
+            pd,
+            mu: FdMutex::new(),
+            closed: AtomicBool::new(false),
+            sched,
+        })
+    }
+
+    pub(crate) fn sock(&self) -> &S {
+        &self.sock
+    }
+
+    pub(crate) fn sched(&self) -> &Arc<Sched> {
+        &self.sched
+    }
+
+    /// Go's `pollDesc.prepare`: fail at once if closed or past the direction's deadline, even if
+    /// the call would succeed (Go's rule: an expired deadline fails every operation until reset).
+    fn prepare(&self, dir: Direction) -> io::Result<()> {
+        if self.pd.is_closed() {
+            return Err(closed_error());
+        }
+        match self.pd.deadline(dir) {
+            Some(d) if d <= Instant::now() => Err(timeout_error()),
+            _ => Ok(()),
+        }
+    }
+
+    /// One I/O operation in direction `dir`, waiting for readiness as often as needed (Go's
+    /// `FD.Read` loop). `op` is the non-blocking system call; `timer` keeps the deadline's timer
+    /// across polls and is emptied when the operation completes.
+    ///
+    /// The caller must be the only waiter in `dir`: it holds the direction's [`FdMutex`] lock or a
+    /// `&mut` to a handle that owns the direction.
+    pub(crate) fn poll_io<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        timer: &mut Option<Sleep>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        ready!(crate::coop::poll_preempt(cx));
+        let res = 'io: {
+            if let Err(e) = self.prepare(dir) {
+                break 'io Err(e);
+            }
+            loop {
+                match op(&self.sock) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    res => break 'io res,
+                }
+                match self.pd.poll_wait(dir, cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(e)) => break 'io Err(e),
+                    Poll::Pending => {}
+                }
+                // Parked. Make sure the G also wakes at the deadline, whatever it is now: a change
+                // made after this read wakes us through the descriptor, and we come back here.
+                if arm_deadline(self.pd.deadline(dir), timer, cx).is_ready() {
+                    continue; // already passed: the next poll_wait reports it
+                }
+                set_waitreason(WaitReason::IoWait);
+                return Poll::Pending;
+            }
+        };
+        *timer = None;
+        Poll::Ready(res)
+    }
+
+    /// [`poll_io`](Self::poll_io) as a future, for a caller that owns the direction.
+    pub(crate) async fn io<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let mut timer = None;
+        poll_fn(|cx| self.poll_io(dir, cx, &mut timer, &mut op)).await
+    }
+
+    /// Go's `FD.readLock` / `writeLock`: become the only user of `dir` for as long as the guard
+    /// lives. Shared (`&self`) operations take it around their whole operation.
+    pub(crate) async fn lock(&self, dir: Direction) -> io::Result<FdGuard<'_>> {
+        PreemptPoint.await;
+        self.mu.lock(dir).await
+    }
+
+    /// A locked operation: [`lock`](Self::lock) then [`io`](Self::io).
+    pub(crate) async fn locked_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let _guard = self.lock(dir).await?;
+        self.io(dir, op).await
+    }
+
+    /// Go's `SetReadDeadline` / `SetWriteDeadline`. A G waiting in that direction re-reads it now.
+    pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<Instant>) -> io::Result<()> {
+        if self.pd.is_closed() {
+            return Err(closed_error());
+        }
+        self.pd.set_deadline(dir, deadline);
+        Ok(())
+    }
+
+    /// Go's `netFD.connect` wait: after a non-blocking `connect` returned (EINPROGRESS is hidden by
+    /// mio), wait until the socket is writable, then ask it whether the connection succeeded.
+    pub(crate) async fn connected(
+        &self,
+        take_error: impl Fn(&S) -> io::Result<Option<io::Error>>,
+        is_connected: impl Fn(&S) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.io(Direction::Write, |s| {
+            if let Some(e) = take_error(s)? {
+                return Err(e);
+            }
+            match is_connected(s) {
+                // Not yet: wait for the next writable edge, as Go does on EINPROGRESS.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                r => r,
+            }
+        })
+        .await
+    }
+
+    /// Go's `FD.Close`: evict every waiter with the closed error and leave the poller. Idempotent.
+    /// The OS socket stays open until the last handle drops (so no fd number can be reused while a
+    /// handle could still name it).
+    pub(crate) fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Marks the descriptor closed (waking both directions' waiters), frees its poller slot so
+        // late events are dropped, and removes the fd from the OS queue. Failing to remove it is
+        // harmless: closing the fd removes it too.
+        let fd = self.sock.as_raw_fd();
+        let _ = self.sched.poller.deregister(&self.pd, &mut SourceFd(&fd));
+        for w in self.mu.close() {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.pd.is_closed()
+    }
+}
+
+/// The byte-stream operations shared by TCP and Unix streams (Go's `FD.Read`, `FD.Write` and the
+/// `io.ReadFull` / write-all loops built on them).
+impl<S: Source + AsRawFd> NetFd<S>
+where
+    for<'a> &'a S: io::Read + io::Write,
+{
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        timer: &mut Option<Sleep>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Read, cx, timer, |mut s| {
+            io::Read::read(&mut s, buf)
+        })
+    }
+
+    pub(crate) fn poll_write(
+        &self,
+        cx: &mut Context<'_>,
+        timer: &mut Option<Sleep>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(Direction::Write, cx, timer, |mut s| {
+            io::Write::write(&mut s, buf)
+        })
+    }
+
+    /// Read until `buf` is full; `UnexpectedEof` if the stream ends first. The caller owns the
+    /// read direction.
+    pub(crate) async fn read_full(&self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let rest = &mut buf[filled..];
+            let n = self
+                .io(Direction::Read, |mut s| io::Read::read(&mut s, rest))
+                .await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended before the buffer was filled",
+                ));
+            }
+            filled += n;
+        }
+        Ok(())
+    }
+
+    /// Write all of `buf`. The caller owns the write direction.
+    pub(crate) async fn write_full(&self, buf: &[u8]) -> io::Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &buf[done..];
+            let n = self
+                .io(Direction::Write, |mut s| io::Write::write(&mut s, rest))
+                .await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+impl<S: Source + AsRawFd> Drop for NetFd<S> {
+    fn drop(&mut self) {
+        // No operation can be in flight: each holds a reference to this NetFd. Deregister before
+        // `sock` is dropped (and its fd closed), as Go's `netpollclose` precedes `close`.
+        self.close();
+    }
+}
+
+impl<S: Source + AsRawFd> AsRawFd for NetFd<S> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl<S: Source + AsRawFd + fmt::Debug> fmt::Debug for NetFd<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetFd")
+            .field("sock", &self.sock)
+            .field("pd", &self.pd)
+            .finish()
+    }
+}
+
+/// Go's `os.ErrDeadlineExceeded`, "i/o timeout", as the poll descriptor reports it.
+pub(crate) fn timeout_error() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
+}
+
+/// Keep `timer` armed for `deadline` (or drop it if there is none). Ready if the deadline has
+/// already passed.
+fn arm_deadline(
+    deadline: Option<Instant>,
+    timer: &mut Option<Sleep>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let Some(d) = deadline else {
+        *timer = None;
+        return Poll::Pending;
+    };
+    let sleep = timer.get_or_insert_with(|| crate::time::sleep_until(d));
+    if sleep.deadline() != d {
+        sleep.reset(d);
+    }
+    Pin::new(sleep).poll(cx)
+}
+
+/// A preemption point as a future: every operation starts with one (see `coop.rs`).
+struct PreemptPoint;
+
+impl Future for PreemptPoint {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        crate::coop::poll_preempt(cx)
+    }
+}
+
+/// `AsRawFd`, `AsFd` and `Debug` for a socket type whose `fd` field is a `NetFd` (or an `Arc` of
+/// one).
+macro_rules! fd_traits {
+    ($($t:ty),*) => {$(
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(self.fd.sock())
+            }
+        }
+
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(self.fd.sock())
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).field("fd", &self.fd).finish()
+            }
+        }
+    )*};
+}
+pub(crate) use fd_traits;

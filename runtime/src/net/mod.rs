@@ -1,0 +1,95 @@
+//! `runtime::net`: TCP, UDP and Unix-domain sockets on the netpoller, as Go's `net` package is
+//! (net/tcpsock.go, udpsock.go, unixsock.go over internal/poll).
+//!
+//! A G that reads from a socket with nothing to read parks until the netpoller says the socket is
+//! ready; its M and P go on running other Gs meanwhile. The code reads like blocking code with
+//! `.await` at the points where Go's code would block:
+//!
+//! ```
+//! use runtime::net::{TcpListener, TcpStream};
+//!
+//! runtime::run(async {
+//!     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+//!     let addr = ln.local_addr().unwrap();
+//!     runtime::go(async move {
+//!         let (conn, _) = ln.accept().await.unwrap();
+//!         let mut buf = [0u8; 5];
+//!         conn.read_exact(&mut buf).await.unwrap();
+//!         conn.write_all(&buf).await.unwrap(); // echo
+//!     });
+//!     let conn = TcpStream::connect(addr).await.unwrap();
+//!     conn.write_all(b"hello").await.unwrap();
+//!     let mut buf = [0u8; 5];
+//!     conn.read_exact(&mut buf).await.unwrap();
+//!     assert_eq!(&buf, b"hello");
+//! });
+//! ```
+//!
+//! - `fd.rs` is the layer every socket shares (Go's `internal/poll.FD`): registration, the
+//!   try-the-call-then-wait loop, deadlines, close. `fd_mutex.rs` serialises the operations of one
+//!   direction (Go's `fdMutex`), because the netpoller has one waiter slot per direction.
+//! - `tcp.rs`, `udp.rs`, `unix.rs` are the socket types.
+//!
+//! Conventions, all Go's:
+//! - Creating a listener or a bound socket is synchronous (`net.Listen`); connecting and every
+//!   transfer is async. Name resolution runs in a blocking section (`runtime::blocking`), as Go's
+//!   cgo resolver runs in a system call.
+//! - Methods on `&self` may be called from many Gs at once: each direction runs one operation at a
+//!   time, the others queue (Go's `fdMutex`). So a shared `Arc<TcpStream>` behaves like a Go
+//!   `net.Conn`; `write_all` is atomic with respect to other writes. Methods on `&mut self` (the
+//!   `AsyncRead`/`AsyncWrite` impls, the owned halves of a split stream) need no queue.
+//! - Every type has `set_read_deadline` / `set_write_deadline` (Go's `SetReadDeadline`): once the
+//!   deadline has passed, operations in that direction fail with `io::ErrorKind::TimedOut`
+//!   ("i/o timeout") until it is moved or cleared. Changing it wakes a G already waiting.
+//! - `close(&self)` is Go's `Close`: Gs waiting on the socket wake with an error of kind
+//!   `NotConnected` ("use of closed network connection"), as does every later operation. Dropping the
+//!   last handle closes too.
+//! - A socket belongs to the runtime that created it (its netpoller reports its readiness); create
+//!   sockets inside a runtime (`runtime::run`, `Runtime::block_on`, or a G), or it panics.
+
+mod fd;
+mod fd_mutex;
+pub mod tcp;
+pub mod udp;
+pub mod unix;
+
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
+
+pub use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+
+use std::io;
+
+/// Resolve `addr` in a blocking section (it may do a DNS lookup), keeping the order the resolver
+/// gave, as Go's dialer tries addresses in order.
+fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = crate::blocking(|| addr.to_socket_addrs())?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Try `f` on each address in turn; the first success wins, else the last error is returned.
+fn each_addr<T>(
+    addrs: Vec<SocketAddr>,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addrs {
+        match f(a) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
+}

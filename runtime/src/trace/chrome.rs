@@ -1,0 +1,974 @@
+//! Writing a trace as Chrome Trace Event JSON, the format Perfetto (ui.perfetto.dev) and
+//! chrome://tracing open with no other tool. Go's equivalent is `go tool trace`'s conversion of its
+//! binary trace for the trace viewer (cmd/trace: `generateTrace`).
+//!
+//! The recorded events are transitions ("G42 started on P0 by M3", "sysmon took P0 from M3"); a
+//! viewer wants intervals. [`Conv`] replays the events in time order, keeping per P and per M what is
+//! open, and writes:
+//!
+//! | track (`tid`) | what it shows |
+//! |---|---|
+//! | `P0`, `P1`, ... (tid = P id) | depth 0: `M3` while M3 holds the P; depth 1: `G42` for each run of a G on that P, with `args.end` (parked / yield / preempted / requeued / complete / handoff / rescued) and `args.wait` (Go's wait reason). Instants: `Steal`, `PreemptRequest`, `GoPreempt`, `Handoff`, `Rescue`, `GoSysCall`, `GoSysExit`, and `GoCreate` / `GoUnblock` made by the G running there. |
+//! | `sysmon` (tid 900) | what sysmon does that is not about one P: its netpoll batches, the Gs they wake. |
+//! | `M3` (tid 1000 + M id) | the whole run of each G on that thread (it goes on while the P is taken away), `syscall` slices nested in it, `parked` while on the idle list; `GoUnblock` from timers and netpoll batches. |
+//! | `thread NAME` (tid 2000 + n) | threads that are not Ms: the thread in `block_on` creating the main G, foreign threads waking Gs. |
+//!
+//! A flow arrow joins each `GoCreate`/`GoUnblock` to the start of that G's next run ("s" at the
+//! wake, "f" with `bp: "e"` just inside the woken G's slice). A flow must start inside a slice, so a
+//! wake made outside any G (a timer batch, the netpoller, a foreign thread) gets a 1 ns `wake` slice
+//! to anchor it.
+//!
+//! Slices on one track must nest. Two cases need care, both where the P is taken from an M that is
+//! still inside a poll (sysmon's hand-off of a blocking section, or a runaway-poll rescue): the G's
+//! slice on the P track ends when sysmon takes the P (`end: handoff` / `rescued`), the new M's slices
+//! follow, and if the G gets a P back when its blocking section ends, its run continues as a new slice
+//! on that P (`args.continued`). The M track shows the run whole.
+//!
+//! sysmon repeats a preemption request every round until the G yields; only the first per run is
+//! drawn. It is drawn on the run going on when sysmon recorded it — just after setting the flag —
+//! so once in a while the G has already yielded and the mark lands on the next run.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::buf::{Collected, ThreadInfo};
+use super::event::{Event, Kind, Outcome, Source, FLAG_RUNNEXT, NONE};
+use crate::g::WaitReason;
+
+const PID: u32 = 1;
+const SYSMON_TID: u64 = 900;
+const M_TID: u64 = 1000;
+const OTHER_TID: u64 = 2000;
+const SYSMON_THREAD: &str = "gort-sysmon";
+
+/// Write `c` as one JSON document to `w`.
+pub(crate) fn write(c: &Collected, w: &mut dyn Write) -> io::Result<()> {
+    let mut out = Out::new(w);
+    out.raw("{\"traceEvents\":[\n")?;
+    let mut conv = Conv::new(&c.threads);
+    for (t, ev) in &c.events {
+        conv.event(&mut out, *t, ev)?;
+    }
+    conv.finish(&mut out, c.end_ts)?;
+    conv.metadata(&mut out)?;
+    out.raw("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"gort\",\"events\":\"")?;
+    out.raw(&c.events.len().to_string())?;
+    out.raw("\",\"dropped_events\":\"")?;
+    out.raw(&c.dropped.to_string())?;
+    out.raw("\"}}\n")?;
+    out.w.flush()
+}
+
+/// A JSON value, only the kinds the trace uses.
+enum V<'a> {
+    S(&'a str),
+    U(u64),
+    /// A time in nanoseconds, written as microseconds with three decimals.
+    Ts(u64),
+    B(bool),
+}
+
+/// One trace event as fields + args.
+struct Ev<'a> {
+    ph: &'a str,
+    name: &'a str,
+    cat: &'a str,
+    ts: u64,
+    tid: u64,
+    extra: Vec<(&'a str, V<'a>)>,
+    args: Vec<(&'a str, V<'a>)>,
+}
+
+impl<'a> Ev<'a> {
+    fn new(ph: &'a str, name: &'a str, cat: &'a str, ts: u64, tid: u64) -> Ev<'a> {
+        Ev {
+            ph,
+            name,
+            cat,
+            ts,
+            tid,
+            extra: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    fn field(mut self, k: &'a str, v: V<'a>) -> Ev<'a> {
+        self.extra.push((k, v));
+        self
+    }
+
+    fn arg(mut self, k: &'a str, v: V<'a>) -> Ev<'a> {
+        self.args.push((k, v));
+        self
+    }
+}
+
+/// The output stream: comma-separated events, one per line.
+struct Out<'w> {
+    w: &'w mut dyn Write,
+    first: bool,
+    line: String,
+}
+
+impl<'w> Out<'w> {
+    fn new(w: &'w mut dyn Write) -> Out<'w> {
+        Out {
+            w,
+            first: true,
+            line: String::with_capacity(256),
+        }
+    }
+
+    fn raw(&mut self, s: &str) -> io::Result<()> {
+        self.w.write_all(s.as_bytes())
+    }
+
+    fn emit(&mut self, ev: Ev<'_>) -> io::Result<()> {
+        let l = &mut self.line;
+        l.clear();
+        if !self.first {
+            l.push_str(",\n");
+        }
+        self.first = false;
+        l.push_str("{\"name\":");
+        push_str(l, ev.name);
+        if !ev.cat.is_empty() {
+            l.push_str(",\"cat\":");
+            push_str(l, ev.cat);
+        }
+        l.push_str(",\"ph\":");
+        push_str(l, ev.ph);
+        if ev.ph != "M" {
+            l.push_str(",\"ts\":");
+            push_value(l, &V::Ts(ev.ts));
+        }
+        let _ = write!(l, ",\"pid\":{PID},\"tid\":{}", ev.tid);
+        for (k, v) in &ev.extra {
+            l.push(',');
+            push_str(l, k);
+            l.push(':');
+            push_value(l, v);
+        }
+        if !ev.args.is_empty() {
+            l.push_str(",\"args\":{");
+            for (i, (k, v)) in ev.args.iter().enumerate() {
+                if i > 0 {
+                    l.push(',');
+                }
+                push_str(l, k);
+                l.push(':');
+                push_value(l, v);
+            }
+            l.push('}');
+        }
+        l.push('}');
+        self.w.write_all(self.line.as_bytes())
+    }
+}
+
+fn push_value(l: &mut String, v: &V<'_>) {
+    match v {
+        V::S(s) => push_str(l, s),
+        V::U(n) => {
+            let _ = write!(l, "{n}");
+        }
+        V::Ts(ns) => {
+            let _ = write!(l, "{}.{:03}", ns / 1000, ns % 1000);
+        }
+        V::B(b) => l.push_str(if *b { "true" } else { "false" }),
+    }
+}
+
+/// Append `s` as a JSON string literal: quotes, backslashes and control characters escaped
+/// (RFC 8259 §7); everything else, UTF-8 included, as is.
+pub(crate) fn push_str(l: &mut String, s: &str) {
+    l.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => l.push_str("\\\""),
+            '\\' => l.push_str("\\\\"),
+            '\n' => l.push_str("\\n"),
+            '\r' => l.push_str("\\r"),
+            '\t' => l.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(l, "\\u{:04x}", c as u32);
+            }
+            c => l.push(c),
+        }
+    }
+    l.push('"');
+}
+
+/// A G's run on a P track, open until it ends or the P is taken.
+#[derive(Clone, Copy)]
+struct PRun {
+    g: u64,
+    m: u32,
+    start: u64,
+    /// Flow to end inside this slice: (id, name).
+    flow: Option<(u64, &'static str)>,
+    /// A continuation after a blocking section got a new P.
+    continued: bool,
+}
+
+#[derive(Default)]
+struct PState {
+    /// The M holding the P and since when.
+    held: Option<(u32, u64)>,
+    run: Option<PRun>,
+    /// A preemption request was shown for the current run (sysmon repeats it every round).
+    preempt_shown: bool,
+    /// End of the last closed slice at depth 0, where an unmatched end's slice may start.
+    last_end: u64,
+}
+
+#[derive(Clone, Copy)]
+struct MRun {
+    g: u64,
+    p: u32,
+    start: u64,
+}
+
+#[derive(Default)]
+struct MState {
+    run: Option<MRun>,
+    /// In a blocking section: (G, P at entry, since).
+    sys: Option<(u64, u32, u64)>,
+    park: Option<u64>,
+    /// The P this M holds, as far as the trace knows.
+    p: Option<u32>,
+    last_end: u64,
+}
+
+struct Conv<'a> {
+    threads: &'a [ThreadInfo],
+    ps: Vec<PState>,
+    ms: BTreeMap<u32, MState>,
+    sysmon_used: bool,
+    others: BTreeMap<u32, String>,
+    /// Flows waiting for their G's next start.
+    flows: HashMap<u64, (u64, &'static str)>,
+    next_flow: u64,
+    /// Gs created and not started yet. The recorder already leaves out the `ready` that
+    /// `newproc` makes right after creating a G; a wake of a G that never ran is not an unblock
+    /// either, so any that gets through is dropped here too.
+    fresh: HashSet<u64>,
+}
+
+impl<'a> Conv<'a> {
+    fn new(threads: &'a [ThreadInfo]) -> Conv<'a> {
+        Conv {
+            threads,
+            ps: Vec::new(),
+            ms: BTreeMap::new(),
+            sysmon_used: false,
+            others: BTreeMap::new(),
+            flows: HashMap::new(),
+            next_flow: 1,
+            fresh: HashSet::new(),
+        }
+    }
+
+    fn p(&mut self, p: u32) -> &mut PState {
+        let i = p as usize;
+        if self.ps.len() <= i {
+            self.ps.resize_with(i + 1, PState::default);
+        }
+        &mut self.ps[i]
+    }
+
+    fn m(&mut self, m: u32) -> &mut MState {
+        self.ms.entry(m).or_default()
+    }
+
+    fn thread_name(&self, t: u32) -> &str {
+        self.threads
+            .get(t as usize)
+            .map_or("?", |i| i.name.as_str())
+    }
+
+    fn is_sysmon(&self, t: u32) -> bool {
+        self.thread_name(t) == SYSMON_THREAD
+    }
+
+    /// The track of the thread that recorded `ev`.
+    fn thread_tid(&mut self, t: u32, m: u32) -> u64 {
+        if m != NONE {
+            self.m(m);
+            M_TID + u64::from(m)
+        } else if self.is_sysmon(t) {
+            self.sysmon_used = true;
+            SYSMON_TID
+        } else {
+            let name = self.thread_name(t).to_string();
+            self.others.insert(t, name);
+            OTHER_TID + u64::from(t)
+        }
+    }
+
+    /// Does P `p` show a run of `g` by M `m`?
+    fn p_runs(&self, p: u32, g: u64, m: u32) -> bool {
+        self.ps
+            .get(p as usize)
+            .and_then(|s| s.run)
+            .is_some_and(|r| r.g == g && r.m == m)
+    }
+
+    /// Close the G slice on P `p` at `ts`.
+    fn close_run(
+        &mut self,
+        out: &mut Out<'_>,
+        p: u32,
+        ts: u64,
+        end: &str,
+        wait: &str,
+    ) -> io::Result<()> {
+        let Some(r) = self.p(p).run.take() else {
+            return Ok(());
+        };
+        let name = format!("G{}", r.g);
+        let mut ev = Ev::new("X", &name, "g", r.start, u64::from(p))
+            .field("dur", V::Ts(ts.saturating_sub(r.start)))
+            .arg("g", V::U(r.g))
+            .arg("m", V::U(u64::from(r.m)))
+            .arg("end", V::S(end));
+        if !wait.is_empty() {
+            ev = ev.arg("wait", V::S(wait));
+        }
+        if r.continued {
+            ev = ev.arg("continued", V::B(true));
+        }
+        out.emit(ev)?;
+        if let Some((id, fname)) = r.flow {
+            // Just inside the slice, so `bp: "e"` binds it to this slice and not its neighbour.
+            let at = if ts > r.start + 1 {
+                r.start + 1
+            } else {
+                r.start
+            };
+            out.emit(
+                Ev::new("f", fname, "flow", at, u64::from(p))
+                    .field("id", V::U(id))
+                    .field("bp", V::S("e")),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Close the "M holds P" slice on P `p` at `ts`.
+    fn close_held(&mut self, out: &mut Out<'_>, p: u32, ts: u64) -> io::Result<()> {
+        let st = self.p(p);
+        let Some((m, start)) = st.held.take() else {
+            return Ok(());
+        };
+        st.last_end = ts;
+        let name = format!("M{m}");
+        out.emit(
+            Ev::new("X", &name, "p", start, u64::from(p))
+                .field("dur", V::Ts(ts.saturating_sub(start)))
+                .arg("m", V::U(u64::from(m))),
+        )
+    }
+
+    fn open_held(&mut self, out: &mut Out<'_>, p: u32, m: u32, ts: u64) -> io::Result<()> {
+        if self.p(p).held.is_some() {
+            // A release we did not see (it cannot happen today): keep the nesting valid.
+            self.close_run(out, p, ts, "unknown", "")?;
+            self.close_held(out, p, ts)?;
+        }
+        self.p(p).held = Some((m, ts));
+        self.m(m).p = Some(p);
+        Ok(())
+    }
+
+    fn instant(
+        &mut self,
+        out: &mut Out<'_>,
+        name: &str,
+        ts: u64,
+        tid: u64,
+        args: Vec<(&str, V<'_>)>,
+    ) -> io::Result<()> {
+        let mut ev = Ev::new("i", name, "sched", ts, tid).field("s", V::S("t"));
+        ev.args = args;
+        out.emit(ev)
+    }
+
+    /// Where a create/unblock made by the thread that recorded `ev` is shown, and whether a slice
+    /// there already encloses it (else the flow needs an anchor).
+    fn waker_track(&mut self, t: u32, ev: &Event, by_g: bool) -> (u64, bool) {
+        if ev.m != NONE && by_g {
+            let ms = self.m(ev.m);
+            if let Some(r) = ms.run {
+                if let Some(p) = ms.p {
+                    if self.p_runs(p, r.g, ev.m) {
+                        return (u64::from(p), true);
+                    }
+                }
+                return (M_TID + u64::from(ev.m), true);
+            }
+        }
+        (self.thread_tid(t, ev.m), false)
+    }
+
+    /// Start a flow from a create/unblock at `tid` to the G's next start.
+    fn flow_start(
+        &mut self,
+        out: &mut Out<'_>,
+        g: u64,
+        ts: u64,
+        (tid, anchored): (u64, bool),
+        (name, anchor): (&'static str, &str),
+    ) -> io::Result<()> {
+        if !anchored {
+            out.emit(
+                Ev::new("X", anchor, "wake", ts, tid)
+                    .field("dur", V::Ts(1))
+                    .arg("g", V::U(g)),
+            )?;
+        }
+        let id = self.next_flow;
+        self.next_flow += 1;
+        out.emit(Ev::new("s", name, "flow", ts, tid).field("id", V::U(id)))?;
+        self.flows.insert(g, (id, name));
+        Ok(())
+    }
+
+    fn event(&mut self, out: &mut Out<'_>, t: u32, ev: &Event) -> io::Result<()> {
+        let ts = ev.ts;
+        match ev.kind {
+            Kind::Nop => {}
+            Kind::MStart => {
+                let tid = self.thread_tid(t, ev.m);
+                let mut args = vec![("m", V::U(u64::from(ev.m)))];
+                if ev.p != NONE {
+                    args.push(("p", V::U(u64::from(ev.p))));
+                }
+                self.instant(out, "MStart", ts, tid, args)?;
+            }
+            Kind::MStop => {
+                self.close_m(out, ev.m, ts)?;
+                let tid = self.thread_tid(t, ev.m);
+                self.instant(out, "MStop", ts, tid, vec![("m", V::U(u64::from(ev.m)))])?;
+            }
+            Kind::MPark => self.m(ev.m).park = Some(ts),
+            Kind::MUnpark => {
+                let ms = self.m(ev.m);
+                let start = ms.park.take().unwrap_or(ms.last_end);
+                ms.last_end = ts;
+                out.emit(
+                    Ev::new("X", "parked", "m", start, M_TID + u64::from(ev.m))
+                        .field("dur", V::Ts(ts.saturating_sub(start))),
+                )?;
+            }
+            Kind::ProcStart => self.open_held(out, ev.p, ev.m, ts)?,
+            Kind::ProcStop => {
+                if self.p(ev.p).held.is_none() {
+                    let since = self.p(ev.p).last_end;
+                    self.p(ev.p).held = Some((ev.m, since));
+                }
+                self.close_run(out, ev.p, ts, "unknown", "")?;
+                self.close_held(out, ev.p, ts)?;
+                self.m(ev.m).p = None;
+            }
+            Kind::GoStart => {
+                self.fresh.remove(&ev.g);
+                if self.p(ev.p).held.is_none() {
+                    // Acquired before the trace started.
+                    let since = self.p(ev.p).last_end;
+                    self.p(ev.p).held = Some((ev.m, since));
+                    self.m(ev.m).p = Some(ev.p);
+                }
+                if self.p(ev.p).run.is_some() {
+                    self.close_run(out, ev.p, ts, "unknown", "")?;
+                }
+                let flow = self.flows.remove(&ev.g);
+                let ps = self.p(ev.p);
+                ps.preempt_shown = false;
+                ps.run = Some(PRun {
+                    g: ev.g,
+                    m: ev.m,
+                    start: ts,
+                    flow,
+                    continued: false,
+                });
+                let ms = self.m(ev.m);
+                ms.p = Some(ev.p);
+                ms.run = Some(MRun {
+                    g: ev.g,
+                    p: ev.p,
+                    start: ts,
+                });
+            }
+            Kind::GoEnd => self.go_end(out, ev)?,
+            Kind::Steal => {
+                let args = vec![
+                    ("thief", V::U(u64::from(ev.p))),
+                    ("victim", V::U(ev.arg)),
+                    ("n", V::U(ev.g)),
+                    ("m", V::U(u64::from(ev.m))),
+                ];
+                self.instant(out, "Steal", ts, u64::from(ev.p), args)?;
+            }
+            Kind::NetpollBatch => {
+                let tid = self.thread_tid(t, ev.m);
+                self.instant(out, "Netpoll", ts, tid, vec![("n", V::U(ev.g))])?;
+            }
+            Kind::GoCreate => {
+                self.fresh.insert(ev.g);
+                let (tid, anchored) = self.waker_track(t, ev, ev.arg != 0);
+                let by = if ev.arg != 0 {
+                    format!("G{}", ev.arg)
+                } else if ev.m != NONE {
+                    "scheduler".to_string()
+                } else {
+                    format!("thread {}", self.thread_name(t))
+                };
+                let mut args = vec![("g", V::U(ev.g))];
+                if ev.arg != 0 {
+                    args.push(("parent", V::U(ev.arg)));
+                }
+                args.push(("by", V::S(&by)));
+                args.push(("runnext", V::B(ev.aux & FLAG_RUNNEXT != 0)));
+                self.instant(out, "GoCreate", ts, tid, args)?;
+                self.flow_start(out, ev.g, ts, (tid, anchored), ("create", "go"))?;
+            }
+            Kind::GoUnblock => {
+                if self.fresh.contains(&ev.g) {
+                    // `newproc`'s own `ready`: already shown as the GoCreate.
+                    return Ok(());
+                }
+                let source = Source::from_u8(ev.aux);
+                let (tid, anchored) = self.waker_track(t, ev, source == Source::G);
+                let by = match source {
+                    Source::G => format!("G{}", ev.arg),
+                    Source::Timers => "timer".to_string(),
+                    Source::Netpoll => "netpoll".to_string(),
+                    Source::Sched => "scheduler".to_string(),
+                    Source::Sysmon | Source::External if self.is_sysmon(t) => "sysmon".to_string(),
+                    Source::Sysmon | Source::External => {
+                        format!("thread {}", self.thread_name(t))
+                    }
+                };
+                let args = vec![
+                    ("g", V::U(ev.g)),
+                    ("by", V::S(&by)),
+                    ("runnext", V::B(ev.aux2 & FLAG_RUNNEXT != 0)),
+                ];
+                self.instant(out, "GoUnblock", ts, tid, args)?;
+                let anchor = match source {
+                    Source::Timers => "timer",
+                    Source::Netpoll => "netpoll",
+                    _ => "wake",
+                };
+                self.flow_start(out, ev.g, ts, (tid, anchored), ("unblock", anchor))?;
+            }
+            Kind::SyscallEnter => {
+                self.m(ev.m).sys = Some((ev.g, ev.p, ts));
+                let tid = if self.p_runs(ev.p, ev.g, ev.m) {
+                    u64::from(ev.p)
+                } else {
+                    M_TID + u64::from(ev.m)
+                };
+                let args = vec![("g", V::U(ev.g)), ("m", V::U(u64::from(ev.m)))];
+                self.instant(out, "GoSysCall", ts, tid, args)?;
+            }
+            Kind::SyscallExit => self.syscall_exit(out, ev)?,
+            Kind::PreemptRequest => {
+                let run = self.p(ev.p).run;
+                if let Some(r) = run {
+                    if !self.p(ev.p).preempt_shown {
+                        self.p(ev.p).preempt_shown = true;
+                        let args = vec![("p", V::U(u64::from(ev.p))), ("g", V::U(r.g))];
+                        self.instant(out, "PreemptRequest", ts, u64::from(ev.p), args)?;
+                    }
+                }
+            }
+            Kind::Handoff | Kind::Rescue => {
+                let (name, end) = if ev.kind == Kind::Handoff {
+                    ("Handoff", "handoff")
+                } else {
+                    ("Rescue", "rescued")
+                };
+                let g = self.p(ev.p).run.filter(|r| r.m == ev.m).map(|r| r.g);
+                if g.is_some() {
+                    self.close_run(out, ev.p, ts, end, "")?;
+                }
+                if self.p(ev.p).held.is_some_and(|(m, _)| m == ev.m) {
+                    self.close_held(out, ev.p, ts)?;
+                }
+                let ms = self.m(ev.m);
+                if ms.p == Some(ev.p) {
+                    ms.p = None;
+                }
+                let mut args = vec![("p", V::U(u64::from(ev.p))), ("m", V::U(u64::from(ev.m)))];
+                if let Some(g) = g.or((ev.g != 0).then_some(ev.g)) {
+                    args.push(("g", V::U(g)));
+                }
+                self.instant(out, name, ts, u64::from(ev.p), args)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn go_end(&mut self, out: &mut Out<'_>, ev: &Event) -> io::Result<()> {
+        let ts = ev.ts;
+        let outcome = Outcome::from_u8(ev.aux);
+        let wait = if outcome == Outcome::Parked {
+            WaitReason::from_u8(ev.aux2).as_str()
+        } else {
+            ""
+        };
+        let end = outcome.as_str();
+        let mtid = M_TID + u64::from(ev.m);
+        let ms = self.m(ev.m);
+        let run = ms.run.take();
+        let start = run.map_or(ms.last_end, |r| r.start);
+        ms.last_end = ts;
+        let cur_p = ms.p;
+        if let Some((g, p, since)) = ms.sys.take() {
+            // A blocking section whose exit we did not see (it cannot happen today).
+            out.emit(
+                Ev::new("X", "syscall", "syscall", since, mtid)
+                    .field("dur", V::Ts(ts.saturating_sub(since)))
+                    .arg("g", V::U(g))
+                    .arg("p", V::U(u64::from(p))),
+            )?;
+        }
+        let name = format!("G{}", ev.g);
+        let mut mev = Ev::new("X", &name, "m.g", start, mtid)
+            .field("dur", V::Ts(ts.saturating_sub(start)))
+            .arg("g", V::U(ev.g))
+            .arg("m", V::U(u64::from(ev.m)))
+            .arg("p", V::U(u64::from(ev.p)))
+            .arg("end", V::S(end));
+        if !wait.is_empty() {
+            mev = mev.arg("wait", V::S(wait));
+        }
+        out.emit(mev)?;
+
+        // The G's slice on a P track: on the P it started on, or the one it got back after a
+        // blocking section. Gone if sysmon took the P (then the Handoff/Rescue closed it).
+        let on_p = [cur_p, Some(ev.p)]
+            .into_iter()
+            .flatten()
+            .find(|&p| self.p_runs(p, ev.g, ev.m));
+        match on_p {
+            Some(p) => self.close_run(out, p, ts, end, wait)?,
+            None if run.is_none() && ev.p != NONE && u64::from(ev.p) == ev.arg => {
+                // The run began before the trace did: show it from where the P track is free.
+                let ps = self.p(ev.p);
+                let since = ps.held.map_or(ps.last_end, |(_, s)| s).max(ps.last_end);
+                if ps.held.is_none() {
+                    ps.held = Some((ev.m, since));
+                }
+                ps.run = Some(PRun {
+                    g: ev.g,
+                    m: ev.m,
+                    start: since,
+                    flow: None,
+                    continued: false,
+                });
+                self.close_run(out, ev.p, ts, end, wait)?;
+            }
+            None => {}
+        }
+        if outcome == Outcome::Preempted {
+            let tid = on_p.map_or(mtid, u64::from);
+            self.instant(out, "GoPreempt", ts, tid, vec![("g", V::U(ev.g))])?;
+        }
+        Ok(())
+    }
+
+    fn syscall_exit(&mut self, out: &mut Out<'_>, ev: &Event) -> io::Result<()> {
+        let ts = ev.ts;
+        let fast = ev.aux == 1;
+        let mtid = M_TID + u64::from(ev.m);
+        let exit = if fast {
+            "fast: own P".to_string()
+        } else if ev.p != NONE {
+            format!("P taken; got idle P{}", ev.p)
+        } else {
+            "P taken; no idle P".to_string()
+        };
+        let ms = self.m(ev.m);
+        let (g, p0, since) = ms.sys.take().unwrap_or((ev.g, NONE, ms.last_end));
+        let mut sev = Ev::new("X", "syscall", "syscall", since, mtid)
+            .field("dur", V::Ts(ts.saturating_sub(since)))
+            .arg("g", V::U(g))
+            .arg("exit", V::S(&exit));
+        if p0 != NONE {
+            sev = sev.arg("p", V::U(u64::from(p0)));
+        }
+        out.emit(sev)?;
+        if !fast && ev.p != NONE {
+            // Go's exitsyscall slow path took an idle P: the run continues on it.
+            self.open_held(out, ev.p, ev.m, ts)?;
+            self.p(ev.p).run = Some(PRun {
+                g: ev.g,
+                m: ev.m,
+                start: ts,
+                flow: None,
+                continued: true,
+            });
+        }
+        let tid = if ev.p != NONE { u64::from(ev.p) } else { mtid };
+        let args = vec![
+            ("g", V::U(ev.g)),
+            ("m", V::U(u64::from(ev.m))),
+            ("fast", V::B(fast)),
+        ];
+        self.instant(out, "GoSysExit", ts, tid, args)
+    }
+
+    /// Close everything M `m` has open (it stops, or the trace ends).
+    fn close_m(&mut self, out: &mut Out<'_>, m: u32, ts: u64) -> io::Result<()> {
+        let mtid = M_TID + u64::from(m);
+        let ms = self.m(m);
+        let (run, sys, park) = (ms.run.take(), ms.sys.take(), ms.park.take());
+        ms.last_end = ts;
+        if let Some((g, p, since)) = sys {
+            out.emit(
+                Ev::new("X", "syscall", "syscall", since, mtid)
+                    .field("dur", V::Ts(ts.saturating_sub(since)))
+                    .arg("g", V::U(g))
+                    .arg("p", V::U(u64::from(p)))
+                    .arg("exit", V::S("trace end")),
+            )?;
+        }
+        if let Some(r) = run {
+            let name = format!("G{}", r.g);
+            out.emit(
+                Ev::new("X", &name, "m.g", r.start, mtid)
+                    .field("dur", V::Ts(ts.saturating_sub(r.start)))
+                    .arg("g", V::U(r.g))
+                    .arg("m", V::U(u64::from(m)))
+                    .arg("p", V::U(u64::from(r.p)))
+                    .arg("end", V::S("running at trace end")),
+            )?;
+        }
+        if let Some(since) = park {
+            out.emit(
+                Ev::new("X", "parked", "m", since, mtid)
+                    .field("dur", V::Ts(ts.saturating_sub(since))),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The trace ends: close every open slice at `end`.
+    fn finish(&mut self, out: &mut Out<'_>, end: u64) -> io::Result<()> {
+        for p in 0..self.ps.len() as u32 {
+            self.close_run(out, p, end, "running at trace end", "")?;
+            self.close_held(out, p, end)?;
+        }
+        let ms: Vec<u32> = self.ms.keys().copied().collect();
+        for m in ms {
+            self.close_m(out, m, end)?;
+        }
+        Ok(())
+    }
+
+    /// Track names and order: Ps first, then sysmon, the Ms, other threads.
+    fn metadata(&mut self, out: &mut Out<'_>) -> io::Result<()> {
+        out.emit(Ev::new("M", "process_name", "", 0, 0).arg("name", V::S("gort")))?;
+        let mut tracks: Vec<(u64, String)> = (0..self.ps.len())
+            .map(|p| (p as u64, format!("P{p}")))
+            .collect();
+        if self.sysmon_used {
+            tracks.push((SYSMON_TID, "sysmon".to_string()));
+        }
+        tracks.extend(
+            self.ms
+                .keys()
+                .map(|&m| (M_TID + u64::from(m), format!("M{m}"))),
+        );
+        tracks.extend(
+            self.others
+                .iter()
+                .map(|(&t, name)| (OTHER_TID + u64::from(t), format!("thread {name}"))),
+        );
+        for (tid, name) in &tracks {
+            out.emit(Ev::new("M", "thread_name", "", 0, *tid).arg("name", V::S(name)))?;
+            out.emit(Ev::new("M", "thread_sort_index", "", 0, *tid).arg("sort_index", V::U(*tid)))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(events: Vec<(u32, Event)>, end_ts: u64) -> String {
+        let c = Collected {
+            owner: super::super::buf::Owner::Api,
+            sink: Box::new(io::sink()),
+            threads: vec![
+                ThreadInfo {
+                    name: "gort-m0".into(),
+                    dropped: Default::default(),
+                },
+                ThreadInfo {
+                    name: "gort-sysmon".into(),
+                    dropped: Default::default(),
+                },
+                ThreadInfo {
+                    name: "main \"quoted\"".into(),
+                    dropped: Default::default(),
+                },
+            ],
+            events,
+            end_ts,
+            dropped: 0,
+        };
+        let mut buf = Vec::new();
+        write(&c, &mut buf).expect("write to a Vec");
+        String::from_utf8(buf).expect("utf-8")
+    }
+
+    fn at(ts: u64, ev: Event) -> Event {
+        Event { ts, ..ev }
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut s = String::new();
+        push_str(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+    }
+
+    #[test]
+    fn a_run_becomes_a_slice_on_its_p_and_its_m_with_a_flow_from_its_creation() {
+        let evs = vec![
+            (2, at(10, Event::new(Kind::GoCreate).g(1).aux(0, 0))),
+            (0, at(20, Event::new(Kind::MStart).m(0))),
+            (0, at(30, Event::new(Kind::ProcStart).m(0).p(0))),
+            (0, at(1_000, Event::new(Kind::GoStart).m(0).p(0).g(1))),
+            (
+                0,
+                at(
+                    3_500,
+                    Event::new(Kind::GoEnd)
+                        .m(0)
+                        .p(0)
+                        .g(1)
+                        .arg(0)
+                        .aux(Outcome::Complete as u8, 0),
+                ),
+            ),
+        ];
+        let j = json(evs, 5_000);
+        assert!(
+            j.contains(r#"{"name":"G1","cat":"g","ph":"X","ts":1.000,"pid":1,"tid":0,"dur":2.500"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""name":"G1","cat":"m.g","ph":"X","ts":1.000,"pid":1,"tid":1000"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""ph":"s","ts":0.010,"pid":1,"tid":2002,"id":1"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""ph":"f","ts":1.001,"pid":1,"tid":0,"id":1,"bp":"e""#),
+            "{j}"
+        );
+        assert!(j.contains(r#""by":"thread main \"quoted\"""#), "{j}");
+        assert!(j.contains(r#""args":{"name":"P0"}"#), "{j}");
+        assert!(j.ends_with("}}\n"));
+    }
+
+    #[test]
+    fn a_rescue_cuts_the_g_slice_on_the_p_where_sysmon_took_it() {
+        let evs = vec![
+            (0, at(100, Event::new(Kind::ProcStart).m(0).p(0))),
+            (0, at(200, Event::new(Kind::GoStart).m(0).p(0).g(5))),
+            (1, at(20_000, Event::new(Kind::Rescue).p(0).m(0).g(5))),
+            (
+                0,
+                at(
+                    50_000,
+                    Event::new(Kind::GoEnd)
+                        .m(0)
+                        .p(0)
+                        .g(5)
+                        .arg(u64::from(NONE))
+                        .aux(Outcome::Complete as u8, 0),
+                ),
+            ),
+        ];
+        let j = json(evs, 60_000);
+        // P track: cut at the rescue; M track: the whole poll.
+        assert!(
+            j.contains(r#""tid":0,"dur":19.800,"args":{"g":5,"m":0,"end":"rescued"}"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""tid":1000,"dur":49.800,"args":{"g":5,"m":0,"p":0,"end":"complete"}"#),
+            "{j}"
+        );
+        assert_eq!(j.matches(r#""name":"G5","cat":"g""#).count(), 1);
+    }
+
+    #[test]
+    fn a_handed_off_blocking_section_continues_on_the_p_its_m_gets_back() {
+        let end = |m: usize, p: usize, g: u64, now_p: u64| {
+            Event::new(Kind::GoEnd)
+                .m(m)
+                .p(p)
+                .g(g)
+                .arg(now_p)
+                .aux(Outcome::Complete as u8, 0)
+        };
+        let evs = vec![
+            (0, at(1_000, Event::new(Kind::ProcStart).m(0).p(0))),
+            (0, at(2_000, Event::new(Kind::GoStart).m(0).p(0).g(5))),
+            (0, at(3_000, Event::new(Kind::SyscallEnter).m(0).p(0).g(5))),
+            (1, at(5_000, Event::new(Kind::Handoff).p(0).m(0))),
+            (3, at(6_000, Event::new(Kind::ProcStart).m(1).p(0))),
+            (3, at(7_000, Event::new(Kind::GoStart).m(1).p(0).g(6))),
+            (3, at(8_000, end(1, 0, 6, 0))),
+            (3, at(9_000, Event::new(Kind::ProcStop).m(1).p(0))),
+            (
+                0,
+                at(
+                    10_000,
+                    Event::new(Kind::SyscallExit).m(0).p(0).g(5).aux(0, 0),
+                ),
+            ),
+            (0, at(12_000, end(0, 0, 5, 0))),
+        ];
+        let j = json(evs, 20_000);
+        // On P0: G5 cut at the hand-off, M1's G6, then G5 again on the P its M got back.
+        assert!(j.contains(r#""name":"G5","cat":"g","ph":"X","ts":2.000,"pid":1,"tid":0,"dur":3.000,"args":{"g":5,"m":0,"end":"handoff"}"#), "{j}");
+        assert!(
+            j.contains(r#""name":"G6","cat":"g","ph":"X","ts":7.000,"pid":1,"tid":0,"dur":1.000"#),
+            "{j}"
+        );
+        assert!(j.contains(r#""name":"G5","cat":"g","ph":"X","ts":10.000,"pid":1,"tid":0,"dur":2.000,"args":{"g":5,"m":0,"end":"complete","continued":true}"#), "{j}");
+        // On M0: the whole run, and the blocking section inside it.
+        assert!(
+            j.contains(
+                r#""name":"G5","cat":"m.g","ph":"X","ts":2.000,"pid":1,"tid":1000,"dur":10.000"#
+            ),
+            "{j}"
+        );
+        assert!(j.contains(r#""name":"syscall","cat":"syscall","ph":"X","ts":3.000,"pid":1,"tid":1000,"dur":7.000,"args":{"g":5,"exit":"P taken; got idle P0","p":0}"#), "{j}");
+        assert!(j.contains(r#""name":"Handoff""#));
+    }
+
+    #[test]
+    fn repeated_preemption_requests_for_one_run_show_once() {
+        let evs = vec![
+            (0, at(100, Event::new(Kind::GoStart).m(0).p(0).g(7))),
+            (1, at(10_000, Event::new(Kind::PreemptRequest).p(0))),
+            (1, at(10_020, Event::new(Kind::PreemptRequest).p(0))),
+            (1, at(10_040, Event::new(Kind::PreemptRequest).p(0))),
+        ];
+        let j = json(evs, 20_000);
+        assert_eq!(j.matches(r#""name":"PreemptRequest""#).count(), 1, "{j}");
+    }
+}

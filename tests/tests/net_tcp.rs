@@ -1,0 +1,551 @@
+//! TCP on the netpoller (runtime::net::tcp), deadlines, and the runtime::io helpers over TCP.
+//! Loopback only; every loop is bounded; nothing asserts speed. A test that would hang fails at
+//! its `bounded` limit instead.
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use runtime::io::{self as rio, BufReader, BufWriter};
+use runtime::net::{TcpListener, TcpStream};
+use runtime::time::{sleep, timeout};
+use runtime::Builder;
+
+fn rt() -> runtime::Runtime {
+    Builder::new().procs(2).build().expect("runtime")
+}
+
+/// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
+/// Its own G, so the guard's timer cannot wake (and so rescue) a G the test expects to wake.
+async fn bounded<F>(secs: u64, fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match timeout(Duration::from_secs(secs), runtime::go(fut)).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => match e.try_into_panic() {
+            Ok(p) => std::panic::resume_unwind(p),
+            Err(e) => panic!("test G failed: {e}"),
+        },
+        Err(_) => panic!("did not finish within {secs}s"),
+    }
+}
+
+/// A connected (client, server) pair over loopback.
+async fn pair() -> (TcpStream, TcpStream) {
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let client = runtime::go(async move { TcpStream::connect(addr).await.unwrap() });
+    let (server, _) = ln.accept().await.unwrap();
+    (client.await.unwrap(), server)
+}
+
+// ---- deterministic per-connection byte pattern ----------------------------------------------
+
+/// A prime-length table of pseudo-random bytes; connection `c`'s byte at offset `i` is
+/// `TABLE[(i + c * 7919) % P]`, so a byte from the wrong connection or offset does not match.
+const P: usize = 65_521;
+
+fn table() -> &'static [u8] {
+    static T: OnceLock<Vec<u8>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..P)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    })
+}
+
+/// Visit the expected bytes for `len` bytes of connection `conn` from offset `off`, in slices.
+fn expected(conn: usize, off: usize, len: usize, mut f: impl FnMut(usize, &[u8])) {
+    let t = table();
+    let mut pos = (off + conn * 7919) % P;
+    let mut i = 0;
+    while i < len {
+        let n = (P - pos).min(len - i);
+        f(i, &t[pos..pos + n]);
+        i += n;
+        pos = 0;
+    }
+}
+
+fn fill(conn: usize, off: usize, buf: &mut [u8]) {
+    expected(conn, off, buf.len(), |i, s| {
+        buf[i..i + s.len()].copy_from_slice(s)
+    });
+}
+
+fn matches(conn: usize, off: usize, data: &[u8]) -> bool {
+    let mut ok = true;
+    expected(conn, off, data.len(), |i, s| {
+        ok &= &data[i..i + s.len()] == s
+    });
+    ok
+}
+
+fn ensure_nofile(min: u64) -> bool {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `rl` is a valid rlimit for getrlimit to fill.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
+    if rl.rlim_cur >= min {
+        return true;
+    }
+    if rl.rlim_max < min {
+        eprintln!(
+            "skipping: RLIMIT_NOFILE hard limit {} is below the {min} this test needs",
+            rl.rlim_max
+        );
+        return false;
+    }
+    rl.rlim_cur = min;
+    // SAFETY: `rl` is a valid rlimit; raising the soft limit within the hard limit is allowed.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) }, 0);
+    true
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+#[test]
+fn echo_1000_concurrent_connections_of_1mib_each_returns_every_byte_intact() {
+    const CONNS: usize = 1000;
+    const TOTAL: usize = 1 << 20;
+    const CHUNK: usize = 16 * 1024;
+    if !ensure_nofile(2 * CONNS as u64 + 200) {
+        return;
+    }
+    rt().block_on(bounded(600, async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let server = runtime::go(async move {
+            let mut echoes = Vec::with_capacity(CONNS);
+            for _ in 0..CONNS {
+                let (s, _) = ln.accept().await.unwrap();
+                echoes.push(runtime::go(async move {
+                    let (mut r, mut w) = s.into_split();
+                    let n = rio::copy(&mut r, &mut w).await.unwrap();
+                    // Dropping `w` shuts down writing: the client reads EOF.
+                    n
+                }));
+            }
+            let mut total = 0;
+            for e in echoes {
+                total += e.await.unwrap();
+            }
+            total
+        });
+        let clients: Vec<_> = (0..CONNS)
+            .map(|c| {
+                runtime::go(async move {
+                    let s = TcpStream::connect(addr).await.unwrap();
+                    let (mut r, mut w) = s.into_split();
+                    let writer = runtime::go(async move {
+                        let mut buf = vec![0u8; CHUNK];
+                        let mut off = 0;
+                        while off < TOTAL {
+                            let n = CHUNK.min(TOTAL - off);
+                            fill(c, off, &mut buf[..n]);
+                            w.write_all(&buf[..n]).await.unwrap();
+                            off += n;
+                        }
+                    });
+                    let mut buf = vec![0u8; CHUNK];
+                    let mut off = 0;
+                    loop {
+                        let n = r.read(&mut buf).await.unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        assert!(
+                            matches(c, off, &buf[..n]),
+                            "connection {c}: wrong bytes at offset {off}"
+                        );
+                        off += n;
+                    }
+                    assert_eq!(off, TOTAL, "connection {c}: short echo");
+                    writer.await.unwrap();
+                })
+            })
+            .collect();
+        for h in clients {
+            h.await.unwrap();
+        }
+        assert_eq!(server.await.unwrap(), (CONNS * TOTAL) as u64);
+    }));
+}
+
+#[test]
+fn shared_stream_serves_concurrent_writers_without_interleaving_their_messages() {
+    // Many Gs write_all into one Arc<TcpStream>: each message must arrive whole.
+    const WRITERS: usize = 8;
+    const MSGS: usize = 50;
+    const LEN: usize = 3000;
+    rt().block_on(bounded(120, async {
+        let (client, server) = pair().await;
+        let client = Arc::new(client);
+        let hs: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let client = client.clone();
+                runtime::go(async move {
+                    let msg = vec![w as u8; LEN];
+                    for _ in 0..MSGS {
+                        client.write_all(&msg).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut counts = [0usize; WRITERS];
+        let mut msg = vec![0u8; LEN];
+        for _ in 0..WRITERS * MSGS {
+            server.read_exact(&mut msg).await.unwrap();
+            let w = msg[0] as usize;
+            assert!(msg.iter().all(|&b| b as usize == w), "interleaved write");
+            counts[w] += 1;
+        }
+        assert!(counts.iter().all(|&c| c == MSGS));
+        for h in hs {
+            h.await.unwrap();
+        }
+    }));
+}
+
+#[test]
+fn read_deadline_times_out_then_reads_succeed_once_it_is_cleared() {
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        server
+            .set_read_deadline(Some(Instant::now() + Duration::from_millis(30)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        let err = server.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // Still expired: every read fails until the deadline moves.
+        assert_eq!(
+            server.read(&mut buf).await.unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+        server.set_read_deadline(None).unwrap();
+        client.write_all(b"late").await.unwrap();
+        let n = server.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"late");
+    }));
+}
+
+#[test]
+fn passed_deadline_fails_a_read_even_with_data_waiting() {
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        client.write_all(b"ready").await.unwrap();
+        server.set_read_deadline(Some(Instant::now())).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            server.read(&mut buf).await.unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+        server
+            .set_read_deadline(Some(Instant::now() + Duration::from_secs(3600)))
+            .unwrap();
+        server.read_exact(&mut buf[..5]).await.unwrap();
+        assert_eq!(&buf[..5], b"ready");
+    }));
+}
+
+#[test]
+fn moving_the_deadline_earlier_wakes_a_waiting_reader_at_the_new_deadline() {
+    rt().block_on(bounded(60, async {
+        let (_client, server) = pair().await;
+        let server = Arc::new(server);
+        server
+            .set_read_deadline(Some(Instant::now() + Duration::from_secs(3600)))
+            .unwrap();
+        let reader = {
+            let server = server.clone();
+            runtime::go(async move {
+                let mut buf = [0u8; 8];
+                server.read(&mut buf).await
+            })
+        };
+        sleep(Duration::from_millis(20)).await; // let the reader park (not required for the test)
+        let new_deadline = Instant::now() + Duration::from_millis(20);
+        server.set_read_deadline(Some(new_deadline)).unwrap();
+        // Without the wake-up and re-armed timer the reader would sleep for an hour and `bounded`
+        // would fail the test.
+        let err = reader.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(
+            Instant::now() >= new_deadline,
+            "timed out before its deadline"
+        );
+    }));
+}
+
+#[test]
+fn clearing_the_deadline_while_a_reader_waits_lets_it_wait_for_data() {
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        let server = Arc::new(server);
+        let old = Instant::now() + Duration::from_millis(800);
+        server.set_read_deadline(Some(old)).unwrap();
+        let reader = {
+            let server = server.clone();
+            runtime::go(async move {
+                let mut buf = [0u8; 8];
+                let n = server.read(&mut buf).await?;
+                Ok::<_, io::Error>(buf[..n].to_vec())
+            })
+        };
+        sleep(Duration::from_millis(20)).await;
+        server.set_read_deadline(None).unwrap();
+        // Well past the old deadline: its timer (if any is still armed) must not fail the read.
+        sleep_until_past(old + Duration::from_millis(200)).await;
+        client.write_all(b"data").await.unwrap();
+        assert_eq!(reader.await.unwrap().unwrap(), b"data");
+    }));
+}
+
+async fn sleep_until_past(t: Instant) {
+    runtime::time::sleep_until(t).await;
+}
+
+#[test]
+fn async_read_of_a_split_half_times_out_at_its_deadline_then_reads_once_cleared() {
+    // The AsyncRead path keeps its deadline timer in the handle, across polls; the reader runs in
+    // its own G so nothing else wakes it.
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        let (mut half, _w) = server.into_split();
+        half.set_read_deadline(Some(Instant::now() + Duration::from_millis(30)))
+            .unwrap();
+        let reader = runtime::go(async move {
+            let mut buf = [0u8; 8];
+            let first = rio::read(&mut half, &mut buf).await.map(|_| ());
+            (first, half)
+        });
+        let (first, mut half) = reader.await.unwrap();
+        assert_eq!(first.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        half.set_read_deadline(None).unwrap();
+        client.write_all(b"after").await.unwrap();
+        let mut buf = [0u8; 5];
+        rio::read_exact(&mut half, &mut buf).await.unwrap();
+        assert_eq!(&buf, b"after");
+    }));
+}
+
+#[test]
+fn write_deadline_times_out_a_writer_blocked_on_a_full_buffer() {
+    rt().block_on(bounded(60, async {
+        let (client, _server) = pair().await; // the server never reads
+        client
+            .set_write_deadline(Some(Instant::now() + Duration::from_millis(100)))
+            .unwrap();
+        let chunk = vec![7u8; 64 * 1024];
+        let mut written = 0usize;
+        let err = loop {
+            match client.write(&chunk).await {
+                Ok(n) => written += n,
+                Err(e) => break e,
+            }
+            assert!(written < 1 << 30, "socket buffers never filled");
+        };
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(written > 0);
+    }));
+}
+
+#[test]
+fn listener_accept_deadline_times_out() {
+    rt().block_on(bounded(60, async {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        ln.set_deadline(Some(Instant::now() + Duration::from_millis(20)))
+            .unwrap();
+        let err = ln.accept().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }));
+}
+
+#[test]
+fn connect_to_a_closed_port_is_refused() {
+    rt().block_on(bounded(60, async {
+        let addr = {
+            let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            ln.local_addr().unwrap()
+        }; // closed again: nobody listens there now
+        let err = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    }));
+}
+
+#[test]
+fn shutdown_write_gives_the_peer_eof_while_the_other_direction_keeps_working() {
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        client.write_all(b"request").await.unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        let mut r = server;
+        rio::read_to_end(&mut r, &mut got).await.unwrap();
+        assert_eq!(got, b"request");
+        r.write_all(b"response").await.unwrap();
+        let mut buf = [0u8; 8];
+        client.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"response");
+    }));
+}
+
+#[test]
+fn addresses_and_options_are_reported() {
+    rt().block_on(async {
+        let (client, server) = pair().await;
+        assert_eq!(client.peer_addr().unwrap(), server.local_addr().unwrap());
+        assert_eq!(client.local_addr().unwrap(), server.peer_addr().unwrap());
+        client.set_nodelay(true).unwrap();
+        assert!(client.nodelay().unwrap());
+        client.set_nodelay(false).unwrap();
+        assert!(!client.nodelay().unwrap());
+    });
+}
+
+#[test]
+fn bufreader_read_line_splits_lines_across_small_reads() {
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        let writer = runtime::go(async move {
+            // Bytes trickle in a few at a time so lines straddle reads.
+            let text = b"alpha\nbeta\n\ngamma without newline";
+            for piece in text.chunks(3) {
+                client.write_all(piece).await.unwrap();
+                runtime::yield_now().await;
+            }
+        });
+        let mut r = BufReader::with_capacity(4, server);
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if rio::read_line(&mut r, &mut line).await.unwrap() == 0 {
+                break;
+            }
+            lines.push(line);
+            assert!(lines.len() <= 4, "too many lines: {lines:?}");
+        }
+        assert_eq!(lines, ["alpha\n", "beta\n", "\n", "gamma without newline"]);
+        writer.await.unwrap();
+    }));
+}
+
+#[test]
+fn read_line_rejects_invalid_utf8_and_leaves_the_string_unchanged() {
+    rt().block_on(bounded(60, async {
+        let (client, server) = pair().await;
+        client.write_all(b"ok\n\xff\xfe\n").await.unwrap();
+        let mut r = BufReader::new(server);
+        let mut line = String::new();
+        rio::read_line(&mut r, &mut line).await.unwrap();
+        assert_eq!(line, "ok\n");
+        let err = rio::read_line(&mut r, &mut line).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(line, "ok\n");
+    }));
+}
+
+#[test]
+fn io_copy_moves_a_whole_stream_and_counts_its_bytes() {
+    const LEN: usize = 3 * 1024 * 1024 + 17;
+    rt().block_on(bounded(120, async {
+        let (a_client, a_server) = pair().await;
+        let (b_client, b_server) = pair().await;
+        // a_client -> a_server --copy--> b_client -> b_server
+        let source = runtime::go(async move {
+            let mut data = vec![0u8; LEN];
+            fill(1, 0, &mut data);
+            a_client.write_all(&data).await.unwrap();
+        });
+        let copier = runtime::go(async move {
+            let (mut r, _w) = a_server.into_split();
+            let mut w = BufWriter::with_capacity(10_000, b_client);
+            let n = rio::copy(&mut r, &mut w).await.unwrap();
+            rio::close(&mut w).await.unwrap(); // flush, then shut down writing
+            n
+        });
+        let mut got = Vec::new();
+        let mut sink = b_server;
+        rio::read_to_end(&mut sink, &mut got).await.unwrap();
+        source.await.unwrap();
+        assert_eq!(copier.await.unwrap(), LEN as u64);
+        assert_eq!(got.len(), LEN);
+        assert!(matches(1, 0, &got));
+    }));
+}
+
+#[test]
+fn ipv6_loopback_round_trip_works_when_available() {
+    rt().block_on(bounded(60, async {
+        let ln = match TcpListener::bind("[::1]:0") {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("skipping: no IPv6 loopback here ({e})");
+                return;
+            }
+        };
+        let addr = ln.local_addr().unwrap();
+        let c = runtime::go(async move {
+            let s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"six").await.unwrap();
+        });
+        let (s, peer) = ln.accept().await.unwrap();
+        assert!(peer.is_ipv6());
+        let mut buf = [0u8; 3];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"six");
+        c.await.unwrap();
+    }));
+}
+
+#[test]
+fn concurrent_accepts_on_a_shared_listener_each_get_a_connection() {
+    const N: usize = 20;
+    rt().block_on(bounded(60, async {
+        let ln = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = ln.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let acceptors: Vec<_> = (0..N)
+            .map(|_| {
+                let ln = ln.clone();
+                let accepted = accepted.clone();
+                runtime::go(async move {
+                    let (s, _) = ln.accept().await.unwrap();
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    let mut b = [0u8; 1];
+                    s.read_exact(&mut b).await.unwrap();
+                    s.write_all(&b).await.unwrap();
+                })
+            })
+            .collect();
+        for i in 0..N {
+            let c = TcpStream::connect(addr).await.unwrap();
+            c.write_all(&[i as u8]).await.unwrap();
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).await.unwrap();
+            assert_eq!(b[0], i as u8);
+        }
+        for a in acceptors {
+            a.await.unwrap();
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), N);
+    }));
+}
+
+#[test]
+#[should_panic(expected = "outside a gort runtime")]
+fn binding_outside_a_runtime_panics_with_the_fix() {
+    let _ = TcpListener::bind("127.0.0.1:0");
+}

@@ -1,0 +1,178 @@
+//! UDP on the netpoller (runtime::net::udp). Loopback only. Datagrams go one at a time (send, then
+//! wait for the echo), so none can be dropped for want of buffer space and every one is checked.
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runtime::net::UdpSocket;
+use runtime::time::{sleep, timeout};
+use runtime::Builder;
+
+fn rt() -> runtime::Runtime {
+    Builder::new().procs(2).build().expect("runtime")
+}
+
+/// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
+/// Its own G, so the guard's timer cannot wake (and so rescue) a G the test expects to wake.
+async fn bounded<F>(secs: u64, fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match timeout(Duration::from_secs(secs), runtime::go(fut)).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => match e.try_into_panic() {
+            Ok(p) => std::panic::resume_unwind(p),
+            Err(e) => panic!("test G failed: {e}"),
+        },
+        Err(_) => panic!("did not finish within {secs}s"),
+    }
+}
+
+fn payload(i: usize) -> Vec<u8> {
+    // Lengths 1..=1200 and contents both depend on i.
+    (0..(i * 37) % 1200 + 1)
+        .map(|k| (k * 31 + i * 7) as u8)
+        .collect()
+}
+
+#[test]
+fn udp_echo_round_trips_100_datagrams_every_one_checked() {
+    rt().block_on(bounded(60, async {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server_addr = server.local_addr().unwrap();
+        let echo = runtime::go(async move {
+            let mut buf = [0u8; 2048];
+            for _ in 0..100 {
+                let (n, from) = server.recv_from(&mut buf).await.unwrap();
+                assert_eq!(server.send_to(&buf[..n], from).await.unwrap(), n);
+            }
+        });
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0u8; 2048];
+        for i in 0..100 {
+            let msg = payload(i);
+            assert_eq!(client.send_to(&msg, server_addr).await.unwrap(), msg.len());
+            let (n, from) = client.recv_from(&mut buf).await.unwrap();
+            assert_eq!(from, server_addr);
+            assert_eq!(&buf[..n], &msg[..], "datagram {i}");
+        }
+        echo.await.unwrap();
+    }));
+}
+
+#[test]
+fn connected_udp_sockets_send_and_recv_to_their_peer() {
+    rt().block_on(bounded(60, async {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        a.connect(b.local_addr().unwrap()).unwrap();
+        b.connect(a.local_addr().unwrap()).unwrap();
+        assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+        let mut buf = [0u8; 16];
+        for i in 0..10u8 {
+            a.send(&[i; 5]).await.unwrap();
+            assert_eq!(b.recv(&mut buf).await.unwrap(), 5);
+            assert_eq!(&buf[..5], &[i; 5]);
+        }
+    }));
+}
+
+#[test]
+fn udp_recv_deadline_times_out_and_a_waiting_receiver_sees_a_moved_deadline() {
+    rt().block_on(bounded(60, async {
+        let s = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        s.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            s.recv_from(&mut buf).await.unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+
+        s.set_read_deadline(Some(Instant::now() + Duration::from_secs(3600)))
+            .unwrap();
+        let waiter = {
+            let s = s.clone();
+            runtime::go(async move {
+                let mut buf = [0u8; 8];
+                s.recv_from(&mut buf).await.map(|(n, _)| n)
+            })
+        };
+        sleep(Duration::from_millis(20)).await;
+        s.set_read_deadline(Some(Instant::now())).unwrap();
+        assert_eq!(
+            waiter.await.unwrap().unwrap_err().kind(),
+            io::ErrorKind::TimedOut
+        );
+    }));
+}
+
+#[test]
+fn closing_a_udp_socket_wakes_its_receiver_with_an_error() {
+    rt().block_on(bounded(60, async {
+        let s = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let waiter = {
+            let s = s.clone();
+            runtime::go(async move {
+                let mut buf = [0u8; 8];
+                s.recv_from(&mut buf).await.map(|(n, _)| n)
+            })
+        };
+        sleep(Duration::from_millis(20)).await;
+        s.close();
+        assert_eq!(
+            waiter.await.unwrap().unwrap_err().kind(),
+            io::ErrorKind::NotConnected
+        );
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert!(s.send_to(b"x", addr).await.is_err(), "send after close");
+    }));
+}
+
+#[test]
+fn socket_options_round_trip() {
+    rt().block_on(async {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_broadcast(true).unwrap();
+        assert!(s.broadcast().unwrap());
+        s.set_broadcast(false).unwrap();
+        assert!(!s.broadcast().unwrap());
+        s.set_multicast_loop_v4(false).unwrap();
+        assert!(!s.multicast_loop_v4().unwrap());
+        s.set_multicast_loop_v4(true).unwrap();
+        assert!(s.multicast_loop_v4().unwrap());
+        s.set_ttl(17).unwrap();
+        assert_eq!(s.ttl().unwrap(), 17);
+    });
+}
+
+#[test]
+fn joining_a_non_multicast_group_is_an_error_not_a_panic() {
+    rt().block_on(async {
+        let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let not_a_group = Ipv4Addr::new(127, 0, 0, 1);
+        assert!(s
+            .join_multicast_v4(&not_a_group, &Ipv4Addr::UNSPECIFIED)
+            .is_err());
+    });
+}
+
+#[test]
+fn multicast_join_and_leave_on_loopback_when_the_host_allows_it() {
+    rt().block_on(async {
+        let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let group = Ipv4Addr::new(239, 255, 42, 99);
+        match s.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST) {
+            Ok(()) => {
+                // Joined: leaving must work, and leaving twice must fail (not joined any more).
+                s.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST).unwrap();
+                assert!(s.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST).is_err());
+            }
+            Err(e) => eprintln!("skipping: this host refuses multicast on loopback ({e})"),
+        }
+    });
+}
