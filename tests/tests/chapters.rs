@@ -7,8 +7,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use examples::chapters::{
-    actor, backpressure, channel_of_channels, future_promise, parallel_for, prime_sieve,
-    producer_consumer, select_timeout, worker_pool,
+    actor, backpressure, channel_of_channels, echo_tcp, echo_unix, future_promise, parallel_for,
+    prime_sieve, producer_consumer, select_timeout, udp_multicast, uds_vs_tcp, worker_pool,
 };
 use runtime::Builder;
 
@@ -251,5 +251,109 @@ fn closing_done_stops_the_worker_after_exactly_the_items_it_was_handed() {
         let (processed, why) = run(procs, select_timeout::work_until_done(100));
         assert_eq!(processed, 100);
         assert_eq!(why, "done was closed");
+    }
+}
+
+#[test]
+fn echo_tcp_returns_every_byte_exactly() {
+    for size in [1, 1000, 32 * 1024] {
+        let r = run(2, echo_tcp::demo(4, 10, size)).expect("echo over TCP");
+        assert_eq!(r.round_trips, 40);
+        assert_eq!(r.bytes, 40 * size as u64);
+        assert_eq!(
+            r.mismatches, 0,
+            "size {size}: a reply differed from its request"
+        );
+    }
+}
+
+#[test]
+fn echo_unix_returns_every_byte_exactly_and_removes_its_socket() {
+    for size in [1, 1000, 32 * 1024] {
+        let path = echo_unix::temp_path(&format!("test-echo-{size}"));
+        let r = run(2, echo_unix::demo(path.clone(), 4, 10, size)).expect("echo over UDS");
+        assert_eq!(r.round_trips, 40);
+        assert_eq!(r.bytes, 40 * size as u64);
+        assert_eq!(
+            r.mismatches, 0,
+            "size {size}: a reply differed from its request"
+        );
+        assert!(!path.exists(), "the socket file was left behind");
+    }
+}
+
+#[test]
+fn echo_unix_replaces_a_stale_socket_file_but_not_a_regular_file() {
+    let path = echo_unix::temp_path("test-stale");
+    let stale = std::os::unix::net::UnixListener::bind(&path).expect("stale socket");
+    drop(stale); // the file stays, as after a crash
+    let r = run(1, echo_unix::demo(path.clone(), 1, 1, 10)).expect("echo after a stale file");
+    assert_eq!(r.mismatches, 0);
+
+    let file = echo_unix::temp_path("test-regular");
+    std::fs::write(&file, b"not a socket").expect("regular file");
+    let f2 = file.clone();
+    let bound = run(1, async move { echo_unix::listen(&f2).map(drop) });
+    assert!(bound.is_err(), "bound over a regular file");
+    assert_eq!(std::fs::read(&file).expect("file kept"), b"not a socket");
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn uds_vs_tcp_completes_every_round_trip_on_both() {
+    let path = echo_unix::temp_path("test-uds-vs-tcp");
+    let r = run(2, uds_vs_tcp::compare(300, path.clone())).expect("both transports");
+    assert_eq!(r.tcp.round_trips, 300);
+    assert_eq!(r.uds.round_trips, 300);
+    assert!(!path.exists());
+}
+
+#[test]
+fn multicast_tick_parses_what_it_encodes_and_nothing_else() {
+    use udp_multicast::Tick;
+    let t = Tick {
+        seq: 42,
+        unix_micros: 1_700_000_000_123_456,
+    };
+    assert_eq!(Tick::parse(t.encode().as_bytes()), Some(t));
+    for junk in [
+        "",
+        "tick",
+        "tick 1",
+        "tock 1 2",
+        "tick 1 2 3",
+        "tick x 2",
+        "\u{ff}",
+    ] {
+        assert_eq!(Tick::parse(junk.as_bytes()), None, "{junk:?}");
+    }
+}
+
+#[test]
+fn multicast_listener_refuses_a_group_that_is_not_multicast() {
+    let r = run(1, async {
+        udp_multicast::listener("127.0.0.1".parse().expect("ip"), 0, udp_multicast::IFACE).map(drop)
+    });
+    assert!(matches!(r, Err(udp_multicast::McError::Other(_))), "{r:?}");
+}
+
+#[test]
+fn multicast_ticks_reach_a_listener_on_loopback() {
+    use udp_multicast::{demo, McError, GROUP, IFACE};
+    match run(2, demo(GROUP, IFACE, Duration::from_millis(5), 5)) {
+        Ok(got) => {
+            assert!(!got.is_empty());
+            assert!(got.len() <= 5);
+            // In order, no duplicates, from the loopback interface.
+            assert!(got.windows(2).all(|w| w[0].tick.seq < w[1].tick.seq));
+            assert!(got.iter().all(|r| r.tick.seq < 5));
+            assert!(got
+                .iter()
+                .all(|r| r.from.ip() == std::net::IpAddr::V4(IFACE)));
+        }
+        Err(McError::Unavailable(why)) => {
+            eprintln!("SKIPPED multicast_ticks_reach_a_listener_on_loopback: {why}");
+        }
+        Err(McError::Other(e)) => panic!("multicast failed: {e}"),
     }
 }

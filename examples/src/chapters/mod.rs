@@ -16,16 +16,23 @@
 //! | `prime_sieve` | 15 | Go's daisy chain of filter Gs |
 //! | `select_timeout` | 15 | `select` with `time::after`, and a done channel |
 //! | `signals` | 13 | wait for SIGINT/SIGTERM, then stop gracefully |
+//! | `echo_tcp`, `echo_unix` | network chapters | an echo server: a G per connection |
+//! | `udp_multicast` | 7 | a tick server sending to a multicast group, and its listeners |
+//! | `uds_vs_tcp` | 8 | one request/response conversation over TCP and a Unix socket, timed |
 
 pub mod actor;
 pub mod backpressure;
 pub mod channel_of_channels;
+pub mod echo_tcp;
+pub mod echo_unix;
 pub mod future_promise;
 pub mod parallel_for;
 pub mod prime_sieve;
 pub mod producer_consumer;
 pub mod select_timeout;
 pub mod signals;
+pub mod udp_multicast;
+pub mod uds_vs_tcp;
 pub mod worker_pool;
 
 use std::str::FromStr;
