@@ -18,12 +18,25 @@ use crate::getg;
 use crate::loom::sync::atomic::Ordering;
 use crate::sched::YieldReason;
 
-/// Has sysmon asked the running G to yield?
+/// Should the running G yield now? Yes if sysmon asked (the P's `preempt` flag), and also if this M
+/// no longer owns the P it ran the G on: sysmon rescued the P from a runaway poll and gave it to
+/// another M, so this G is running without a P — beyond GORTMAXPROCS — and must go back to a queue
+/// (the P's new owner clears `preempt`, so the flag alone would never tell it). Two relaxed loads of
+/// the same P; no read-modify-write.
 #[inline]
 fn preempt_requested() -> bool {
-    getg::with_curm(|ctx| match ctx.p.get() {
-        Some(p) => ctx.sched.allp[p].preempt.load(Ordering::Relaxed),
-        None => false,
+    getg::with_curm(|ctx| {
+        if !ctx.in_poll.get() {
+            return false;
+        }
+        match ctx.p.get() {
+            Some(p) => {
+                let p = &ctx.sched.allp[p];
+                p.preempt.load(Ordering::Relaxed) || !p.owned_by(ctx.m.id)
+            }
+            // Inside a poll without a P (a blocking section's exit found none): yield at once.
+            None => true,
+        }
     })
     .unwrap_or(false)
 }

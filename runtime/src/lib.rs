@@ -50,6 +50,11 @@ pub mod fs;
 pub mod io;
 pub mod net;
 
+// Synchronisation (Go's sync and context packages, over runtime/sema.go).
+pub mod context;
+mod sema;
+pub mod sync;
+
 pub use boot::{go, run, Builder, Runtime};
 pub use coop::{coop, yield_now, Coop, YieldNow};
 pub use g::{JoinError, JoinHandle, WaitReason};

@@ -160,6 +160,12 @@ impl P {
             .is_ok()
     }
 
+    /// Does M `m` still own this P? (A relaxed snapshot, for the preemption check.)
+    #[inline]
+    pub(crate) fn owned_by(&self, m: usize) -> bool {
+        self.status.load(Ordering::Relaxed) >> 8 == m as u64 + 1
+    }
+
     /// Go's P status number (0 idle, 1 running, 2 syscall) for schedtrace.
     pub(crate) fn go_status(&self) -> u64 {
         match self.status.load(Ordering::Relaxed) & 0xff {

@@ -179,8 +179,9 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
         } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
             slice_over = true;
             if state == pstate::IN_POLL || state == pstate::IN_POLL_LOCKED {
-                p.preempt.store(true, Ordering::Relaxed);
+                // Trace first, so the request is never stamped after the yield it causes.
                 crate::trace::preempt_request(i);
+                p.preempt.store(true, Ordering::Relaxed);
             }
         }
 

@@ -161,3 +161,54 @@ fn spawn_blocking_returns_the_closure_result() {
     let v = rt(1).block_on(async { runtime::spawn_blocking(|| 6 * 7).await.unwrap() });
     assert_eq!(v, 42);
 }
+
+#[test]
+fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_p() {
+    // One P. After sysmon rescues the P from a G stuck in a poll, that G's M has no P; when the G
+    // reaches a preemption point it must give way (go to the global queue) rather than keep running
+    // alongside the M that now owns the P. Measured as the number of Gs inside a busy section at once.
+    let rt = rt(1);
+    let max_concurrent = rt.block_on(async {
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let busy = |inside: Arc<AtomicUsize>, max: Arc<AtomicUsize>| async move {
+            for _ in 0..40 {
+                runtime::coop().await;
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_micros(500) {
+                    std::hint::spin_loop();
+                }
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }
+        };
+        let (i2, m2) = (inside.clone(), max.clone());
+        let runaway = runtime::go(async move {
+            // Block this poll until sysmon has rescued the P (bounded: fail after 10 s), so that the
+            // busy sections below all run after the rescue.
+            let t0 = Instant::now();
+            while runtime::stats().rescues == 0 {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "sysmon never rescued the P"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            busy(i2, m2).await;
+        });
+        runtime::yield_now().await;
+        let others: Vec<_> = (0..4)
+            .map(|_| runtime::go(busy(inside.clone(), max.clone())))
+            .collect();
+        for h in others {
+            h.await.unwrap();
+        }
+        runaway.await.unwrap();
+        max.load(Ordering::SeqCst)
+    });
+    assert_eq!(
+        max_concurrent, 1,
+        "a G ran without a P next to the P's new M (GORTMAXPROCS=1)"
+    );
+}

@@ -1,0 +1,185 @@
+//! `runtime::context` on the real runtime: cancellation trees observed from Gs blocked on `done()`,
+//! and deadlines driven by the runtime's timers. Timing is only ever a lower bound (a deadline has
+//! passed) or an explicit limit that turns a hang into a failure; nothing asserts speed.
+
+use std::future::Future;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use runtime::chan;
+use runtime::context::{self, Context, ContextError};
+use runtime::select;
+use runtime::time::{sleep, timeout};
+use runtime::Builder;
+
+/// A hang is a failure, not a stuck CI job.
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Run `test` on a fresh runtime with `procs` Ps, on its own thread, failing if it has not finished
+/// within `LIMIT`. The limit is watched from outside the runtime, so it arms no runtime timer, and the
+/// runtime's shutdown happens after the verdict.
+fn limited<F>(procs: usize, test: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let t = thread::spawn(move || {
+        let rt = Builder::new().procs(procs).build().expect("runtime");
+        rt.block_on(test);
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(()) => {}
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = t.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {LIMIT:?}"),
+    }
+}
+
+/// A G that waits for `ctx` to be done and reports the error it saw.
+fn watch(ctx: &Context) -> runtime::JoinHandle<Option<ContextError>> {
+    let ctx = ctx.clone();
+    runtime::go(async move {
+        assert_eq!(ctx.done().recv().await, None, "done only ever closes");
+        ctx.err()
+    })
+}
+
+#[test]
+fn cancelling_a_parent_cancels_every_descendant() {
+    limited(2, async {
+        let (root, cancel_root) = context::with_cancel(&context::background());
+        let (a, _ca) = context::with_cancel(&root);
+        let with_id = context::with_value(&a, "id", 7u32);
+        let (b, _cb) = context::with_timeout(&with_id, Duration::from_secs(3600));
+        let (c, _cc) = context::with_cancel(&root);
+        let watchers: Vec<_> = [&root, &a, &with_id, &b, &c]
+            .into_iter()
+            .map(watch)
+            .collect();
+        sleep(Duration::from_millis(2)).await;
+        cancel_root.cancel();
+        for w in watchers {
+            let err = w.await.unwrap();
+            assert_eq!(err, Some(ContextError::Canceled));
+        }
+        assert_eq!(b.value::<_, u32>(&"id"), Some(&7));
+    });
+}
+
+#[test]
+fn cancelling_a_child_leaves_its_parent_and_siblings_running() {
+    limited(2, async {
+        let (parent, _cp) = context::with_cancel(&context::background());
+        let (child, cancel_child) = context::with_cancel(&parent);
+        let (sibling, _cs) = context::with_cancel(&parent);
+        let w = watch(&child);
+        cancel_child.cancel();
+        assert_eq!(w.await.unwrap(), Some(ContextError::Canceled));
+        sleep(Duration::from_millis(5)).await;
+        assert_eq!(parent.err(), None);
+        assert_eq!(sibling.err(), None);
+        assert!(
+            parent.done().try_recv().is_err(),
+            "the parent's done is still open"
+        );
+    });
+}
+
+#[test]
+fn timeout_closes_done_with_deadline_exceeded() {
+    limited(2, async {
+        let start = Instant::now();
+        let (ctx, _cancel) =
+            context::with_timeout(&context::background(), Duration::from_millis(20));
+        assert!(ctx
+            .deadline()
+            .is_some_and(|d| d >= start + Duration::from_millis(20)));
+        let w = watch(&ctx);
+        let err = w.await.unwrap();
+        assert_eq!(err, Some(ContextError::DeadlineExceeded));
+        assert!(
+            start.elapsed() >= Duration::from_millis(20),
+            "fired before its deadline"
+        );
+        assert_eq!(
+            ctx.err().map(|e| e.to_string()).as_deref(),
+            Some("context deadline exceeded")
+        );
+    });
+}
+
+#[test]
+fn parent_deadline_reaches_children_as_deadline_exceeded() {
+    limited(2, async {
+        let (parent, _cp) =
+            context::with_timeout(&context::background(), Duration::from_millis(10));
+        let (child, _cc) = context::with_cancel(&parent);
+        // A later deadline cannot extend the parent's.
+        let (late, _cl) = context::with_timeout(&parent, Duration::from_secs(3600));
+        assert_eq!(late.deadline(), parent.deadline());
+        for ctx in [&child, &late] {
+            let err = watch(ctx).await.unwrap();
+            assert_eq!(err, Some(ContextError::DeadlineExceeded));
+        }
+    });
+}
+
+#[test]
+fn cancel_before_the_deadline_wins_and_stays() {
+    limited(2, async {
+        let (ctx, cancel) =
+            context::with_timeout(&context::background(), Duration::from_millis(15));
+        cancel.cancel();
+        assert_eq!(ctx.err(), Some(ContextError::Canceled));
+        sleep(Duration::from_millis(30)).await;
+        assert_eq!(
+            ctx.err(),
+            Some(ContextError::Canceled),
+            "the stopped timer must not overwrite it"
+        );
+    });
+}
+
+#[test]
+fn done_is_a_select_arm_beside_work() {
+    limited(2, async {
+        let (ctx, cancel) = context::with_cancel(&context::background());
+        let (tx, rx) = chan::channel::<u32>(0);
+        let worker = runtime::go(async move {
+            let mut got = Vec::new();
+            loop {
+                select! {
+                    recv(rx) -> v => got.push(v.expect("sender kept open")),
+                    recv(ctx.done()) -> v => {
+                        assert_eq!(v, None);
+                        return (got, ctx.err());
+                    }
+                }
+            }
+        });
+        for i in 0..3 {
+            tx.send(i).await.unwrap();
+        }
+        cancel.cancel();
+        let (got, err) = worker.await.unwrap();
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(err, Some(ContextError::Canceled));
+        drop(tx);
+    });
+}
+
+#[test]
+fn background_is_never_done() {
+    limited(2, async {
+        let ctx = context::background();
+        let r = timeout(Duration::from_millis(10), async { ctx.done().recv().await }).await;
+        assert!(r.is_err(), "background's done must block forever");
+        assert_eq!(ctx.err(), None);
+        assert_eq!(ctx.deadline(), None);
+    });
+}
