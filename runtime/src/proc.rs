@@ -425,6 +425,14 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
         if (crate::netpoll::netpoll_any_waiters(sched) || poll_until != 0)
             && sched.lastpoll.swap(0, Ordering::SeqCst) != 0
         {
+            // Shutdown breaks the netpoller once. The M that polled before us may have consumed that
+            // break; our SeqCst swap above is ordered after its poll, so either the shutdown flag is
+            // visible now or the break is still pending for our own poll. Without this check we could
+            // sleep until the next timer (possibly hours) while `Runtime::drop` waits to join us.
+            if sched.shutdown.load(Ordering::SeqCst) {
+                sched.lastpoll.store(sched.nanotime(), Ordering::SeqCst);
+                return None;
+            }
             sched.poll_until.store(poll_until, Ordering::SeqCst);
             let now = sched.nanotime();
             let delay = match poll_until {

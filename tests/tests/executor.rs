@@ -337,3 +337,42 @@ fn join_error_is_send_sync_and_converts_to_io_error() {
     let io = std::io::Error::other(err);
     assert!(io.to_string().contains("converted"), "{io}");
 }
+
+#[test]
+fn dropping_a_runtime_never_waits_for_a_pending_timer() {
+    // Regression: at shutdown a single netpoll break could be consumed by one M while another M went
+    // on to block in the netpoller until the earliest timer (here an hour away). A liveness check,
+    // not a speed one: the drop must not wait for the timer at all.
+    for _ in 0..200 {
+        let rt = Builder::new().procs(4).build().unwrap();
+        rt.block_on(async {
+            let done = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..2_000)
+                .map(|_| {
+                    let done = done.clone();
+                    runtime::go(async move {
+                        runtime::yield_now().await;
+                        done.fetch_add(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            let all = async {
+                for h in hs {
+                    h.await.unwrap();
+                }
+            };
+            runtime::time::timeout(Duration::from_secs(3600), all)
+                .await
+                .expect("joined");
+            // An armed timer an hour away, for the idle Ms to sleep towards.
+            drop(runtime::go(runtime::time::sleep(Duration::from_secs(3600))));
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(rt);
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("Runtime::drop waited for a timer an hour away");
+    }
+}

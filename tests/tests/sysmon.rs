@@ -181,6 +181,9 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
                     std::hint::spin_loop();
                 }
                 inside.fetch_sub(1, Ordering::SeqCst);
+                // Keep every poll short, so that the only rescue is the one under test (a long poll
+                // of another G could be rescued too, under load, and legitimately overlap).
+                runtime::yield_now().await;
             }
         };
         let (i2, m2) = (inside.clone(), max.clone());
