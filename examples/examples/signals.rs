@@ -4,13 +4,14 @@
 //! another terminal). Unattended: `cargo run --release --example signals -- --after-ms 300` sends
 //! itself SIGTERM after 300 ms.
 //!
-//! What to watch for: on the signal, the workers do not die mid-job: each finishes the job in hand
-//! (every worker's "started" equals its "finished") and returns; then the program exits 0. Once it
-//! has stopped listening, the default disposition is back: a second Ctrl-C during the grace period
-//! would kill it outright.
+//! What to watch for: the signal cancels a context (Go's `signal.NotifyContext`), and the workers,
+//! which check it between jobs, do not die mid-job: each finishes the job in hand (every worker's
+//! "started" equals its "finished") and returns; then the program exits 0. Once it has stopped
+//! listening, the default disposition is back: a second Ctrl-C during the grace period would kill
+//! it outright.
 //!
-//! Chapter: Go book ch. 13, signals (`os/signal.Notify`); runtime story: signals delivered through
-//! the netpoller (`runtime/src/signal.rs`).
+//! Chapter: Go book ch. 13, signals (`os/signal.Notify`, `signal.NotifyContext`); runtime story:
+//! signals delivered through the netpoller (`runtime/src/signal.rs`), `runtime::context`.
 
 use std::time::Duration;
 

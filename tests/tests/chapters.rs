@@ -1,30 +1,51 @@
 //! The chapter programs (`examples/src/chapters/`), run small: each test runs one program's library
-//! function and checks what it reports. Bounded by data; no assertion depends on how fast anything
-//! runs. The signals program has its own binary
+//! function and checks what it reports. Bounded by data and by a watchdog; no assertion depends on
+//! how fast anything runs. The signals program has its own binary
 //! (`chapter_signals.rs`): signals are process-wide.
 
 use std::future::Future;
+use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 use examples::chapters::{
     actor, backpressure, channel_of_channels, echo_tcp, echo_unix, future_promise, parallel_for,
-    prime_sieve, producer_consumer, select_timeout, udp_multicast, uds_vs_tcp, worker_pool,
+    prime_sieve, producer_consumer, select_timeout, sync_primitives, udp_multicast, uds_vs_tcp,
+    worker_pool,
 };
 use runtime::Builder;
 
-/// Run `fut` as the main G of a fresh runtime with `procs` Ps. Every program here is bounded by its
-/// sizes; no test wraps it in a long `timeout`, because a timer left in a heap can delay the
-/// runtime's shutdown (see the note on `first_answer`'s tests).
+/// A hang is a failure, not a stuck test run.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Run `fut` as the main G of a fresh runtime with `procs` Ps, on a thread of its own, failing the
+/// test if it has not finished within `LIMIT`. The limit is watched from outside the runtime, so it
+/// arms no runtime timer. A panic inside the program fails the test with its message.
 fn run<F>(procs: usize, fut: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Builder::new()
-        .procs(procs)
-        .build()
-        .expect("runtime")
-        .block_on(fut)
+    let (tx, rx) = mpsc::channel();
+    let t = thread::spawn(move || {
+        let rt = Builder::new().procs(procs).build().expect("runtime");
+        let _ = tx.send(rt.block_on(fut));
+    });
+    match rx.recv_timeout(LIMIT) {
+        Ok(v) => {
+            if let Err(p) = t.join() {
+                std::panic::resume_unwind(p);
+            }
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
+            Err(p) => std::panic::resume_unwind(p),
+            Ok(()) => unreachable!("the runtime thread ended without a result"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the program did not finish within {LIMIT:?}")
+        }
+    }
 }
 
 #[test]
@@ -126,9 +147,11 @@ fn worker_pool_digit_sum_is_right() {
 #[test]
 fn future_promise_delivers_each_value_to_its_caller() {
     let r = run(2, async {
-        future_promise::future_promise(&[10, 15, 20]).await
+        future_promise::future_promise(&[10, 15, 20], 12).await
     });
     assert_eq!(r.values, [(10, 55), (15, 610), (20, 6765)]);
+    assert_eq!(r.own, (12, 144));
+    assert!(r.ready_early <= 3);
 }
 
 #[test]
@@ -206,10 +229,6 @@ fn prime_sieve_leaves_no_g_behind() {
     assert_eq!(alive, 1, "filter Gs still alive after the sieve returned");
 }
 
-// The slow replicas and the limits below are a few seconds, not hours: a sleeping G is dropped at
-// shutdown, but a timer that was armed can still make an M sleep until its deadline while the
-// runtime shuts down (a runtime issue, reported; it costs at most that deadline, rarely).
-
 #[test]
 fn select_takes_the_first_replica_that_answers() {
     use select_timeout::{first_answer, Outcome};
@@ -251,6 +270,28 @@ fn closing_done_stops_the_worker_after_exactly_the_items_it_was_handed() {
         let (processed, why) = run(procs, select_timeout::work_until_done(100));
         assert_eq!(processed, 100);
         assert_eq!(why, "done was closed");
+    }
+}
+
+#[test]
+fn a_context_deadline_stops_the_worker_with_deadline_exceeded() {
+    let (_jobs, err) = run(
+        2,
+        select_timeout::work_until_deadline(Duration::from_millis(20), Duration::from_millis(1)),
+    );
+    assert_eq!(err, Some(runtime::context::ContextError::DeadlineExceeded));
+}
+
+#[test]
+fn sync_primitives_initialise_once_wake_every_waiter_and_lose_no_increment() {
+    for procs in [1, 2] {
+        let r = run(procs, sync_primitives::sync_primitives(8, 500));
+        assert_eq!(r.counter, 8 * 500, "procs {procs}: increments lost");
+        assert_eq!(r.inits, 1, "procs {procs}: the Once ran {} times", r.inits);
+        assert_eq!(
+            r.woken_at_gate, 8,
+            "procs {procs}: a runner was not waiting on the Cond when the gate opened"
+        );
     }
 }
 

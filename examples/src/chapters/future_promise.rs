@@ -41,22 +41,18 @@ pub fn fib(n: u32) -> u64 {
 pub struct Report {
     /// `(n, fib(n))` as delivered by the promises, in the order asked.
     pub values: Vec<(u32, u64)>,
-    /// How many steps of "other work" the caller did while the promises computed.
-    pub other_work: u64,
+    /// `(n, fib(n))` computed by the caller itself meanwhile.
+    pub own: (u32, u64),
+    /// Promises that had already delivered when the caller finished its own work.
+    pub ready_early: usize,
 }
 
-/// Promise `fib(n)` for each `n` in `ns`, do other work meanwhile, then collect.
-pub async fn future_promise(ns: &[u32]) -> Report {
+/// Promise `fib(n)` for each `n` in `ns`, compute `fib(own)` meanwhile, then collect.
+pub async fn future_promise(ns: &[u32], own: u32) -> Report {
     let futures: Vec<_> = ns.iter().map(|&n| (n, promise(move || fib(n)))).collect();
-    // Other work while the promises compute: count until the first value has arrived.
-    let mut other_work = 0;
-    while futures
-        .first()
-        .is_some_and(|(_, f)| f.is_empty() && !f.is_closed())
-    {
-        other_work += 1;
-        runtime::yield_now().await;
-    }
+    // Our own work, while the promises compute on other Ps (or after us, with one P).
+    let own = (own, fib(own));
+    let ready_early = futures.iter().filter(|(_, f)| !f.is_empty()).count();
     let mut values = Vec::new();
     for (n, f) in futures {
         // `None` would mean the promise's G died without delivering; `fib` cannot panic.
@@ -64,5 +60,9 @@ pub async fn future_promise(ns: &[u32]) -> Report {
             values.push((n, v));
         }
     }
-    Report { values, other_work }
+    Report {
+        values,
+        own,
+        ready_early,
+    }
 }

@@ -14,8 +14,9 @@
 //! | `future_promise` | 15 | a G computes a value delivered on a 1-slot channel |
 //! | `actor` | 15 | a G owns state; others talk to it with messages |
 //! | `prime_sieve` | 15 | Go's daisy chain of filter Gs |
-//! | `select_timeout` | 15 | `select` with `time::after`, and a done channel |
-//! | `signals` | 13 | wait for SIGINT/SIGTERM, then stop gracefully |
+//! | `sync_primitives` | 15 | Mutex, WaitGroup, Once, Cond |
+//! | `select_timeout` | 15 | `select` with `time::after`; a done channel; a context deadline |
+//! | `signals` | 13 | SIGINT/SIGTERM cancel a context (`NotifyContext`); a graceful stop |
 //! | `echo_tcp`, `echo_unix` | network chapters | an echo server: a G per connection |
 //! | `udp_multicast` | 7 | a tick server sending to a multicast group, and its listeners |
 //! | `uds_vs_tcp` | 8 | one request/response conversation over TCP and a Unix socket, timed |
@@ -31,6 +32,7 @@ pub mod prime_sieve;
 pub mod producer_consumer;
 pub mod select_timeout;
 pub mod signals;
+pub mod sync_primitives;
 pub mod udp_multicast;
 pub mod uds_vs_tcp;
 pub mod worker_pool;

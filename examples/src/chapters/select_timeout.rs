@@ -9,10 +9,14 @@
 //! 2. `work_until_done`: a worker G loops on a `select!` between its input and a `done` channel.
 //!    Nothing is ever sent on `done`; closing it makes its receive ready for every G watching it, so
 //!    one close is a broadcast "stop" — the idea that Go's `context.Context` packages as `Done()`.
+//! 3. `work_until_deadline`: the same worker, stopped by a `runtime::context` with a timeout
+//!    instead (Go's `context.WithTimeout`): `ctx.done()` is such a channel, closed by the deadline's
+//!    timer, and `ctx.err()` then says why.
 
 use std::time::{Duration, Instant};
 
 use runtime::chan::channel;
+use runtime::context::{self, ContextError};
 use runtime::time::{after, sleep};
 
 /// How a `first_answer` ended.
@@ -76,4 +80,21 @@ pub async fn work_until_done(items: u64) -> (u64, &'static str) {
     let r = worker.await.unwrap_or((0, "the worker failed"));
     drop(input);
     r
+}
+
+/// A worker does one job of `job` after another until the context's deadline, `limit` from now,
+/// passes; returns how many jobs it finished and the context's error.
+pub async fn work_until_deadline(limit: Duration, job: Duration) -> (u64, Option<ContextError>) {
+    let (ctx, _cancel) = context::with_timeout(&context::background(), limit);
+    let worker = runtime::go(async move {
+        let done = ctx.done();
+        let mut jobs = 0;
+        loop {
+            runtime::select! {
+                recv(done) -> _ => return (jobs, ctx.err()),
+                recv(after(job)) -> _ => jobs += 1,
+            }
+        }
+    });
+    worker.await.unwrap_or((0, None))
 }

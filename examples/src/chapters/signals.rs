@@ -1,20 +1,26 @@
-//! Graceful shutdown on a signal (Go book, chapter 13: `signal.Notify`, then stop cleanly).
+//! Graceful shutdown on a signal (Go book, chapter 13: `signal.Notify`, and Go 1.16's
+//! `signal.NotifyContext`).
 //!
-//! A few worker Gs do jobs in a loop. The main G waits on a signal channel (`runtime::signal::notify`
-//! for SIGINT and SIGTERM); when a signal arrives it closes a `done` channel, and each worker, which
-//! checks `done` between jobs, finishes the job in hand and returns. The main G waits for them,
-//! bounded by a grace period, then stops listening — which restores the default disposition, so a
-//! second Ctrl-C would kill the process the ordinary way.
+//! A few worker Gs do jobs in a loop, all under one `runtime::context::Context`. `notify_context`
+//! turns the signals into that context's cancellation: a G waits on the signal channel
+//! (`runtime::signal::notify` for SIGINT and SIGTERM) and, when one arrives, cancels the context
+//! and stops listening — which restores the default disposition, so a second Ctrl-C kills the
+//! process the ordinary way. Each worker checks `ctx.done()` between jobs, finishes the job in
+//! hand and returns. The main G waits for them, bounded by a grace period.
 //!
 //! Why a channel and not a flag: the signal arrives as a value on a channel, in a G, through the
 //! netpoller (see `runtime/src/signal.rs`), so the program reacts to it with the same `recv` and
-//! `select!` it uses for everything else; no code runs inside a signal handler.
+//! `select!` it uses for everything else; no code runs inside a signal handler. And why a context:
+//! it is the one "stop" that every layer of a Go server already accepts (requests, queries, timers),
+//! so a signal reaches all of them without any of them knowing about signals.
 
 use std::time::Duration;
 
-use runtime::chan::{channel, Receiver};
+use runtime::chan::Receiver;
+use runtime::context::{self, Context};
 use runtime::signal::{self, Signal};
 use runtime::time::{sleep, timeout};
+use runtime::JoinHandle;
 
 /// One worker's account of itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,20 +40,45 @@ pub struct Report {
     pub abandoned: usize,
 }
 
+/// The signals a server stops on.
+pub const STOP_SIGNALS: [Signal; 2] = [Signal::Interrupt, Signal::Terminate];
+
+/// Go's `signal.NotifyContext`: a child of `parent` that is cancelled when a signal arrives on
+/// `signals` (from `signal::notify`). The handle yields that signal; listening stops (`signal::stop`)
+/// once one has arrived or the context is done for another reason.
+pub fn notify_context(
+    parent: &Context,
+    signals: Receiver<Signal>,
+) -> (Context, JoinHandle<Option<Signal>>) {
+    let (ctx, cancel) = context::with_cancel(parent);
+    let done = ctx.done();
+    let watcher = runtime::go(async move {
+        let got = runtime::select! {
+            recv(signals) -> s => s,
+            recv(done) -> _ => None, // cancelled some other way: stop listening
+        };
+        cancel.cancel();
+        signal::stop(&signals);
+        got
+    });
+    (ctx, watcher)
+}
+
 /// Run `workers` workers doing jobs of `job` each until a signal arrives on `signals`, then stop
 /// them, waiting at most `grace`. `signals` comes from `signal::notify`, made by the caller before
-/// anything can send the signal; this function calls `signal::stop` on it when done.
+/// anything can send the signal.
 pub async fn serve_until_signal(
     signals: Receiver<Signal>,
     workers: usize,
     job: Duration,
     grace: Duration,
 ) -> Report {
-    let (stop, done) = channel::<()>(0);
+    let (ctx, watcher) = notify_context(&context::background(), signals);
     let handles: Vec<_> = (0..workers)
         .map(|_| {
-            let done = done.clone();
+            let ctx = ctx.clone();
             runtime::go(async move {
+                let done = ctx.done();
                 let mut me = Worker::default();
                 loop {
                     // Between jobs: stop if told to, else start the next one. `default` makes this
@@ -64,11 +95,9 @@ pub async fn serve_until_signal(
         })
         .collect();
 
-    let got = signals.recv().await;
-    drop(stop); // close `done`: every worker sees it at its next check
-
+    let _ = ctx.done().recv().await; // closed when the signal comes
     let mut report = Report {
-        signal: got,
+        signal: watcher.await.ok().flatten(),
         workers: Vec::new(),
         abandoned: 0,
     };
@@ -78,9 +107,5 @@ pub async fn serve_until_signal(
             _ => report.abandoned += 1,
         }
     }
-    signal::stop(&signals);
     report
 }
-
-/// The signals a server stops on.
-pub const STOP_SIGNALS: [Signal; 2] = [Signal::Interrupt, Signal::Terminate];
