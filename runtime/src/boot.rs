@@ -36,6 +36,8 @@ pub struct Builder {
     procs: Option<usize>,
     rescue_threshold: Option<Duration>,
     sysmon: Option<bool>,
+    schedtrace: Option<Duration>,
+    scheddetail: Option<bool>,
 }
 
 impl Builder {
@@ -63,6 +65,19 @@ impl Builder {
         self
     }
 
+    /// Print Go's `SCHED` line to stderr every `every` (like `GORTDEBUG=schedtrace=MS`, which it
+    /// overrides). Zero turns it off.
+    pub fn schedtrace(mut self, every: Duration) -> Builder {
+        self.schedtrace = Some(every);
+        self
+    }
+
+    /// Print a line per P, M and G after each `SCHED` line (like `GORTDEBUG=scheddetail=1`).
+    pub fn scheddetail(mut self, on: bool) -> Builder {
+        self.scheddetail = Some(on);
+        self
+    }
+
     /// Go's `schedinit`: create the Ps and start sysmon. Fails if `procs(0)` was asked for or the
     /// OS refuses the netpoller or sysmon's thread.
     pub fn build(self) -> io::Result<Runtime> {
@@ -84,8 +99,10 @@ impl Builder {
         if let Some(on) = self.sysmon {
             config.sysmon = on;
         }
-        config.schedtrace_ms = debug.schedtrace_ms;
-        config.scheddetail = debug.scheddetail;
+        config.schedtrace_ms = self
+            .schedtrace
+            .map_or(debug.schedtrace_ms, |d| d.as_millis() as u64);
+        config.scheddetail = self.scheddetail.unwrap_or(debug.scheddetail);
         let sched = Sched::new(procs, config)?;
         let sysmon = crate::sysmon::start(&sched)?;
         crate::trace::start_from_env();

@@ -583,3 +583,62 @@ fn gorttrace_names_an_uncreatable_file_and_the_program_still_runs() {
         "{stderr}"
     );
 }
+
+#[test]
+fn gs_parked_on_sockets_are_woken_by_netpoll() {
+    let _s = serial();
+    let (report, r) = traced(|| examples::netpoller(2, 8, 30));
+    assert_eq!(report.round_trips, 8 * 30);
+    assert_well_formed(&r);
+    let parked_on_io = r
+        .slices("g")
+        .filter(|s| s["args"]["wait"] == "IO wait")
+        .count();
+    assert!(parked_on_io > 0, "no G parked on the netpoller");
+    let by_netpoll: Vec<&Value> = r
+        .named("GoUnblock")
+        .filter(|e| e["args"]["by"] == "netpoll")
+        .collect();
+    assert!(!by_netpoll.is_empty(), "no G was woken by netpoll");
+    assert!(r.named("Netpoll").count() > 0, "no netpoll batch event");
+    // A G woken by netpoll runs again afterwards.
+    let g = by_netpoll[0]["args"]["g"].as_u64().unwrap();
+    let woke = ns(&by_netpoll[0]["ts"]);
+    assert!(r
+        .slices("g")
+        .any(|s| s["args"]["g"] == g && ns(&s["ts"]) >= woke));
+}
+
+#[test]
+fn channel_ops_block_and_unblock_in_pairs() {
+    let _s = serial();
+    let (report, r) = traced(|| examples::channels(20));
+    assert_eq!(report.unbuffered, (0..20).collect::<Vec<_>>());
+    assert_eq!(report.buffered, (0..20).collect::<Vec<_>>());
+    assert_well_formed(&r);
+    for wait in ["chan receive", "chan send"] {
+        // Every run that parked on a channel op is followed by an unblock of that G by another G.
+        let parked: Vec<&Value> = r
+            .slices("g")
+            .filter(|s| s["args"]["wait"] == wait)
+            .collect();
+        assert!(!parked.is_empty(), "no G parked on '{wait}'");
+        for s in &parked {
+            let g = s["args"]["g"].as_u64().unwrap();
+            let end = ns(&s["ts"]) + ns(&s["dur"]);
+            let unblock = r
+                .named("GoUnblock")
+                .find(|e| e["args"]["g"] == g && ns(&e["ts"]) >= end)
+                .unwrap_or_else(|| panic!("G{g} parked on '{wait}' and was never unblocked"));
+            let by = unblock["args"]["by"].as_str().unwrap();
+            assert!(
+                by.starts_with('G') && by != format!("G{g}"),
+                "unblocked by {by}"
+            );
+        }
+    }
+    // The direct hand-off readies the receiver into runnext.
+    assert!(r.named("GoUnblock").any(
+        |e| e["args"]["runnext"] == true && e["args"]["by"].as_str().unwrap().starts_with('G')
+    ));
+}
