@@ -4,6 +4,7 @@
 //! - `http`: the HTTP/1.1 server of `examples/http_server.rs`;
 //! - `hyper_rt`: hyper's runtime traits on gort (`examples/hyper_server.rs`).
 
+pub mod chapters;
 pub mod http;
 pub mod hyper_rt;
 pub mod trace_chapters;
