@@ -66,7 +66,7 @@ fn unbuffered_ping_pong(c: &mut Criterion) {
     let rt = tokio_rt();
     g.bench_function("tokio", |b| {
         b.iter(|| {
-            rt.block_on(async {
+            rt.block_on(in_task(async {
                 let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<usize>(1);
                 let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<usize>(1);
                 let echo = tokio::spawn(async move {
@@ -82,7 +82,7 @@ fn unbuffered_ping_pong(c: &mut Criterion) {
                 }
                 drop(ping_tx);
                 echo.await.expect("echo task");
-            })
+            }))
         })
     });
     g.finish();
@@ -118,7 +118,7 @@ fn buffered(c: &mut Criterion, producers: usize) {
     let rt = tokio_rt();
     g.bench_function("tokio", |b| {
         b.iter(|| {
-            rt.block_on(async move {
+            rt.block_on(in_task(async move {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<usize>(1024);
                 for _ in 0..producers {
                     let tx = tx.clone();
@@ -134,7 +134,7 @@ fn buffered(c: &mut Criterion, producers: usize) {
                     n += 1;
                 }
                 assert_eq!(n, per * producers);
-            })
+            }))
         })
     });
     g.finish();
@@ -192,7 +192,7 @@ fn select_4(c: &mut Criterion) {
     let rt = tokio_rt();
     g.bench_function("tokio", |b| {
         b.iter(|| {
-            rt.block_on(async move {
+            rt.block_on(in_task(async move {
                 let [mut a, mut b2, mut c2, mut d] = std::array::from_fn(|_| {
                     let (tx, rx) = tokio::sync::mpsc::channel::<usize>(64);
                     tokio::spawn(async move {
@@ -217,10 +217,21 @@ fn select_4(c: &mut Criterion) {
                     }
                 }
                 assert_eq!(n, per * 4);
-            })
+            }))
         })
     });
     g.finish();
+}
+
+/// Run `fut` as a tokio task on a worker and wait for it. tokio's `block_on` polls its future on the
+/// calling thread, which is not a worker; gort's runs it as a G on an M. Spawning puts both runtimes'
+/// workloads on their workers, so the comparison is of the schedulers, not of where `block_on` runs.
+async fn in_task<F>(fut: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(fut).await.expect("benchmark task")
 }
 
 criterion_group! {

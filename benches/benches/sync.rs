@@ -55,7 +55,7 @@ fn mutex_contention(c: &mut Criterion) {
         .expect("tokio runtime");
     g.bench_function("tokio", |b| {
         b.iter(|| {
-            rt.block_on(async {
+            rt.block_on(in_task(async {
                 let m = Arc::new(tokio::sync::Mutex::new(0usize));
                 let hs: Vec<_> = (0..TASKS)
                     .map(|_| {
@@ -71,10 +71,21 @@ fn mutex_contention(c: &mut Criterion) {
                     h.await.expect("task");
                 }
                 assert_eq!(*m.lock().await, TASKS * LOCKS);
-            })
+            }))
         })
     });
     g.finish();
+}
+
+/// Run `fut` as a tokio task on a worker and wait for it. tokio's `block_on` polls its future on the
+/// calling thread, which is not a worker; gort's runs it as a G on an M. Spawning puts both runtimes'
+/// workloads on their workers, so the comparison is of the schedulers, not of where `block_on` runs.
+async fn in_task<F>(fut: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(fut).await.expect("benchmark task")
 }
 
 criterion_group! {

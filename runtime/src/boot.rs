@@ -38,6 +38,7 @@ pub struct Builder {
     sysmon: Option<bool>,
     schedtrace: Option<Duration>,
     scheddetail: Option<bool>,
+    max_threads: Option<usize>,
 }
 
 impl Builder {
@@ -78,6 +79,15 @@ impl Builder {
         self
     }
 
+    /// The most threads running Gs the runtime will start (Go's `debug.SetMaxThreads`; default
+    /// 10 000). Ms beyond the Ps are started when Gs sit in blocking sections or runaway polls;
+    /// at the limit the runtime stops starting more, says so once on stderr, and its idle Ps wait
+    /// for a busy M to come back — unlike Go, which crashes the program.
+    pub fn max_threads(mut self, n: usize) -> Builder {
+        self.max_threads = Some(n);
+        self
+    }
+
     /// Go's `schedinit`: create the Ps and start sysmon. Fails if `procs(0)` was asked for or the
     /// OS refuses the netpoller or sysmon's thread.
     pub fn build(self) -> io::Result<Runtime> {
@@ -98,6 +108,15 @@ impl Builder {
         }
         if let Some(on) = self.sysmon {
             config.sysmon = on;
+        }
+        if let Some(n) = self.max_threads {
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "gort: max_threads must be at least 1",
+                ));
+            }
+            config.max_threads = n;
         }
         config.schedtrace_ms = self
             .schedtrace
@@ -262,6 +281,7 @@ impl Drop for Runtime {
         drop(queued);
         for p in sched.allp.iter() {
             drop(p.runq.drain());
+            drop(p.gosched_take());
             p.timers.clear();
         }
         crate::trace::flush_on_shutdown(sched);

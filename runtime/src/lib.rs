@@ -61,3 +61,8 @@ pub use g::{JoinError, JoinHandle, WaitReason};
 pub use getg::{current_g, current_p};
 pub use stats::{stats, Stats};
 pub use syscall::{blocking, spawn_blocking};
+
+/// The README's code runs as a doctest, so the first thing a reader copies always compiles and works.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -38,7 +38,7 @@ use crate::g::{status, GRef, PollResult};
 use crate::getg::{self, MCtx};
 use crate::loom::sync::atomic::{fence, Ordering};
 use crate::loom::sync::Arc;
-use crate::sched::{pstate, pstatus, Sched, YieldReason, M, MAX_M_COUNT};
+use crate::sched::{pstate, pstatus, Sched, YieldReason, M};
 
 /// Go's `ready`: a parked G became runnable. From an M holding a P, it goes to that P's `runnext`
 /// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
@@ -109,12 +109,14 @@ fn newm(
     spinning: bool,
 ) {
     let count = sched.mcount.load(Ordering::Relaxed);
-    if sched.shutdown.load(Ordering::Acquire) || count >= MAX_M_COUNT {
-        if count >= MAX_M_COUNT && !l.warned_mcount {
+    let max = sched.config.max_threads;
+    if sched.shutdown.load(Ordering::Acquire) || count >= max {
+        if count >= max && !l.warned_mcount {
             l.warned_mcount = true;
             eprintln!(
-                "gort: program exceeds the {MAX_M_COUNT}-thread limit (Go's maxmcount); not \
-                 starting more Ms. Too many Gs are stuck in blocking sections or runaway polls."
+                "gort: program reached the {max}-thread limit (Go's maxmcount; see \
+                 Builder::max_threads); not starting more Ms. Its Ps wait for a busy M instead. \
+                 Too many Gs are stuck in blocking sections or runaway polls."
             );
         }
         give_back_p(sched, &mut l, pid);
@@ -160,6 +162,7 @@ fn give_back_p(sched: &Sched, l: &mut crate::sched::Locked, pid: usize) {
     for g in gs {
         sched.globrunqput(l, g);
     }
+    sched.gosched_flush(l, &sched.allp[pid]);
     sched.pidleput(l, pid);
 }
 
@@ -167,8 +170,8 @@ fn give_back_p(sched: &Sched, l: &mut crate::sched::Locked, pid: usize) {
 /// is work it should do; otherwise put it on the idle list.
 pub(crate) fn handoffp(sched: &Arc<Sched>, pid: usize) {
     let p = &sched.allp[pid];
-    // Local or global work: start an M right away.
-    if !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) != 0 {
+    // Local or global work (yielded Gs waiting to be published count too): start an M right away.
+    if !p.runq.is_empty() || p.gosched_len() > 0 || sched.runqsize.load(Ordering::SeqCst) != 0 {
         startm(sched, Some(pid), false);
         return;
     }
@@ -336,9 +339,10 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
 
         // 2. Fairness: now and then, the global queue first.
         if p.schedtick.load(Ordering::Relaxed) % 61 == 0
-            && sched.runqsize.load(Ordering::SeqCst) > 0
+            && (sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0)
         {
             let mut l = sched.lock();
+            sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 1) {
                 return Some((g, false));
             }
@@ -349,9 +353,10 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
             return Some(x);
         }
 
-        // 4. Global, a fair batch.
-        if sched.runqsize.load(Ordering::SeqCst) > 0 {
+        // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
+        if sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0 {
             let mut l = sched.lock();
+            sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 0) {
                 return Some((g, false));
             }
@@ -387,6 +392,12 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
         //    makes the P idle, so a G put there concurrently is either seen now or sees our idle P.
         {
             let mut l = sched.lock();
+            if sched.runqsize.load(Ordering::SeqCst) != 0 {
+                if let Some(g) = sched.globrunqget(&mut l, p, 0) {
+                    return Some((g, false));
+                }
+            }
+            sched.gosched_flush(&mut l, p);
             if sched.runqsize.load(Ordering::SeqCst) != 0 {
                 if let Some(g) = sched.globrunqget(&mut l, p, 0) {
                     return Some((g, false));
@@ -587,25 +598,37 @@ fn execute(ctx: &MCtx, g: GRef, inherit_time: bool) {
     match (res, g) {
         (PollResult::Requeue, Some(g)) => {
             g.header().status.store(status::RUNNABLE, Ordering::Relaxed);
-            let global = match reason {
+            match reason {
                 YieldReason::Preempt => {
+                    // Go's gopreempt_m: straight to the global queue.
                     sched.counters.preemptions.fetch_add(1, Ordering::Relaxed);
-                    true
+                    let mut l = sched.lock();
+                    sched.globrunqput(&mut l, g);
+                    drop(l);
+                    if !owned {
+                        wakep(sched);
+                    }
                 }
-                YieldReason::Gosched => true,
-                YieldReason::None => false,
-            };
-            let g = if global {
-                Err(g)
-            } else {
-                ctx.runqput(g, false)
-            };
-            if let Err(g) = g {
-                let mut l = sched.lock();
-                sched.globrunqput(&mut l, g);
-                drop(l);
-                if !owned {
+                YieldReason::Gosched if owned && sched.npidle.load(Ordering::SeqCst) == 0 => {
+                    // Go's Gosched: to the global queue — batched through this P (see
+                    // `P::gosched`): every P is busy, so nobody could run it sooner anyway.
+                    let p = &sched.allp[ctx.p.get().expect("owned implies a P")];
+                    p.gosched_put(g);
+                }
+                YieldReason::Gosched => {
+                    // A P is idle: publish at once and make sure an M comes for it.
+                    let mut l = sched.lock();
+                    sched.globrunqput(&mut l, g);
+                    drop(l);
                     wakep(sched);
+                }
+                YieldReason::None => {
+                    if let Err(g) = ctx.runqput(g, false) {
+                        let mut l = sched.lock();
+                        sched.globrunqput(&mut l, g);
+                        drop(l);
+                        wakep(sched);
+                    }
                 }
             }
         }

@@ -185,7 +185,8 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             }
         }
 
-        let other_work = !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0;
+        let other_work =
+            !p.runq.is_empty() || p.gosched_len() > 0 || sched.runqsize.load(Ordering::SeqCst) > 0;
 
         if state == pstate::SYSCALL {
             let t = p.syscalltick.load(Ordering::Relaxed);

@@ -215,3 +215,41 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
         "a G ran without a P next to the P's new M (GORTMAXPROCS=1)"
     );
 }
+
+#[test]
+fn the_thread_limit_stops_new_ms_and_every_g_still_finishes() {
+    // Two Ps, at most two Ms, and six Gs that each sit 50 ms in a blocking section: sysmon wants to
+    // hand their Ps to new Ms, the limit refuses, and the queued Gs wait for a blocked M to come
+    // back instead. Nothing is lost and the thread count stays at the limit (plus sysmon).
+    let rt = Builder::new().procs(2).max_threads(2).build().unwrap();
+    let done = rt.block_on(async {
+        let count = Arc::new(AtomicUsize::new(0));
+        let mut hs = Vec::new();
+        for i in 0..56 {
+            let count = count.clone();
+            hs.push(runtime::go(async move {
+                if i < 6 {
+                    runtime::blocking(|| std::thread::sleep(Duration::from_millis(50)));
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+            }));
+        }
+        for h in hs {
+            h.await.unwrap();
+        }
+        count.load(Ordering::SeqCst)
+    });
+    assert_eq!(done, 56);
+    let st = rt.stats();
+    assert!(st.threads <= 3, "more Ms than the limit: {st:?}");
+}
+
+#[test]
+fn max_threads_zero_is_a_clear_error() {
+    let err = Builder::new()
+        .max_threads(0)
+        .build()
+        .err()
+        .expect("max_threads(0) must fail");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
