@@ -2,43 +2,13 @@
 //! and deadlines driven by the runtime's timers. Timing is only ever a lower bound (a deadline has
 //! passed) or an explicit limit that turns a hang into a failure; nothing asserts speed.
 
-use std::future::Future;
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use runtime::chan;
 use runtime::context::{self, Context, ContextError};
 use runtime::select;
 use runtime::time::{sleep, timeout};
-use runtime::Builder;
-
-/// A hang is a failure, not a stuck CI job.
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// Run `test` on a fresh runtime with `procs` Ps, on its own thread, failing if it has not finished
-/// within `LIMIT`. The limit is watched from outside the runtime, so it arms no runtime timer, and the
-/// runtime's shutdown happens after the verdict.
-fn limited<F>(procs: usize, test: F)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel();
-    let t = thread::spawn(move || {
-        let rt = Builder::new().procs(procs).build().expect("runtime");
-        rt.block_on(test);
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(LIMIT) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = t.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {LIMIT:?}"),
-    }
-}
+use tests::limited;
 
 /// A G that waits for `ctx` to be done and reports the error it saw.
 fn watch(ctx: &Context) -> runtime::JoinHandle<Option<ContextError>> {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use runtime::net::{TcpListener, TcpStream};
 use runtime::time::{sleep, timeout};
 use runtime::Builder;
+use tests::bounded;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -27,23 +28,6 @@ fn serial() -> MutexGuard<'static, ()> {
 
 fn rt() -> runtime::Runtime {
     Builder::new().procs(2).build().expect("runtime")
-}
-
-/// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
-/// Its own G, so the guard's timer cannot wake (and so rescue) a G the test expects to wake.
-async fn bounded<F>(secs: u64, fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match timeout(Duration::from_secs(secs), runtime::go(fut)).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => match e.try_into_panic() {
-            Ok(p) => std::panic::resume_unwind(p),
-            Err(e) => panic!("test G failed: {e}"),
-        },
-        Err(_) => panic!("did not finish within {secs}s"),
-    }
 }
 
 async fn pair_on(ln: &TcpListener) -> (TcpStream, TcpStream) {

@@ -1,35 +1,18 @@
 //! UDP on the netpoller (runtime::net::udp). Loopback only. Datagrams go one at a time (send, then
 //! wait for the echo), so none can be dropped for want of buffer space and every one is checked.
 
-use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runtime::net::UdpSocket;
-use runtime::time::{sleep, timeout};
+use runtime::time::sleep;
 use runtime::Builder;
+use tests::bounded;
 
 fn rt() -> runtime::Runtime {
     Builder::new().procs(2).build().expect("runtime")
-}
-
-/// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
-/// Its own G, so the guard's timer cannot wake (and so rescue) a G the test expects to wake.
-async fn bounded<F>(secs: u64, fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match timeout(Duration::from_secs(secs), runtime::go(fut)).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => match e.try_into_panic() {
-            Ok(p) => std::panic::resume_unwind(p),
-            Err(e) => panic!("test G failed: {e}"),
-        },
-        Err(_) => panic!("did not finish within {secs}s"),
-    }
 }
 
 fn payload(i: usize) -> Vec<u8> {

@@ -1,36 +1,19 @@
 //! Unix-domain sockets on the netpoller (runtime::net::unix): streams, datagrams, split halves,
 //! deadlines. Socket files live in a per-test temporary directory.
 
-use std::future::Future;
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runtime::io as rio;
 use runtime::net::{UnixDatagram, UnixListener, UnixStream};
-use runtime::time::{sleep, timeout};
+use runtime::time::sleep;
 use runtime::Builder;
+use tests::{bounded, ensure_nofile, fill, matches};
 
 fn rt() -> runtime::Runtime {
     Builder::new().procs(2).build().expect("runtime")
-}
-
-/// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
-/// Its own G, so the guard's timer cannot wake (and so rescue) a G the test expects to wake.
-async fn bounded<F>(secs: u64, fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match timeout(Duration::from_secs(secs), runtime::go(fut)).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => match e.try_into_panic() {
-            Ok(p) => std::panic::resume_unwind(p),
-            Err(e) => panic!("test G failed: {e}"),
-        },
-        Err(_) => panic!("did not finish within {secs}s"),
-    }
 }
 
 /// A fresh socket path under a directory unique to this process and test.
@@ -40,73 +23,6 @@ fn sock_path(test: &str) -> PathBuf {
     let p = dir.join(format!("{test}.sock"));
     let _ = std::fs::remove_file(&p);
     p
-}
-
-const P: usize = 65_521;
-
-fn table() -> &'static [u8] {
-    static T: OnceLock<Vec<u8>> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut x: u64 = 0xD1B5_4A32_D192_ED03;
-        (0..P)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    })
-}
-
-/// Connection `conn`'s byte at offset `i` is `TABLE[(i + conn * 7919) % P]`.
-fn expected(conn: usize, off: usize, len: usize, mut f: impl FnMut(usize, &[u8])) {
-    let t = table();
-    let mut pos = (off + conn * 7919) % P;
-    let mut i = 0;
-    while i < len {
-        let n = (P - pos).min(len - i);
-        f(i, &t[pos..pos + n]);
-        i += n;
-        pos = 0;
-    }
-}
-
-fn fill(conn: usize, off: usize, buf: &mut [u8]) {
-    expected(conn, off, buf.len(), |i, s| {
-        buf[i..i + s.len()].copy_from_slice(s)
-    });
-}
-
-fn matches(conn: usize, off: usize, data: &[u8]) -> bool {
-    let mut ok = true;
-    expected(conn, off, data.len(), |i, s| {
-        ok &= &data[i..i + s.len()] == s
-    });
-    ok
-}
-
-fn ensure_nofile(min: u64) -> bool {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `rl` is a valid rlimit for getrlimit to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) }, 0);
-    if rl.rlim_cur >= min {
-        return true;
-    }
-    if rl.rlim_max < min {
-        eprintln!(
-            "skipping: RLIMIT_NOFILE hard limit {} is below the {min} this test needs",
-            rl.rlim_max
-        );
-        return false;
-    }
-    rl.rlim_cur = min;
-    // SAFETY: `rl` is a valid rlimit; raising the soft limit within the hard limit is allowed.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) }, 0);
-    true
 }
 
 #[test]

@@ -2,42 +2,13 @@
 //! Every test is bounded by its data and by a watchdog that turns a hang into a failure, and asserts
 //! outcomes (counts, exclusion, who was woken), never speed.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread;
+use std::sync::Arc;
 use std::time::Duration;
 
 use runtime::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
 use runtime::time::{sleep, timeout};
-use runtime::Builder;
-
-/// A hang is a failure, not a stuck CI job.
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// Run `test` on a fresh runtime with `procs` Ps, on its own thread, failing if it has not finished
-/// within `LIMIT`. The limit is watched from outside the runtime, so it arms no runtime timer, and the
-/// runtime's shutdown happens after the verdict.
-fn limited<F>(procs: usize, test: F)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel();
-    let t = thread::spawn(move || {
-        let rt = Builder::new().procs(procs).build().expect("runtime");
-        rt.block_on(test);
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(LIMIT) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = t.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {LIMIT:?}"),
-    }
-}
+use tests::limited;
 
 async fn yield_a_few() {
     for _ in 0..3 {
