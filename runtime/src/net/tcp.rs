@@ -180,15 +180,15 @@ impl TcpStream {
     /// Read what is available, at least one byte, waiting if there is none; `Ok(0)` is end of
     /// stream. Concurrent reads take turns.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let _g = self.fd.lock(Read).await?;
-        self.fd.io(Read, |mut s| io::Read::read(&mut s, buf)).await
+        self.fd
+            .locked_io(Read, |mut s| io::Read::read(&mut s, buf))
+            .await
     }
 
     /// Write some of `buf`, waiting for buffer space if there is none. Returns how much was written.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let _g = self.fd.lock(Write).await?;
         self.fd
-            .io(Write, |mut s| io::Write::write(&mut s, buf))
+            .locked_io(Write, |mut s| io::Write::write(&mut s, buf))
             .await
     }
 

@@ -140,15 +140,15 @@ impl UnixStream {
 
     /// Read what is available, waiting if there is none; `Ok(0)` is end of stream.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let _g = self.fd.lock(Read).await?;
-        self.fd.io(Read, |mut s| io::Read::read(&mut s, buf)).await
+        self.fd
+            .locked_io(Read, |mut s| io::Read::read(&mut s, buf))
+            .await
     }
 
     /// Write some of `buf`, waiting for buffer space if there is none.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let _g = self.fd.lock(Write).await?;
         self.fd
-            .io(Write, |mut s| io::Write::write(&mut s, buf))
+            .locked_io(Write, |mut s| io::Write::write(&mut s, buf))
             .await
     }
 
