@@ -333,8 +333,11 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
 
         // 1. Timers of our own P. `when0` is one load; the clock is read only if something is armed.
         let w0 = p.timers.when0();
-        if w0 != 0 && w0 <= sched.nanotime() {
-            p.timers.run_expired(sched.nanotime());
+        if w0 != 0 {
+            let now = sched.nanotime();
+            if w0 <= now {
+                p.timers.run_expired(now);
+            }
         }
 
         // 2. Fairness: now and then, the global queue first.
@@ -392,11 +395,7 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
         //    makes the P idle, so a G put there concurrently is either seen now or sees our idle P.
         {
             let mut l = sched.lock();
-            if sched.runqsize.load(Ordering::SeqCst) != 0 {
-                if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                    return Some((g, false));
-                }
-            }
+            // Yielded Gs held by this P go to the global queue before the P goes idle.
             sched.gosched_flush(&mut l, p);
             if sched.runqsize.load(Ordering::SeqCst) != 0 {
                 if let Some(g) = sched.globrunqget(&mut l, p, 0) {
