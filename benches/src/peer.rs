@@ -85,6 +85,11 @@ where
 pub struct Gort(runtime::Runtime);
 
 impl Gort {
+    /// A runtime built by the caller (for settings the benchmarks do not vary, such as sysmon).
+    pub fn from_runtime(rt: runtime::Runtime) -> Gort {
+        Gort(rt)
+    }
+
     /// The scheduler's counters, for explaining a result.
     pub fn stats(&self) -> runtime::Stats {
         self.0.stats()

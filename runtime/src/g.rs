@@ -186,7 +186,7 @@ struct Vtable {
 }
 
 /// What became of a G after one turn on an M.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PollResult {
     /// Returned `Pending` and nobody woke it during the poll: parked, a `Waker` will bring it back.
     Parked,

@@ -2,12 +2,15 @@
 //! (runtime/tracebuf.go) and `StartTrace`/`StopTrace` (runtime/trace.go).
 //!
 //! # Recording without a lock
-//! Each thread appends to its own [`Chunk`], a fixed array of event slots with a published length.
-//! The thread is the chunk's only writer: it fills slot `len`, then stores `len + 1` with `Release`.
-//! The collector, on `stop`, loads `len` with `Acquire` and copies slots `0..len`: those are complete
-//! and never written again, and the slot the writer may be filling right now is past `len`. So the
-//! hot path is a thread-local access, a clock read, a few stores — no lock and no read-modify-write.
-//! A lock (the session's) is taken once per [`CHUNK`] events, to register a fresh chunk.
+//! Each thread appends to its own [`Chunk`], a fixed array of bytes with a published length, into
+//! which events are encoded back to back (`event.rs`: a kind byte and varints, 6–10 bytes for the
+//! common events). The thread is the chunk's only writer: it writes an event's bytes at `len`, then
+//! stores the new `len` with `Release`. The collector, on `stop`, loads `len` with `Acquire` and
+//! decodes bytes `0..len`: those are complete and never written again, and the bytes the writer may
+//! be filling right now are past `len`. So the hot path is a thread-local access, a clock read, a
+//! few byte stores — no lock and no read-modify-write. A lock (the session's) is taken once per
+//! [`CHUNK_BYTES`] of events (several thousand), to register a fresh chunk. Chunks are not zeroed
+//! when allocated: nothing reads past `len`, and the pass would double the memory traffic.
 //!
 //! # Per thread, not per P
 //! Go keeps a buffer per M too (per P for some events). Here per-P buffers would be wrong, not just
@@ -21,29 +24,37 @@
 //! later one. `stop` takes the session out from under the lock, then reads the chunks at leisure;
 //! a writer that raced the stop fills a chunk nobody reads any more, which its `Arc` keeps alive.
 //!
-//! Memory is bounded: after [`MAX_EVENTS`] events the session records nothing more and counts what
-//! it dropped (reported in the trace and on stderr). Go streams its trace to the writer instead; we
+//! Memory is bounded: after [`MAX_BYTES`] of events the session records nothing more and counts
+//! what it dropped (reported in the trace and on stderr). Go streams its trace to the writer instead; we
 //! keep it in memory because the output format needs every event sorted by time.
 //!
 //! This file uses `crate::loom` types like the rest of the crate, but the tracer is compiled out
 //! under `cfg(loom)` (`mod.rs`): its state lives in statics, which loom's types cannot be, and the
 //! models check the scheduler, not its observer.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::io::{self, Write};
+use std::mem::MaybeUninit;
 
-use super::event::Event;
-use crate::loom::cell::UnsafeCell;
+use super::clock::{self, Calibration, Pair};
+use super::event::{Encoded, Event, MAX_ENCODED};
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 
-/// Events per chunk: one lock every 1024 events, 40 KiB a chunk.
-pub(crate) const CHUNK: usize = 1024;
-/// At most this many events per session (~160 MiB); past that, events are dropped and counted.
+/// Bytes per chunk: one lock every 64 KiB of events, about 8 000 events. (Unit tests use small
+/// chunks and a small cap, so that they cross both quickly, under Miri too.)
 #[cfg(not(test))]
-pub(crate) const MAX_EVENTS: usize = 1 << 22;
+pub(crate) const CHUNK_BYTES: usize = 64 * 1024;
 #[cfg(test)]
-pub(crate) const MAX_EVENTS: usize = 16 * CHUNK;
+pub(crate) const CHUNK_BYTES: usize = 4 * 1024;
+/// At most this many bytes of events per session (about 6M events, which `stop` expands to
+/// ~300 MiB of sorted records and a ~1 GiB JSON file); past that, events are dropped and counted.
+#[cfg(not(test))]
+pub(crate) const MAX_BYTES: usize = 48 << 20;
+#[cfg(all(test, not(miri)))]
+pub(crate) const MAX_BYTES: usize = 32 * CHUNK_BYTES;
+#[cfg(all(test, miri))]
+pub(crate) const MAX_BYTES: usize = 12 * CHUNK_BYTES;
 
 /// The flag every hook tests. `Relaxed`: a thread that sees tracing switch on or off a little late
 /// records a few events more or less, which the session boundary absorbs.
@@ -61,27 +72,43 @@ pub(crate) enum Owner {
     Env(String),
 }
 
-/// A run of event slots with one writer (see the module header).
+/// A run of encoded events with one writer (see the module header).
+///
+/// `std`'s `UnsafeCell` rather than the crate's loom shim: the tracer is compiled out under loom,
+/// and the shim's cell has no raw-pointer access to a byte range.
 struct Chunk {
-    slots: Box<[UnsafeCell<Event>]>,
+    bytes: Box<[MaybeUninit<UnsafeCell<u8>>]>,
     len: AtomicUsize,
 }
 
-// SAFETY: the only thread that writes a slot is the chunk's owner, and it writes slot `i` once,
-// before publishing `len = i + 1` with Release. Other threads read only slots below a `len` they
-// loaded with Acquire, so every read is of a slot that is complete and never written again.
+// SAFETY: the only thread that writes a chunk's bytes is its owner, and it writes the bytes of an
+// event once, at or past the published length, before publishing the new length with Release.
+// Other threads read only bytes below a `len` they loaded with Acquire, so every read is of bytes
+// that are initialised and never written again.
 unsafe impl Sync for Chunk {}
-// SAFETY: `Event` is plain data; moving the chunk between threads moves nothing but bytes.
+// SAFETY: the bytes are plain data; moving the chunk between threads moves nothing but memory.
 unsafe impl Send for Chunk {}
 
 impl Chunk {
     fn new() -> Chunk {
         Chunk {
-            slots: (0..CHUNK)
-                .map(|_| UnsafeCell::new(Event::default()))
-                .collect(),
+            bytes: Box::new_uninit_slice(CHUNK_BYTES),
             len: AtomicUsize::new(0),
         }
+    }
+
+    /// The start of the byte array, with write permission (through the `UnsafeCell`s).
+    fn ptr(&self) -> *mut u8 {
+        UnsafeCell::raw_get(self.bytes.as_ptr().cast::<UnsafeCell<u8>>())
+    }
+
+    /// The published bytes.
+    fn published(&self) -> &[u8] {
+        let len = self.len.load(Ordering::Acquire);
+        // SAFETY: bytes below a `len` loaded with Acquire were written before the writer's Release
+        // store of that `len` and are never written again (see `Sync` above); `len` never exceeds
+        // `CHUNK_BYTES`.
+        unsafe { std::slice::from_raw_parts(self.ptr().cast_const(), len) }
     }
 }
 
@@ -97,8 +124,8 @@ pub(crate) struct ThreadInfo {
 
 struct Session {
     gen: u64,
-    /// `monotonic_ns()` at start; event times count from here.
-    epoch: u64,
+    /// Both clocks at start: event times count from here, and `stop` calibrates ticks with it.
+    start: Pair,
     owner: Owner,
     sink: Box<dyn Write + Send>,
     threads: Vec<ThreadInfo>,
@@ -122,9 +149,12 @@ pub(crate) struct Collected {
 /// A thread's side of the buffers.
 struct Writer {
     gen: u64,
-    epoch: u64,
     chunk: Option<Arc<Chunk>>,
+    /// Bytes of `chunk` written (and published).
     used: usize,
+    /// The tick count of the last event in `chunk` (0 for a fresh chunk): events store the
+    /// difference.
+    last_ts: u64,
     thread: u32,
     /// Set when the session's cap was reached: count and drop without taking the lock again.
     dropped: Option<Arc<AtomicU64>>,
@@ -135,9 +165,9 @@ thread_local! {
     static WRITER: RefCell<Writer> = const {
         RefCell::new(Writer {
             gen: 0,
-            epoch: 0,
             chunk: None,
             used: 0,
+            last_ts: 0,
             thread: 0,
             dropped: None,
             capped: false,
@@ -145,35 +175,8 @@ thread_local! {
     };
 }
 
-/// Nanoseconds on the monotonic clock. On Unix this is `clock_gettime(CLOCK_MONOTONIC)` read
-/// directly — the clock `Instant` uses — because it is the largest cost of an event and
-/// `Instant`'s `Duration` arithmetic roughly doubles it (about 25 ns against 60 ns per event on the
-/// development machine).
-#[cfg(unix)]
-#[inline]
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the call; CLOCK_MONOTONIC exists on every
-    // Unix the runtime supports, and if the call failed `ts` would simply stay zero.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64)
-        .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts.tv_nsec as u64)
-}
-
-#[cfg(not(unix))]
-fn monotonic_ns() -> u64 {
-    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    BASE.get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_nanos() as u64
-}
-
 /// Record one event, stamping its time. Called only by the hooks' cold paths.
-pub(crate) fn emit(mut ev: Event) {
+pub(crate) fn emit(ev: Event) {
     // `try_with`: a hook can run while thread-locals are being torn down (a waker dropped by a
     // thread-local destructor); the event is dropped then. `try_borrow_mut`: never re-entered today,
     // but a hook inside `emit` must not turn into a panic.
@@ -182,20 +185,26 @@ pub(crate) fn emit(mut ev: Event) {
             return;
         };
         let gen = GEN.load(Ordering::Acquire);
-        if (w.gen != gen || w.used == CHUNK || w.chunk.is_none()) && !w.refill(gen) {
+        if (w.gen != gen || w.used + MAX_ENCODED > CHUNK_BYTES || w.chunk.is_none())
+            && !w.refill(gen)
+        {
             return;
         }
         let w = &mut *w;
         let Some(chunk) = w.chunk.as_ref() else {
             return;
         };
-        ev.ts = monotonic_ns().saturating_sub(w.epoch);
-        let i = w.used;
-        // SAFETY: this thread is the chunk's only writer and slot `i` is at or past the published
-        // length, so no reader looks at it until the Release store below.
-        chunk.slots[i].with_mut(|slot| unsafe { *slot = ev });
-        chunk.len.store(i + 1, Ordering::Release);
-        w.used = i + 1;
+        // Raw ticks (`clock.rs`); `stop` turns them into nanoseconds since the start.
+        let ts = clock::ticks();
+        // SAFETY: this thread is the chunk's only writer, so nothing else holds a reference into
+        // it; `used` is the published length and the check above left at least `MAX_ENCODED`
+        // bytes after it, so the array lies inside the chunk, on bytes no reader looks at until the
+        // Release store below. `MaybeUninit<u8>` has the layout of the chunk's bytes and may be
+        // uninitialised.
+        let out = unsafe { &mut *chunk.ptr().add(w.used).cast::<Encoded>() };
+        w.used += ev.encode(ts.wrapping_sub(w.last_ts), out);
+        w.last_ts = ts;
+        chunk.len.store(w.used, Ordering::Release);
     });
 }
 
@@ -226,12 +235,11 @@ impl Writer {
             });
             self.thread = (s.threads.len() - 1) as u32;
             self.gen = s.gen;
-            self.epoch = s.epoch;
             self.dropped = Some(dropped);
             self.capped = false;
             self.chunk = None;
         }
-        if s.reserved + CHUNK > MAX_EVENTS {
+        if s.reserved + CHUNK_BYTES > MAX_BYTES {
             self.capped = true;
             self.chunk = None;
             if let Some(d) = &self.dropped {
@@ -240,10 +248,11 @@ impl Writer {
             return false;
         }
         let chunk = Arc::new(Chunk::new());
-        s.reserved += CHUNK;
+        s.reserved += CHUNK_BYTES;
         s.chunks.push((self.thread, chunk.clone()));
         self.chunk = Some(chunk);
         self.used = 0;
+        self.last_ts = 0;
         true
     }
 }
@@ -262,9 +271,10 @@ pub(crate) fn start(owner: Owner, sink: Box<dyn Write + Send>) -> io::Result<()>
         ));
     }
     let gen = GEN.load(Ordering::Relaxed) + 1;
+    clock::source();
     *guard = Some(Session {
         gen,
-        epoch: monotonic_ns(),
+        start: Pair::now(),
         owner,
         sink,
         threads: Vec::new(),
@@ -302,13 +312,20 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
             None => unreachable!("the session vanished under its lock"),
         }
     };
-    let end_ts = monotonic_ns().saturating_sub(s.epoch);
+    let end = Pair::now();
+    let cal = Calibration::new(s.start, end);
+    let end_ts = end.ns.saturating_sub(s.start.ns);
     let mut events = Vec::new();
     for (thread, chunk) in &s.chunks {
-        let len = chunk.len.load(Ordering::Acquire);
-        for slot in &chunk.slots[..len] {
-            // SAFETY: slots below the published length are complete and never written again.
-            let ev = slot.with(|p| unsafe { *p });
+        let bytes = chunk.published();
+        let (mut at, mut prev) = (0, 0);
+        while at < bytes.len() {
+            let Some(mut ev) = Event::decode(bytes, &mut at, prev) else {
+                // Only this file writes chunks, one whole event at a time.
+                unreachable!("a trace chunk holds a partial event at byte {at}");
+            };
+            prev = ev.ts;
+            ev.ts = cal.ns(ev.ts);
             events.push((*thread, ev));
         }
     }
@@ -348,6 +365,9 @@ mod tests {
             .collect()
     }
 
+    /// Enough events to fill more than one chunk per thread.
+    const PER_THREAD: u64 = CHUNK_BYTES as u64 / 4;
+
     #[test]
     fn events_from_several_threads_are_collected_in_time_order() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -355,7 +375,7 @@ mod tests {
         let hs: Vec<_> = (0..3)
             .map(|t| {
                 std::thread::spawn(move || {
-                    for i in 0..(CHUNK as u64 + 10) {
+                    for i in 0..PER_THREAD {
                         emit(Event::new(Kind::GoStart).g(t * 1_000_000 + i));
                     }
                 })
@@ -365,7 +385,7 @@ mod tests {
             h.join().expect("writer thread");
         }
         let c = stop(|_| Ok(())).expect("stop");
-        assert_eq!(mine(&c).len(), 3 * (CHUNK + 10));
+        assert_eq!(mine(&c).len() as u64, 3 * PER_THREAD);
         assert!(c.events.windows(2).all(|w| w[0].1.ts <= w[1].1.ts));
         assert!(
             c.threads
@@ -389,14 +409,19 @@ mod tests {
     fn a_full_session_drops_and_counts_instead_of_growing() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         start(Owner::Api, Box::new(io::sink())).expect("start");
-        let n = MAX_EVENTS + CHUNK;
-        for i in 0..n as u64 {
+        // Every event takes at least 3 bytes, so this is more than the session holds.
+        let n = (MAX_BYTES / 3 + CHUNK_BYTES) as u64;
+        for i in 0..n {
             emit(Event::new(Kind::GoStart).g(i));
         }
         let c = stop(|_| Ok(())).expect("stop");
-        assert!(c.events.len() <= MAX_EVENTS);
-        assert!(c.dropped >= CHUNK as u64, "dropped {}", c.dropped);
-        assert!(mine(&c).len() as u64 + c.dropped >= n as u64);
+        assert!(c.events.len() <= MAX_BYTES / 3);
+        assert!(
+            c.dropped >= CHUNK_BYTES as u64 / 12,
+            "dropped {}",
+            c.dropped
+        );
+        assert!(mine(&c).len() as u64 + c.dropped >= n);
     }
 
     #[test]

@@ -13,18 +13,22 @@
 //! and netpoll batches. `chrome.rs` says what the output looks like.
 //!
 //! # Cost
-//! Each hook below is `#[inline(always)]` and is one relaxed load of a global `AtomicBool` and a
-//! branch that is never taken while tracing is off; the recording code sits behind it in a
-//! `#[cold]`, never-inlined function, so it does not even grow the scheduler's hot loop. That is the
-//! whole cost of a disabled tracer: a single load and a predictable branch per hook, which a
-//! benchmark of an executor workload with tracing off cannot tell from a build without hooks.
+//! Off: each hook below is `#[inline(always)]` and is one relaxed load of a global `AtomicBool`
+//! and a branch that is never taken while tracing is off; the recording code sits behind it in a
+//! `#[cold]`, never-inlined function. The hottest pair, a G run's start and end, is not even that:
+//! `schedule` picks one of two copies of `execute`, with or without those hooks, once per run
+//! (`proc.rs` says why). `scripts/trace_disabled_cost.sh` counts what is left against a build with
+//! every hook compiled out (`--cfg gort_notrace`): about 1–1.5 % more instructions on the
+//! scheduler-only microbenchmarks, whose whole poll is ~400 instructions — a few instructions per
+//! run, which wall-clock benchmarks cannot tell apart.
 //!
-//! With tracing on, an event is a thread-local access, a clock read and a 40-byte store into the
-//! thread's own buffer — no lock, no shared cache line (`buf.rs`): about 35 ns on the development
-//! machine, two thirds of it the clock. A G's run costs two events (start, end), so workloads whose
-//! polls do real work barely notice, while scheduler-only microbenchmarks, where a whole poll takes
-//! 50 ns, run two to four times slower traced. Go's tracer has the same shape (it reads the CPU's
-//! tick counter per event).
+//! On: an event is a thread-local access, a read of the CPU's tick counter (`clock.rs`) and 6–10
+//! bytes appended to the thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache
+//! line: 15–20 ns on the development VM. A G costs two or three events (create, start, end), so
+//! workloads whose Gs do real work barely notice, while the scheduler-only microbenchmarks, where a
+//! G's whole run takes 30–150 ns, run 1.2–1.7x slower traced (`benches/trace_overhead.rs`). Go's
+//! tracer has the same shape: it too reads the tick counter and writes a few varint bytes per
+//! event.
 //!
 //! # Differences from Go
 //! - Go streams a compact binary format to the writer while tracing runs, and `go tool trace`
@@ -37,7 +41,8 @@
 //! - `GORTTRACE` traces the process once: from the first `Builder::build` to the next drop of a
 //!   runtime, which writes the file. A program with one runtime (`runtime::run`) is traced whole.
 //!   A process that exits without dropping its runtime writes nothing.
-//! - Under `cfg(loom)` the tracer is compiled out (hooks are empty, [`start`] fails).
+//! - Under `cfg(loom)` and `cfg(gort_notrace)` the tracer is compiled out (hooks are empty, [`start`]
+//!   fails, `GORTTRACE` is reported and ignored). `gort_notrace` exists to measure the hooks.
 
 use std::io::{self, Write};
 
@@ -45,23 +50,43 @@ use crate::g::PollResult;
 use crate::getg::MCtx;
 use crate::sched::YieldReason;
 
-#[cfg(not(loom))]
+#[cfg(not(any(loom, gort_notrace)))]
 mod buf;
-#[cfg(not(loom))]
+#[cfg(not(any(loom, gort_notrace)))]
 mod chrome;
+#[cfg(not(any(loom, gort_notrace)))]
+mod clock;
 mod event;
 
 /// Is a trace being recorded? The single test every hook makes.
+///
+/// Built with `RUSTFLAGS="--cfg gort_notrace"` this is the constant `false`, so every hook compiles
+/// to nothing: the build `scripts/trace_disabled_cost.sh` compares against to measure what the
+/// hooks cost while tracing is off.
 #[inline(always)]
 fn on() -> bool {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, gort_notrace)))]
     {
         buf::ENABLED.load(crate::loom::sync::atomic::Ordering::Relaxed)
     }
-    #[cfg(loom)]
+    #[cfg(any(loom, gort_notrace))]
     {
         false
     }
+}
+
+/// Was the tracer compiled in? False under `cfg(loom)` and `cfg(gort_notrace)`, where [`start`]
+/// fails with `ErrorKind::Unsupported`.
+pub const fn compiled_in() -> bool {
+    !cfg!(any(loom, gort_notrace))
+}
+
+#[cfg(any(loom, gort_notrace))]
+fn compiled_out() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "gort: the tracer is compiled out (built with cfg(loom) or cfg(gort_notrace))",
+    )
 }
 
 /// Start recording an execution trace of every runtime in the process; [`stop`] writes it to
@@ -81,17 +106,14 @@ fn on() -> bool {
 /// # std::fs::remove_file(&path).ok();
 /// ```
 pub fn start(writer: impl Write + Send + 'static) -> io::Result<()> {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, gort_notrace)))]
     {
         buf::start(buf::Owner::Api, Box::new(writer))
     }
-    #[cfg(loom)]
+    #[cfg(any(loom, gort_notrace))]
     {
         drop(writer);
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "gort: the tracer is compiled out under loom",
-        ))
+        Err(compiled_out())
     }
 }
 
@@ -99,7 +121,7 @@ pub fn start(writer: impl Write + Send + 'static) -> io::Result<()> {
 /// being recorded, the trace was started by `GORTTRACE` (it is written when the runtime is dropped),
 /// or writing failed.
 pub fn stop() -> io::Result<()> {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, gort_notrace)))]
     {
         let mut c = buf::stop(|owner| {
             match owner {
@@ -114,26 +136,24 @@ pub fn stop() -> io::Result<()> {
         report_dropped(&c);
         chrome::write(&c, &mut sink)
     }
-    #[cfg(loom)]
+    #[cfg(any(loom, gort_notrace))]
     {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "gort: the tracer is compiled out under loom",
-        ))
+        Err(compiled_out())
     }
 }
 
 /// Is an execution trace being recorded right now?
+#[inline(always)]
 pub fn is_enabled() -> bool {
     on()
 }
 
-#[cfg(not(loom))]
+#[cfg(not(any(loom, gort_notrace)))]
 fn report_dropped(c: &buf::Collected) {
     if c.dropped > 0 {
         eprintln!(
-            "gort: the trace reached its limit of {} events; {} later events were dropped",
-            buf::MAX_EVENTS,
+            "gort: the trace reached its limit of {} MiB of events; {} later events were dropped",
+            buf::MAX_BYTES >> 20,
             c.dropped
         );
     }
@@ -141,7 +161,7 @@ fn report_dropped(c: &buf::Collected) {
 
 /// `GORTTRACE=path`: called by `Builder::build`. Starts a trace into `path` once per process.
 pub(crate) fn start_from_env() {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, gort_notrace)))]
     {
         static CLAIMED: crate::loom::sync::atomic::AtomicBool =
             crate::loom::sync::atomic::AtomicBool::new(false);
@@ -166,12 +186,22 @@ pub(crate) fn start_from_env() {
             eprintln!("gort: GORTTRACE={shown} ignored: {e}");
         }
     }
+    #[cfg(all(gort_notrace, not(loom)))]
+    {
+        if let Some(path) = std::env::var_os("GORTTRACE") {
+            eprintln!(
+                "gort: GORTTRACE={} ignored: {}",
+                path.to_string_lossy(),
+                compiled_out()
+            );
+        }
+    }
 }
 
 /// Called at the end of `Runtime::drop`, once every M has exited: write a `GORTTRACE` trace. A
 /// trace begun by [`start`] is left running for [`stop`].
 pub(crate) fn flush_on_shutdown(_s: &crate::sched::Sched) {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, gort_notrace)))]
     {
         if !on() || !matches!(buf::owner(), Some(buf::Owner::Env(_))) {
             return;
@@ -252,7 +282,7 @@ pub(crate) fn go_start(ctx: &MCtx, p: usize, g: u64) {
 }
 
 #[inline(always)]
-pub(crate) fn go_end(ctx: &MCtx, p: usize, g: u64, res: &PollResult, why: YieldReason) {
+pub(crate) fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
     if on() {
         rec::go_end(ctx, p, g, res, why);
     }
@@ -316,16 +346,18 @@ pub(crate) fn rescue(p: usize, m: usize, g: u64) {
 
 /// A G became runnable (`Sched::ready`). The unblocker is found from the thread's context: the G
 /// being polled, the timer or netpoll batch, sysmon, or a foreign thread.
+///
+/// Takes the G, not its id, so that the id is read only when tracing is on.
 #[inline(always)]
-pub(crate) fn go_unblock(g: u64) {
+pub(crate) fn go_unblock(g: &crate::g::GRef) {
     if on() {
-        rec::go_unblock(g);
+        rec::go_unblock(g.id());
     }
 }
 
 /// The recording side of the hooks: out of line and marked cold, so that the disabled path in the
 /// scheduler is only the test of `on()`.
-#[cfg(not(loom))]
+#[cfg(not(any(loom, gort_notrace)))]
 mod rec {
     use std::cell::Cell;
 
@@ -390,7 +422,7 @@ mod rec {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn go_end(ctx: &MCtx, p: usize, g: u64, res: &PollResult, why: YieldReason) {
+    pub(super) fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
         let outcome = match (res, why) {
             (PollResult::Parked, _) => Outcome::Parked,
             (PollResult::Requeue, YieldReason::Gosched) => Outcome::Yield,
@@ -508,7 +540,7 @@ mod rec {
     }
 }
 
-#[cfg(loom)]
+#[cfg(any(loom, gort_notrace))]
 mod rec {
     use super::event::Kind;
     use crate::g::PollResult;
@@ -519,7 +551,7 @@ mod rec {
     pub(super) fn m_simple(_: Kind, _: &MCtx) {}
     pub(super) fn m_p(_: Kind, _: &MCtx, _: usize) {}
     pub(super) fn go_start(_: &MCtx, _: usize, _: u64) {}
-    pub(super) fn go_end(_: &MCtx, _: usize, _: u64, _: &PollResult, _: YieldReason) {}
+    pub(super) fn go_end(_: &MCtx, _: usize, _: u64, _: PollResult, _: YieldReason) {}
     pub(super) fn steal(_: &MCtx, _: usize, _: usize, _: usize) {}
     pub(super) fn netpoll_batch(_: usize) {}
     pub(super) fn go_create(_: u64) {}
