@@ -1,6 +1,7 @@
 //! What the execution tracer costs, on the executor workloads of `rt_multi_threaded` (tokio's
 //! `benches/rt_multi_threaded.rs` set, from `benches::workloads`). For each workload, one group
-//! `trace_<workload>` with three entries measured in the same run:
+//! `trace_<workload>` with three entries measured in the same run (and, for scale, `tcp_echo`: 2 000
+//! round trips of 64 bytes over loopback, Gs that make syscalls and park on the netpoller):
 //! - `tokio`: the comparison peer, so the run's noise level is visible;
 //! - `gort`: tracing off — the hooks are compiled in and each costs one relaxed load and a branch;
 //! - `gort_traced`: tracing on, recording every event into memory (the JSON is written to a sink
@@ -70,7 +71,74 @@ const WORKLOADS: &[Workload] = &[
         tokio: |rt| workloads::chained_spawn(rt, workloads::CHAIN_N),
         rounds_per_session: 200,
     },
+    // Not an executor microbenchmark: Gs that make syscalls and park on the netpoller, for scale.
+    Workload {
+        name: "tcp_echo",
+        gort: gort_tcp_echo,
+        tokio: tokio_tcp_echo,
+        // ~6 events per round trip.
+        rounds_per_session: 40,
+    },
 ];
+
+/// Round trips of 64 bytes per `tcp_echo` round, over one fresh loopback connection.
+const ECHO_N: usize = 2_000;
+
+fn gort_tcp_echo(rt: &Gort) {
+    use runtime::net::{TcpListener, TcpStream};
+    rt.block_on(async {
+        let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(ln.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (server, _) = ln.accept().await.expect("accept");
+        let echo = runtime::go(async move {
+            let mut buf = [0u8; 64];
+            while server.read_exact(&mut buf).await.is_ok() {
+                if server.write_all(&buf).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let (msg, mut buf) = ([7u8; 64], [0u8; 64]);
+        for _ in 0..ECHO_N {
+            client.write_all(&msg).await.expect("write");
+            client.read_exact(&mut buf).await.expect("read");
+        }
+        drop(client);
+        echo.await.expect("echo G");
+    });
+}
+
+fn tokio_tcp_echo(rt: &Tokio) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    // In a spawned task, so that both ends run on tokio's workers, as gort's run on its Ms.
+    rt.block_on(rt.spawn(async {
+        let ln = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let mut client = TcpStream::connect(ln.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        client.set_nodelay(true).expect("nodelay");
+        let (mut server, _) = ln.accept().await.expect("accept");
+        server.set_nodelay(true).expect("nodelay");
+        let echo = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            while server.read_exact(&mut buf).await.is_ok() {
+                if server.write_all(&buf).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let (msg, mut buf) = ([7u8; 64], [0u8; 64]);
+        for _ in 0..ECHO_N {
+            client.write_all(&msg).await.expect("write");
+            client.read_exact(&mut buf).await.expect("read");
+        }
+        drop(client);
+        echo.await.expect("echo task");
+    }));
+}
 
 /// `iters` rounds with tracing on, timing only the rounds: the session is restarted (and its
 /// JSON written to a sink) every `per_session` rounds, outside the timed region.
