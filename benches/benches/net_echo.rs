@@ -6,11 +6,9 @@
 //! thread), and only the round trips are timed (`iter_custom`). TCP sets `TCP_NODELAY` on both
 //! ends. `cargo bench -p benches --bench net_echo`.
 
-use std::time::{Duration, Instant};
-
+use benches::echo::{gort, tok};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-const MSG: usize = 64;
 const ROUND_TRIPS: u64 = 100;
 const WORKERS: usize = 2;
 
@@ -27,139 +25,6 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
-}
-
-mod gort {
-    use super::*;
-    use runtime::net::{TcpListener, TcpStream, UnixStream};
-
-    /// The echo side: read a whole message, write it back, until the client goes away.
-    pub async fn echo_tcp(s: TcpStream) {
-        let mut buf = [0u8; MSG];
-        while s.read_exact(&mut buf).await.is_ok() {
-            if s.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    }
-
-    pub async fn echo_unix(s: UnixStream) {
-        let mut buf = [0u8; MSG];
-        while s.read_exact(&mut buf).await.is_ok() {
-            if s.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    }
-
-    pub fn tcp_pair(rt: &runtime::Runtime) -> TcpStream {
-        rt.block_on(async {
-            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = ln.local_addr().unwrap();
-            let client = TcpStream::connect(addr).await.unwrap();
-            let (server, _) = ln.accept().await.unwrap();
-            client.set_nodelay(true).unwrap();
-            server.set_nodelay(true).unwrap();
-            runtime::go(echo_tcp(server));
-            client
-        })
-    }
-
-    pub fn unix_pair(rt: &runtime::Runtime) -> UnixStream {
-        rt.block_on(async {
-            let (client, server) = UnixStream::pair().unwrap();
-            runtime::go(echo_unix(server));
-            client
-        })
-    }
-
-    /// Run `n` round trips on `s` in a G; return the stream and the time they took.
-    pub fn tcp_round_trips(rt: &runtime::Runtime, s: TcpStream, n: u64) -> (TcpStream, Duration) {
-        rt.block_on(async move {
-            let msg = [7u8; MSG];
-            let mut buf = [0u8; MSG];
-            let start = Instant::now();
-            for _ in 0..n {
-                s.write_all(&msg).await.unwrap();
-                s.read_exact(&mut buf).await.unwrap();
-            }
-            (s, start.elapsed())
-        })
-    }
-
-    pub fn unix_round_trips(
-        rt: &runtime::Runtime,
-        s: UnixStream,
-        n: u64,
-    ) -> (UnixStream, Duration) {
-        rt.block_on(async move {
-            let msg = [7u8; MSG];
-            let mut buf = [0u8; MSG];
-            let start = Instant::now();
-            for _ in 0..n {
-                s.write_all(&msg).await.unwrap();
-                s.read_exact(&mut buf).await.unwrap();
-            }
-            (s, start.elapsed())
-        })
-    }
-}
-
-mod tok {
-    use super::*;
-    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream, UnixStream};
-
-    async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
-        let mut buf = [0u8; MSG];
-        while s.read_exact(&mut buf).await.is_ok() {
-            if s.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    }
-
-    pub fn tcp_pair(rt: &tokio::runtime::Runtime) -> TcpStream {
-        rt.block_on(async {
-            let ln = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = ln.local_addr().unwrap();
-            let client = TcpStream::connect(addr).await.unwrap();
-            let (server, _) = ln.accept().await.unwrap();
-            client.set_nodelay(true).unwrap();
-            server.set_nodelay(true).unwrap();
-            tokio::spawn(echo(server));
-            client
-        })
-    }
-
-    pub fn unix_pair(rt: &tokio::runtime::Runtime) -> UnixStream {
-        rt.block_on(async {
-            let (client, server) = UnixStream::pair().unwrap();
-            tokio::spawn(echo(server));
-            client
-        })
-    }
-
-    /// Run `n` round trips on `s` in a task on a worker (as gort's G runs on an M).
-    pub fn round_trips<S>(rt: &tokio::runtime::Runtime, mut s: S, n: u64) -> (S, Duration)
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        rt.block_on(async move {
-            tokio::spawn(async move {
-                let msg = [7u8; MSG];
-                let mut buf = [0u8; MSG];
-                let start = Instant::now();
-                for _ in 0..n {
-                    s.write_all(&msg).await.unwrap();
-                    s.read_exact(&mut buf).await.unwrap();
-                }
-                (s, start.elapsed())
-            })
-            .await
-            .unwrap()
-        })
-    }
 }
 
 fn tcp_echo(c: &mut Criterion) {

@@ -24,121 +24,63 @@
 
 use std::time::{Duration, Instant};
 
+use benches::echo;
 use benches::report::{self, Estimate};
-use benches::workloads;
+use benches::workloads::{self, Named};
 use benches::{workers, Gort, Peer, Tokio};
 use criterion::Criterion;
 
-/// One executor workload: its name, one round on each runtime, and how many rounds fit in one
-/// trace session without reaching the tracer's event cap (4M events), with a 2x margin.
+/// A workload and how many of its rounds fit in one trace session without reaching the
+/// tracer's cap (48 MiB of events, ~7 bytes each), with a wide margin.
 struct Workload {
-    name: &'static str,
-    gort: fn(&Gort),
-    tokio: fn(&Tokio),
+    work: &'static Named,
     rounds_per_session: u64,
 }
 
 const WORKLOADS: &[Workload] = &[
     Workload {
-        name: "spawn_many_local",
-        gort: |rt| workloads::spawn_many_local(rt, workloads::SPAWN_N),
-        tokio: |rt| workloads::spawn_many_local(rt, workloads::SPAWN_N),
         // ~4 events per G (create, start, end, and the parent's unblock at the end).
+        work: &workloads::EXECUTOR[0],
         rounds_per_session: 40,
     },
     Workload {
-        name: "spawn_many_remote_idle",
-        gort: |rt| workloads::spawn_many_remote(rt, workloads::SPAWN_N),
-        tokio: |rt| workloads::spawn_many_remote(rt, workloads::SPAWN_N),
+        work: &workloads::EXECUTOR[1],
         rounds_per_session: 40,
     },
     Workload {
-        name: "yield_many",
-        gort: |rt| workloads::yield_many(rt, workloads::YIELD_TASKS, workloads::YIELD_N),
-        tokio: |rt| workloads::yield_many(rt, workloads::YIELD_TASKS, workloads::YIELD_N),
         // 200k polls, two events each.
+        work: &workloads::EXECUTOR[2],
         rounds_per_session: 4,
     },
     Workload {
-        name: "ping_pong",
-        gort: |rt| workloads::ping_pong(rt, workloads::PING_PONG_N),
-        tokio: |rt| workloads::ping_pong(rt, workloads::PING_PONG_N),
+        work: &workloads::EXECUTOR[3],
         rounds_per_session: 40,
     },
     Workload {
-        name: "chained_spawn",
-        gort: |rt| workloads::chained_spawn(rt, workloads::CHAIN_N),
-        tokio: |rt| workloads::chained_spawn(rt, workloads::CHAIN_N),
+        work: &workloads::EXECUTOR[4],
         rounds_per_session: 200,
     },
     // Not an executor microbenchmark: Gs that make syscalls and park on the netpoller, for scale.
     Workload {
-        name: "tcp_echo",
-        gort: gort_tcp_echo,
-        tokio: tokio_tcp_echo,
+        work: &TCP_ECHO,
         // ~6 events per round trip.
         rounds_per_session: 40,
     },
 ];
 
-/// Round trips of 64 bytes per `tcp_echo` round, over one fresh loopback connection.
-const ECHO_N: usize = 2_000;
-
-fn gort_tcp_echo(rt: &Gort) {
-    use runtime::net::{TcpListener, TcpStream};
-    rt.block_on(async {
-        let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let client = TcpStream::connect(ln.local_addr().expect("addr"))
-            .await
-            .expect("connect");
-        let (server, _) = ln.accept().await.expect("accept");
-        let echo = runtime::go(async move {
-            let mut buf = [0u8; 64];
-            while server.read_exact(&mut buf).await.is_ok() {
-                if server.write_all(&buf).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let (msg, mut buf) = ([7u8; 64], [0u8; 64]);
-        for _ in 0..ECHO_N {
-            client.write_all(&msg).await.expect("write");
-            client.read_exact(&mut buf).await.expect("read");
-        }
-        drop(client);
-        echo.await.expect("echo G");
-    });
-}
-
-fn tokio_tcp_echo(rt: &Tokio) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-    // In a spawned task, so that both ends run on tokio's workers, as gort's run on its Ms.
-    rt.block_on(rt.spawn(async {
-        let ln = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let mut client = TcpStream::connect(ln.local_addr().expect("addr"))
-            .await
-            .expect("connect");
-        client.set_nodelay(true).expect("nodelay");
-        let (mut server, _) = ln.accept().await.expect("accept");
-        server.set_nodelay(true).expect("nodelay");
-        let echo = tokio::spawn(async move {
-            let mut buf = [0u8; 64];
-            while server.read_exact(&mut buf).await.is_ok() {
-                if server.write_all(&buf).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let (msg, mut buf) = ([7u8; 64], [0u8; 64]);
-        for _ in 0..ECHO_N {
-            client.write_all(&msg).await.expect("write");
-            client.read_exact(&mut buf).await.expect("read");
-        }
-        drop(client);
-        echo.await.expect("echo task");
-    }));
-}
+/// 2 000 round trips of 64 bytes over one fresh loopback connection.
+const TCP_ECHO: Named = Named {
+    name: "tcp_echo",
+    gort: |rt| {
+        let s = echo::gort::tcp_pair(rt.runtime());
+        drop(echo::gort::tcp_round_trips(rt.runtime(), s, ECHO_N));
+    },
+    tokio: |rt| {
+        let s = echo::tok::tcp_pair(rt.runtime());
+        drop(echo::tok::round_trips(rt.runtime(), s, ECHO_N));
+    },
+};
+const ECHO_N: u64 = 2_000;
 
 /// `iters` rounds with tracing on, timing only the rounds: the session is restarted (and its
 /// JSON written to a sink) every `per_session` rounds, outside the timed region.
@@ -150,7 +92,7 @@ fn traced_rounds(rt: &Gort, w: &Workload, iters: u64) -> Duration {
         runtime::trace::start(std::io::sink()).expect("start tracing");
         let t = Instant::now();
         for _ in 0..n {
-            (w.gort)(rt);
+            (w.work.gort)(rt);
         }
         total += t.elapsed();
         runtime::trace::stop().expect("stop tracing");
@@ -171,16 +113,14 @@ fn paired(rt: &Gort, w: &Workload) -> (f64, Duration, Duration) {
         v[v.len() / 2]
     };
     let time = |traced: bool| {
-        if traced {
-            runtime::trace::start(std::io::sink()).expect("start tracing");
-        }
-        let t = Instant::now();
-        (w.gort)(rt);
-        let d = t.elapsed().as_secs_f64();
-        if traced {
-            runtime::trace::stop().expect("stop tracing");
-        }
-        d
+        let d = if traced {
+            traced_rounds(rt, w, 1)
+        } else {
+            let t = Instant::now();
+            (w.work.gort)(rt);
+            t.elapsed()
+        };
+        d.as_secs_f64()
     };
     time(false); // warm up
     let (mut ratios, mut offs, mut ons) = (Vec::new(), Vec::new(), Vec::new());
@@ -207,13 +147,13 @@ fn paired(rt: &Gort, w: &Workload) -> (f64, Duration, Duration) {
 /// Criterion's three entries for one workload, then (in a full run, with the tracer compiled in)
 /// the paired measurement, whose median ratio is returned.
 fn bench_workload(c: &mut Criterion, w: &Workload, full: bool) -> Option<f64> {
-    let mut g = c.benchmark_group(format!("trace_{}", w.name));
+    let mut g = c.benchmark_group(format!("trace_{}", w.work.name));
     {
         let rt = Tokio::build(workers()).expect("tokio runtime");
-        g.bench_function("tokio", |b| b.iter(|| (w.tokio)(&rt)));
+        g.bench_function("tokio", |b| b.iter(|| (w.work.tokio)(&rt)));
     }
     let rt = Gort::build(workers()).expect("gort runtime");
-    g.bench_function("gort", |b| b.iter(|| (w.gort)(&rt)));
+    g.bench_function("gort", |b| b.iter(|| (w.work.gort)(&rt)));
     if !runtime::trace::compiled_in() {
         g.finish();
         return None;
@@ -228,7 +168,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload, full: bool) -> Option<f64> {
     let (ratio, off, on) = paired(&rt, w);
     println!(
         "{}: paired over {PAIRS} pairs: median off {off:?}, median on {on:?}, median on/off {ratio:.3}",
-        w.name
+        w.work.name
     );
     Some(ratio)
 }
@@ -244,7 +184,7 @@ fn table(estimates: &[Estimate], paired: &[Option<f64>]) -> String {
         workers()
     );
     for (w, ratio) in WORKLOADS.iter().zip(paired) {
-        let group = format!("trace_{}", w.name);
+        let group = format!("trace_{}", w.work.name);
         let find = |f: &str| {
             estimates
                 .iter()
@@ -260,7 +200,7 @@ fn table(estimates: &[Estimate], paired: &[Option<f64>]) -> String {
         let paired = ratio.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}"));
         s.push_str(&format!(
             "| {} | {} | {} | {} | {off_tokio} | {paired} |\n",
-            w.name,
+            w.work.name,
             cell(tokio),
             cell(off),
             cell(on),

@@ -10,8 +10,13 @@
 //!   `benches/rt_multi_threaded.rs` ([`workloads`]).
 //! - `benches/timers.rs`: how late a sleep wakes ([`lateness`]), and many concurrent sleeps.
 //! - `benches/preempt_check.rs`: the cost of a preemption point when no preemption is pending.
+//! - `benches/net_echo.rs`: echo over loopback sockets, gort against tokio ([`echo`]).
+//! - `benches/trace_overhead.rs`: the execution tracer's cost, on [`workloads::EXECUTOR`] and an echo.
+//! - `src/bin/run-workload.rs`: one workload by name, for instruction counting
+//!   (`scripts/trace_disabled_cost.sh`).
 //! - `src/bin/bench-report.rs`: criterion's results as one Markdown table, gort next to tokio.
 
+pub mod echo;
 pub mod lateness;
 pub mod oneshot;
 pub mod peer;

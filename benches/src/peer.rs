@@ -90,6 +90,11 @@ impl Gort {
         Gort(rt)
     }
 
+    /// The runtime itself, for workloads the [`Peer`] trait does not cover (sockets).
+    pub fn runtime(&self) -> &runtime::Runtime {
+        &self.0
+    }
+
     /// The scheduler's counters, for explaining a result.
     pub fn stats(&self) -> runtime::Stats {
         self.0.stats()
@@ -143,6 +148,13 @@ impl Peer for Gort {
 
 /// tokio's multi-thread runtime with `worker_threads(workers)` and every driver enabled.
 pub struct Tokio(tokio::runtime::Runtime);
+
+impl Tokio {
+    /// The runtime itself, for workloads the [`Peer`] trait does not cover (sockets).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.0
+    }
+}
 
 impl Peer for Tokio {
     const NAME: &'static str = "tokio";

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::oneshot;
-use crate::peer::Peer;
+use crate::peer::{Gort, Peer, Tokio};
 
 /// Tasks spawned per round by the `spawn_many_*` workloads.
 pub const SPAWN_N: usize = 10_000;
@@ -61,6 +61,48 @@ impl Countdown {
             let _ = self.done.try_send(());
         }
     }
+}
+
+/// A workload by name, with one round of it at the benchmark's size on each runtime.
+pub struct Named {
+    pub name: &'static str,
+    pub gort: fn(&Gort),
+    pub tokio: fn(&Tokio),
+}
+
+/// The executor workloads without background load, at tokio's sizes: the set
+/// `benches/trace_overhead.rs` and the `run-workload` tool run by name.
+pub const EXECUTOR: &[Named] = &[
+    Named {
+        name: "spawn_many_local",
+        gort: |rt| spawn_many_local(rt, SPAWN_N),
+        tokio: |rt| spawn_many_local(rt, SPAWN_N),
+    },
+    Named {
+        name: "spawn_many_remote_idle",
+        gort: |rt| spawn_many_remote(rt, SPAWN_N),
+        tokio: |rt| spawn_many_remote(rt, SPAWN_N),
+    },
+    Named {
+        name: "yield_many",
+        gort: |rt| yield_many(rt, YIELD_TASKS, YIELD_N),
+        tokio: |rt| yield_many(rt, YIELD_TASKS, YIELD_N),
+    },
+    Named {
+        name: "ping_pong",
+        gort: |rt| ping_pong(rt, PING_PONG_N),
+        tokio: |rt| ping_pong(rt, PING_PONG_N),
+    },
+    Named {
+        name: "chained_spawn",
+        gort: |rt| chained_spawn(rt, CHAIN_N),
+        tokio: |rt| chained_spawn(rt, CHAIN_N),
+    },
+];
+
+/// Look up a workload of [`EXECUTOR`] by name.
+pub fn executor(name: &str) -> Option<&'static Named> {
+    EXECUTOR.iter().find(|w| w.name == name)
 }
 
 /// `spawn_many_local`: one task spawns `n` tasks from inside the runtime (the local queue path);

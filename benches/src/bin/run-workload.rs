@@ -2,8 +2,9 @@
 //! for tools that count instead of time, such as `valgrind --tool=callgrind` in
 //! `scripts/trace_disabled_cost.sh`.
 //!
-//! Usage: `run-workload <workload> <rounds> [procs]`, where workload is one of `spawn_many_local`,
-//! `spawn_many_remote_idle`, `yield_many`, `ping_pong`, `chained_spawn`; procs defaults to 1.
+//! Usage: `run-workload <workload> <rounds> [procs]`, where workload is one of
+//! `benches::workloads::EXECUTOR` (`spawn_many_local`, `spawn_many_remote_idle`, `yield_many`,
+//! `ping_pong`, `chained_spawn`); procs defaults to 1.
 //!
 //! sysmon is off: it acts on wall-clock time, which under an instruction counter (50x slower)
 //! would preempt at different points each run. With one P nothing is stolen either, so the
@@ -11,42 +12,28 @@
 
 use std::process::ExitCode;
 
-use benches::{workloads, Gort};
-
-const NAMES: &[&str] = &[
-    "spawn_many_local",
-    "spawn_many_remote_idle",
-    "yield_many",
-    "ping_pong",
-    "chained_spawn",
-];
-
-fn round(name: &str, rt: &Gort) {
-    match name {
-        "spawn_many_local" => workloads::spawn_many_local(rt, workloads::SPAWN_N),
-        "spawn_many_remote_idle" => workloads::spawn_many_remote(rt, workloads::SPAWN_N),
-        "yield_many" => workloads::yield_many(rt, workloads::YIELD_TASKS, workloads::YIELD_N),
-        "ping_pong" => workloads::ping_pong(rt, workloads::PING_PONG_N),
-        "chained_spawn" => workloads::chained_spawn(rt, workloads::CHAIN_N),
-        _ => unreachable!("names are checked in main"),
-    }
-}
+use benches::workloads::{self, EXECUTOR};
+use benches::Gort;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || {
         eprintln!(
             "usage: run-workload <workload> <rounds> [procs]\nworkloads: {}",
-            NAMES.join(", ")
+            EXECUTOR
+                .iter()
+                .map(|w| w.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         ExitCode::from(2)
     };
     let (Some(name), Some(rounds)) = (args.first(), args.get(1)) else {
         return usage();
     };
-    if !NAMES.contains(&name.as_str()) {
+    let Some(workload) = workloads::executor(name) else {
         return usage();
-    }
+    };
     let Ok(rounds) = rounds.parse::<u32>() else {
         return usage();
     };
@@ -63,7 +50,7 @@ fn main() -> ExitCode {
         }
     };
     for _ in 0..rounds {
-        round(name, &rt);
+        (workload.gort)(&rt);
     }
     ExitCode::SUCCESS
 }
