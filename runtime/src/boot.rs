@@ -231,7 +231,9 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         let sched = &self.sched;
         let _enter = EnterGuard::new(sched);
-        sched.shutdown.store(true, Ordering::SeqCst);
+        sched
+            .flags
+            .fetch_or(crate::sched::flags::SHUTDOWN, Ordering::SeqCst);
         // Wake every M that sleeps: on the idle list, in the netpoller; and sysmon.
         {
             let l = sched.lock();
@@ -307,8 +309,8 @@ where
         return JoinHandle::new(join);
     }
     sched.counters.spawned.fetch_add(1, Ordering::Relaxed);
-    crate::trace::go_create(id);
-    crate::proc::ready(sched, q);
+    crate::trace::go_create(sched, id);
+    crate::proc::put_runnable(sched, q);
     JoinHandle::new(join)
 }
 

@@ -22,7 +22,7 @@ pub(crate) fn netpoll(sched: &Arc<Sched>, delay: Option<Duration>) -> usize {
     }
     let n = ready.len();
     if n > 0 {
-        crate::trace::netpoll_batch(n);
+        crate::trace::netpoll_batch(sched, n);
     }
     crate::getg::batch_wake(crate::getg::Batch::Netpoll, || {
         for w in ready {

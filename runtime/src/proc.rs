@@ -38,13 +38,36 @@ use crate::g::{status, GRef, PollResult};
 use crate::getg::{self, MCtx};
 use crate::loom::sync::atomic::{fence, Ordering};
 use crate::loom::sync::Arc;
-use crate::sched::{pstate, pstatus, Sched, YieldReason, M};
+use crate::sched::{flags, pstate, pstatus, Sched, YieldReason, M};
 
 /// Go's `ready`: a parked G became runnable. From an M holding a P, it goes to that P's `runnext`
 /// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
 /// the global queue. Then make sure some M will look (`wakep`).
+///
+/// Never inlined: its callers (a waker's `wake`, above all) have a fast path that does not call
+/// it, and inlined, its body makes that fast path save and restore more registers. For the same
+/// reason the tracer's hook is in a copy of its own, so that with tracing off `ready` is one test
+/// and a jump.
+#[inline(never)]
 pub(crate) fn ready(sched: &Arc<Sched>, g: GRef) {
-    crate::trace::go_unblock(&g);
+    if crate::trace::on(sched) {
+        ready_traced(sched, g);
+    } else {
+        put_runnable(sched, g);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn ready_traced(sched: &Arc<Sched>, g: GRef) {
+    crate::trace::go_unblock(sched, &g);
+    put_runnable(sched, g);
+}
+
+/// The queueing half of [`ready`], also used by `newproc` for a new G (which the tracer records
+/// as a create, not an unblock): this P's `runnext` if the caller is an M with a P, else the
+/// global queue; then `wakep`.
+pub(crate) fn put_runnable(sched: &Arc<Sched>, g: GRef) {
     match getg::local_runqput(sched, g, true) {
         Ok(()) => {}
         Err(g) => {
@@ -110,7 +133,7 @@ fn newm(
 ) {
     let count = sched.mcount.load(Ordering::Relaxed);
     let max = sched.config.max_threads;
-    if sched.shutdown.load(Ordering::Acquire) || count >= max {
+    if sched.shutting_down(Ordering::Acquire) || count >= max {
         if count >= max && !l.warned_mcount {
             l.warned_mcount = true;
             eprintln!(
@@ -248,25 +271,44 @@ pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<M>) {
 }
 
 /// Go's `schedule`: one round per G run.
+///
+/// Clever for speed: the loop comes in two copies, with and without the tracer's hooks for a G
+/// run's start and end, and an M moves to the other copy when tracing is switched on or off. A
+/// hook that is off is only a load and a never-taken branch, but the call behind it is opaque to
+/// the compiler, which then keeps values alive across it and reloads what the call might have
+/// changed: with the hooks inline, a run cost ~16 instructions more with tracing off; with the
+/// choice made per run, ~5; with a copy of the loop per mode, nothing — the switch shares the
+/// byte, and the test, of the shutdown flag (`Sched::flags`; `scripts/trace_disabled_cost.sh`
+/// counts the instructions).
 fn schedule(ctx: &MCtx) {
-    while let Some((g, inherit_time)) = find_runnable(ctx) {
-        if ctx.m.spinning.load(Ordering::Relaxed) {
-            resetspinning(ctx);
-        }
-        // Clever for speed: `execute` comes in two copies, with and without the tracer's hooks,
-        // and the choice is made here, once per G run. A hook that is off is only a load and a
-        // never-taken branch, but the call behind it is opaque to the compiler, which then keeps
-        // values alive across it and reloads what the call might have changed: with the hooks
-        // inline, a run cost ~16 instructions more with tracing off, not 4
-        // (`scripts/trace_disabled_cost.sh` counts them).
-        if crate::trace::is_enabled() {
-            execute::<true>(ctx, g, inherit_time);
+    while !ctx.sched.shutting_down(Ordering::Acquire) {
+        if crate::trace::on(&ctx.sched) {
+            schedule_rounds::<true>(ctx);
         } else {
-            execute::<false>(ctx, g, inherit_time);
+            schedule_rounds::<false>(ctx);
         }
     }
     // Shutdown: leave the P as it is; `Runtime::drop` drains every queue once all Ms are gone.
     ctx.p.set(None);
+}
+
+/// Rounds of `schedule` until shutdown or until tracing is switched away from `TRACE`.
+fn schedule_rounds<const TRACE: bool>(ctx: &MCtx) {
+    // Tracing only: the previous run ended moments ago and nothing slow happened since (see
+    // `Next::local` and `execute`).
+    let mut quick = false;
+    while let Some(Next {
+        g,
+        inherit_time,
+        local,
+    }) = find_runnable::<TRACE>(ctx)
+    {
+        if ctx.m.spinning.load(Ordering::Relaxed) {
+            resetspinning(ctx);
+            quick = false;
+        }
+        quick = execute::<TRACE>(ctx, g, inherit_time, quick && local);
+    }
 }
 
 /// Go's `acquirep`: this M now owns P `pid`.
@@ -311,7 +353,7 @@ fn stopm(ctx: &MCtx) {
         let mut l = sched.lock();
         // Checked under the lock: `Runtime::drop` sets `shutdown` and then wakes the idle list under
         // the lock, so we either see the flag here or are on the list when it wakes it.
-        if sched.shutdown.load(Ordering::Acquire) {
+        if sched.shutting_down(Ordering::Acquire) {
             return;
         }
         sched.mput(&mut l, ctx.m.clone());
@@ -327,12 +369,40 @@ fn stopm(ctx: &MCtx) {
     }
 }
 
-/// Go's `findRunnable`. Blocks until a G is found; returns None only at shutdown. The bool is
-/// "inherit the time slice" (the G came from `runnext`).
-fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
+/// What [`find_runnable`] found.
+struct Next {
+    g: GRef,
+    /// The G came from `runnext`: it runs in the current time slice.
+    inherit_time: bool,
+    /// The G came from this P's own queue on the first look (step 3 of the module header): no
+    /// lock, syscall or park since the previous run, only a few dozen nanoseconds of queue work.
+    /// The tracer then stamps the run's start with the time it read at the previous run's end
+    /// instead of reading the clock again (`trace::go_start`).
+    local: bool,
+}
+
+impl Next {
+    /// A G from anywhere but the first look at the local queue.
+    fn from(g: GRef) -> Option<Next> {
+        Some(Next {
+            g,
+            inherit_time: false,
+            local: false,
+        })
+    }
+}
+
+/// Go's `findRunnable`. Blocks until a G is found; returns None when the M must leave this copy
+/// of its loop (`TRACE` is whether it runs the copy with the tracer's hooks): at shutdown, or when
+/// tracing was switched on or off.
+#[inline(always)]
+fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
     let sched = &ctx.sched;
+    let stay = if TRACE { flags::TRACING } else { 0 };
+    // Still on the quick first look (`Next::local`): no lock taken, no second pass.
+    let mut quick = true;
     'top: loop {
-        if sched.shutdown.load(Ordering::Acquire) {
+        if sched.flags.load(Ordering::Acquire) != stay {
             return None;
         }
         let Some(pid) = ctx.p.get() else {
@@ -354,24 +424,31 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
         if p.schedtick.load(Ordering::Relaxed) % 61 == 0
             && (sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0)
         {
+            quick = false;
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 1) {
-                return Some((g, false));
+                return Next::from(g);
             }
         }
 
         // 3. Local: runnext, then the ring.
-        if let Some(x) = p.runq.get() {
-            return Some(x);
+        if let Some((g, inherit_time)) = p.runq.get() {
+            return Some(Next {
+                g,
+                inherit_time,
+                local: quick,
+            });
         }
+        // Everything from here on locks, polls, steals or loops back.
+        quick = false;
 
         // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
         if sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0 {
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                return Some((g, false));
+                return Next::from(g);
             }
         }
 
@@ -381,8 +458,12 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
         {
             let woke = crate::netpoll::netpoll(sched, Some(Duration::ZERO));
             if woke > 0 {
-                if let Some(x) = p.runq.get() {
-                    return Some(x);
+                if let Some((g, inherit_time)) = p.runq.get() {
+                    return Some(Next {
+                        g,
+                        inherit_time,
+                        local: false,
+                    });
                 }
             }
         }
@@ -396,8 +477,12 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
             if !ctx.m.spinning.load(Ordering::Relaxed) {
                 become_spinning(ctx);
             }
-            if let Some(x) = steal_work(ctx) {
-                return Some(x);
+            if let Some((g, inherit_time)) = steal_work(ctx) {
+                return Some(Next {
+                    g,
+                    inherit_time,
+                    local: false,
+                });
             }
         }
 
@@ -409,7 +494,7 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
             sched.gosched_flush(&mut l, p);
             if sched.runqsize.load(Ordering::SeqCst) != 0 {
                 if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                    return Some((g, false));
+                    return Next::from(g);
                 }
             }
             let pid = releasep(ctx);
@@ -449,7 +534,7 @@ fn find_runnable(ctx: &MCtx) -> Option<(GRef, bool)> {
             // break; our SeqCst swap above is ordered after its poll, so either the shutdown flag is
             // visible now or the break is still pending for our own poll. Without this check we could
             // sleep until the next timer (possibly hours) while `Runtime::drop` waits to join us.
-            if sched.shutdown.load(Ordering::SeqCst) {
+            if sched.shutting_down(Ordering::SeqCst) {
                 sched.lastpoll.store(sched.nanotime(), Ordering::SeqCst);
                 return None;
             }
@@ -550,8 +635,11 @@ fn steal_work(ctx: &MCtx) -> Option<(GRef, bool)> {
 
 /// Go's `execute` + the return path of `gopark`/`gosched`/`goexit`: run one poll of `g` on this M's
 /// P, then deal with the outcome.
-/// `TRACE`: record the run's start and end (see `schedule`).
-fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool) {
+///
+/// `TRACE`: record the run's start and end (see `schedule`). With `quick` (the previous run ended
+/// moments ago, see `Next::local`) the start reuses the clock reading of that end. Returns, when
+/// tracing, whether this run's own tail was quick too: no lock or wake-up while requeueing the G.
+fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bool) -> bool {
     let sched = &ctx.sched;
     let pid = ctx.p.get().expect("execute without a P");
     let p = &sched.allp[pid];
@@ -576,7 +664,7 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool) {
         Ordering::Relaxed,
     );
     if TRACE {
-        crate::trace::go_start(ctx, pid, gid);
+        crate::trace::go_start(ctx, pid, gid, quick);
     }
     // Enter the poll: from here until the CAS below, sysmon may take the P away (see sched.rs).
     p.begin_poll(ctx.m.id);
@@ -609,11 +697,13 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool) {
         crate::trace::go_end(ctx, pid, gid, res, reason);
     }
 
+    let mut tail_quick = owned;
     match (res, g) {
         (PollResult::Requeue, Some(g)) => {
             g.header().status.store(status::RUNNABLE, Ordering::Relaxed);
             match reason {
                 YieldReason::Preempt => {
+                    tail_quick = false;
                     // Go's gopreempt_m: straight to the global queue.
                     sched.counters.preemptions.fetch_add(1, Ordering::Relaxed);
                     let mut l = sched.lock();
@@ -630,6 +720,7 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool) {
                     p.gosched_put(g);
                 }
                 YieldReason::Gosched => {
+                    tail_quick = false;
                     // A P is idle: publish at once and make sure an M comes for it.
                     let mut l = sched.lock();
                     sched.globrunqput(&mut l, g);
@@ -638,6 +729,7 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool) {
                 }
                 YieldReason::None => {
                     if let Err(g) = ctx.runqput(g, false) {
+                        tail_quick = false;
                         let mut l = sched.lock();
                         sched.globrunqput(&mut l, g);
                         drop(l);
@@ -660,6 +752,7 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool) {
             None => stopm(ctx),
         }
     }
+    TRACE && tail_quick
 }
 
 /// loom model of the spinning/parking protocol (run with `scripts/loom.sh`). The real runtime runs

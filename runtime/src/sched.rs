@@ -35,7 +35,9 @@ use std::time::{Duration, Instant};
 
 use crate::allgs::AllGs;
 use crate::g::GRef;
-use crate::loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 use crate::loom::thread::JoinHandle;
 use crate::note::Note;
@@ -286,6 +288,18 @@ impl Default for Config {
     }
 }
 
+/// Bits of `Sched::flags`.
+pub(crate) mod flags {
+    /// `Runtime::drop` has begun: every M leaves its loop.
+    pub(crate) const SHUTDOWN: u8 = 1;
+    /// The execution tracer is recording: this runtime's copy of the process-wide switch, set for
+    /// every live runtime by `runtime::trace::start`/`stop` (`trace/buf.rs`). The tracer's hooks
+    /// test it here rather than the process-wide flag because the `Sched` is at hand (in a
+    /// register) wherever they run, while a `static` of a library crate is reached through the GOT
+    /// in position-independent code: a load more per check.
+    pub(crate) const TRACING: u8 = 2;
+}
+
 pub(crate) struct Sched {
     pub(crate) allp: Box<[P]>,
     pub(crate) gomaxprocs: usize,
@@ -306,8 +320,11 @@ pub(crate) struct Sched {
     pub(crate) poller: netpoll::Poller,
     pub(crate) lastpoll: AtomicU64,
     pub(crate) poll_until: AtomicU64,
-    /// Set when the runtime is shutting down: every M leaves its loop.
-    pub(crate) shutdown: AtomicBool,
+    /// The reasons an M leaves its current scheduling loop ([`flags`]): the runtime is shutting
+    /// down, or the execution tracer was switched on or off (Ms then move to the copy of the loop
+    /// with or without the tracer's hooks, `proc.rs`). One byte, so that `find_runnable` tests
+    /// both with the one load it makes every round anyway.
+    pub(crate) flags: AtomicU8,
     /// The runtime's clock origin; `nanotime()` counts from here.
     pub(crate) start: Instant,
     /// Coprimes of gomaxprocs, for visiting victims in a random order (Go's `stealOrder`).
@@ -338,7 +355,7 @@ impl Sched {
         let coprimes = (1..=procs as u32)
             .filter(|&i| gcd(i, procs as u32) == 1)
             .collect();
-        Ok(Arc::new(Sched {
+        let sched = Arc::new(Sched {
             allp,
             gomaxprocs: procs,
             lock: Mutex::new(Locked {
@@ -362,7 +379,7 @@ impl Sched {
             poller,
             lastpoll: AtomicU64::new(1),
             poll_until: AtomicU64::new(0),
-            shutdown: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
             start: Instant::now(),
             coprimes,
             config,
@@ -370,7 +387,9 @@ impl Sched {
             sysmon_note: Note::new(),
             sysmon_wait: AtomicBool::new(false),
             rescues: crate::sysmon::Rescues::new(),
-        }))
+        });
+        crate::trace::register(&sched);
+        Ok(sched)
     }
 
     /// A one-P scheduler with its P taken off the idle list, so that nothing ever starts an M:
@@ -391,6 +410,11 @@ impl Sched {
             debug_assert_eq!(p, Some(0));
         }
         s
+    }
+
+    /// Is the runtime shutting down (`flags::SHUTDOWN`)?
+    pub(crate) fn shutting_down(&self, order: Ordering) -> bool {
+        self.flags.load(order) & flags::SHUTDOWN != 0
     }
 
     /// Go's `sched.lock`.

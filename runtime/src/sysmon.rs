@@ -93,7 +93,7 @@ fn sysmon(sched: &Arc<Sched>) {
     let mut delay_us = 20u64;
     let mut lasttrace = 0u64;
     let trace_ns = sched.config.schedtrace_ms * 1_000_000;
-    while !sched.shutdown.load(Ordering::Acquire) {
+    while !sched.shutting_down(Ordering::Acquire) {
         delay_us = if idle == 0 {
             20
         } else if idle > 50 {
@@ -108,7 +108,7 @@ fn sysmon(sched: &Arc<Sched>) {
         if trace_ns == 0 && sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs {
             sched.sysmon_wait.store(true, Ordering::SeqCst);
             if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs
-                && !sched.shutdown.load(Ordering::Acquire)
+                && !sched.shutting_down(Ordering::Acquire)
             {
                 let next = crate::proc::time_sleep_until(sched);
                 let sleep = if next == 0 {
@@ -180,7 +180,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             slice_over = true;
             if state == pstate::IN_POLL || state == pstate::IN_POLL_LOCKED {
                 // Trace first, so the request is never stamped after the yield it causes.
-                crate::trace::preempt_request(i);
+                crate::trace::preempt_request(sched, i);
                 p.preempt.store(true, Ordering::Relaxed);
             }
         }
@@ -204,7 +204,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             if p.revoke(word) {
                 n += 1;
                 sched.counters.handoffs.fetch_add(1, Ordering::Relaxed);
-                crate::trace::handoff(i, (word >> 8) as usize - 1);
+                crate::trace::handoff(sched, i, (word >> 8) as usize - 1);
                 crate::proc::handoffp(sched, i);
             }
             continue;
@@ -227,7 +227,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 let m = (word >> 8) as usize - 1;
                 sched.counters.rescues.fetch_add(1, Ordering::Relaxed);
                 crate::loom::lock(&sched.rescues.pending).push((m, i, pd.pollwhen));
-                crate::trace::rescue(i, m, p.curg.load(Ordering::Relaxed));
+                crate::trace::rescue(sched, i, m, p.curg.load(Ordering::Relaxed));
                 crate::proc::handoffp(sched, i);
             }
         }

@@ -37,9 +37,11 @@ use std::io::{self, Write};
 use std::mem::MaybeUninit;
 
 use super::clock::{self, Calibration, Pair};
-use super::event::{Encoded, Event, MAX_ENCODED};
+use super::event::{Encoded, Event, Kind, MAX_ENCODED};
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
+use crate::sched::flags::TRACING;
+use crate::sched::Sched;
 
 /// Bytes per chunk: one lock every 64 KiB of events, about 8 000 events. (Unit tests use small
 /// chunks and a small cap, so that they cross both quickly, under Miri too.)
@@ -56,12 +58,24 @@ pub(crate) const MAX_BYTES: usize = 32 * CHUNK_BYTES;
 #[cfg(all(test, miri))]
 pub(crate) const MAX_BYTES: usize = 12 * CHUNK_BYTES;
 
-/// The flag every hook tests. `Relaxed`: a thread that sees tracing switch on or off a little late
-/// records a few events more or less, which the session boundary absorbs.
+/// The process-wide switch (`runtime::trace::is_enabled`). The hooks test their runtime's copy of
+/// it (`sched::flags::TRACING`); [`set_enabled`] changes both.
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Every runtime built so far (the dead ones are dropped from the list as it is walked), whose
+/// `TRACING` flags follow `ENABLED`.
+static RUNTIMES: Mutex<Vec<std::sync::Weak<Sched>>> = Mutex::new(Vec::new());
 /// Generation of the current (or last) session.
 static GEN: AtomicU64 = AtomicU64::new(0);
 static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+
+/// The bytes of chunks from finished sessions, for the next session's chunks (at most
+/// [`POOL_CHUNKS`]). Fresh memory costs a page fault per 4 KiB on first touch — ~2 µs on the
+/// development VM, a few nanoseconds per event, a fifth of what tracing a yield-heavy benchmark
+/// round costs — while a recycled chunk's pages are mapped already. Go keeps its used trace
+/// buffers on a free list for the same reason. The price is up to `POOL_CHUNKS` chunks of memory
+/// kept after tracing stops.
+static POOL: Mutex<Vec<Bytes>> = Mutex::new(Vec::new());
+const POOL_CHUNKS: usize = (8 << 20) / CHUNK_BYTES;
 
 /// Who started the session, and so who may stop it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,12 +86,15 @@ pub(crate) enum Owner {
     Env(String),
 }
 
+/// A chunk's memory: bytes that may be uninitialised, written through shared references.
+type Bytes = Box<[MaybeUninit<UnsafeCell<u8>>]>;
+
 /// A run of encoded events with one writer (see the module header).
 ///
 /// `std`'s `UnsafeCell` rather than the crate's loom shim: the tracer is compiled out under loom,
 /// and the shim's cell has no raw-pointer access to a byte range.
 struct Chunk {
-    bytes: Box<[MaybeUninit<UnsafeCell<u8>>]>,
+    bytes: Bytes,
     len: AtomicUsize,
 }
 
@@ -90,9 +107,13 @@ unsafe impl Sync for Chunk {}
 unsafe impl Send for Chunk {}
 
 impl Chunk {
+    /// An empty chunk: a recycled one if the pool has any, else fresh memory.
     fn new() -> Chunk {
+        let bytes = crate::loom::lock(&POOL)
+            .pop()
+            .unwrap_or_else(|| Box::new_uninit_slice(CHUNK_BYTES));
         Chunk {
-            bytes: Box::new_uninit_slice(CHUNK_BYTES),
+            bytes,
             len: AtomicUsize::new(0),
         }
     }
@@ -155,6 +176,12 @@ struct Writer {
     /// The tick count of the last event in `chunk` (0 for a fresh chunk): events store the
     /// difference.
     last_ts: u64,
+    /// The latest clock reading of this thread in this session (0: none yet), for
+    /// [`emit_switch_start`].
+    clock: u64,
+    /// A run end recorded but not yet written (`Kind::Nop`: none), `ts` in raw ticks; see
+    /// [`emit_run_end`].
+    held: Event,
     thread: u32,
     /// Set when the session's cap was reached: count and drop without taking the lock again.
     dropped: Option<Arc<AtomicU64>>,
@@ -168,6 +195,8 @@ thread_local! {
             chunk: None,
             used: 0,
             last_ts: 0,
+            clock: 0,
+            held: Event::EMPTY,
             thread: 0,
             dropped: None,
             capped: false,
@@ -177,6 +206,42 @@ thread_local! {
 
 /// Record one event, stamping its time. Called only by the hooks' cold paths.
 pub(crate) fn emit(ev: Event) {
+    record(ev, Stamp::Now);
+}
+
+/// Record the end of a G's run: stamped now, but held back until this thread's next event, in
+/// case that is the next run's start (`emit_switch_start`).
+pub(crate) fn emit_run_end(ev: Event) {
+    record(ev, Stamp::Hold);
+}
+
+/// Record a G's run start that follows the previous run's end moments later (a quick switch,
+/// `proc.rs`: `Next::local`): it takes the time of that end instead of reading the clock, and the
+/// two are stored as one record.
+///
+/// Clever for speed. Reading the tick counter is the largest part of an event's cost (~10 ns of
+/// ~20 on the development VM) and a yield-heavy program switches Gs every 30–100 ns; a quick switch
+/// now costs one clock read and one record instead of two of each. The price: the few dozen
+/// nanoseconds of queue work between one run's end and the next run's start are not resolved —
+/// finer than Go's own tracer resolves (it divides the tick counter by 64).
+pub(crate) fn emit_switch_start(ev: Event) {
+    record(ev, Stamp::SameTime);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    /// Read the clock and write the event.
+    Now,
+    /// Read the clock and hold the event back (one at most): the next event writes it first, or
+    /// merges with it.
+    Hold,
+    /// Use this thread's latest clock reading (read the clock if there is none in this session),
+    /// merging with a held run end when it is that run's P's next start.
+    SameTime,
+}
+
+#[inline(always)]
+fn record(ev: Event, stamp: Stamp) {
     // `try_with`: a hook can run while thread-locals are being torn down (a waker dropped by a
     // thread-local destructor); the event is dropped then. `try_borrow_mut`: never re-entered today,
     // but a hook inside `emit` must not turn into a panic.
@@ -184,31 +249,56 @@ pub(crate) fn emit(ev: Event) {
         let Ok(mut w) = w.try_borrow_mut() else {
             return;
         };
+        let w = &mut *w;
         let gen = GEN.load(Ordering::Acquire);
-        if (w.gen != gen || w.used + MAX_ENCODED > CHUNK_BYTES || w.chunk.is_none())
+        // Room for two events: a held one and this one.
+        if (w.gen != gen || w.used + 2 * MAX_ENCODED > CHUNK_BYTES || w.chunk.is_none())
             && !w.refill(gen)
         {
             return;
         }
-        let w = &mut *w;
-        let Some(chunk) = w.chunk.as_ref() else {
-            return;
-        };
         // Raw ticks (`clock.rs`); `stop` turns them into nanoseconds since the start.
-        let ts = clock::ticks();
-        // SAFETY: this thread is the chunk's only writer, so nothing else holds a reference into
-        // it; `used` is the published length and the check above left at least `MAX_ENCODED`
-        // bytes after it, so the array lies inside the chunk, on bytes no reader looks at until the
-        // Release store below. `MaybeUninit<u8>` has the layout of the chunk's bytes and may be
-        // uninitialised.
-        let out = unsafe { &mut *chunk.ptr().add(w.used).cast::<Encoded>() };
-        w.used += ev.encode(ts.wrapping_sub(w.last_ts), out);
-        w.last_ts = ts;
-        chunk.len.store(w.used, Ordering::Release);
+        let ts = if stamp == Stamp::SameTime && w.clock != 0 {
+            w.clock
+        } else {
+            clock::ticks()
+        };
+        w.clock = ts;
+        let ev = Event { ts, ..ev };
+        if w.held.kind != Kind::Nop {
+            let held = std::mem::replace(&mut w.held, Event::EMPTY);
+            if stamp == Stamp::SameTime && held.continues_with(&ev) {
+                w.write(|out, dts| Event::encode_switch(&held, &ev, dts, out), ts);
+                return;
+            }
+            w.write(|out, dts| held.encode(dts, out), held.ts);
+        }
+        if stamp == Stamp::Hold {
+            w.held = ev;
+        } else {
+            w.write(|out, dts| ev.encode(dts, out), ts);
+        }
     });
 }
 
 impl Writer {
+    /// Append one encoded record stamped `ts` to the chunk, which has room (`record` checked).
+    #[inline(always)]
+    fn write(&mut self, encode: impl FnOnce(&mut Encoded, u64) -> usize, ts: u64) {
+        let Some(chunk) = self.chunk.as_ref() else {
+            return;
+        };
+        // SAFETY: this thread is the chunk's only writer, so nothing else holds a reference into
+        // it; `used` is the published length and `record` left at least `MAX_ENCODED` bytes
+        // after it, so the array lies inside the chunk, on bytes no reader looks at until the
+        // Release store below. `MaybeUninit<u8>` has the layout of the chunk's bytes and may be
+        // uninitialised.
+        let out = unsafe { &mut *chunk.ptr().add(self.used).cast::<Encoded>() };
+        self.used += encode(out, ts.wrapping_sub(self.last_ts));
+        self.last_ts = ts;
+        chunk.len.store(self.used, Ordering::Release);
+    }
+
     /// Get a chunk with room, registering with the current session if needed. False: drop the event.
     #[cold]
     fn refill(&mut self, gen: u64) -> bool {
@@ -238,6 +328,8 @@ impl Writer {
             self.dropped = Some(dropped);
             self.capped = false;
             self.chunk = None;
+            self.clock = 0;
+            self.held = Event::EMPTY;
         }
         if s.reserved + CHUNK_BYTES > MAX_BYTES {
             self.capped = true;
@@ -255,6 +347,34 @@ impl Writer {
         self.last_ts = 0;
         true
     }
+}
+
+/// A new runtime: its `TRACING` flag starts as `ENABLED` is. Under the list's lock, so a concurrent
+/// [`set_enabled`] either sees the runtime on the list or has set `ENABLED` already.
+pub(crate) fn register(sched: &Arc<Sched>) {
+    let mut all = crate::loom::lock(&RUNTIMES);
+    all.retain(|w| w.strong_count() > 0);
+    if ENABLED.load(Ordering::SeqCst) {
+        sched.flags.fetch_or(TRACING, Ordering::SeqCst);
+    }
+    all.push(Arc::downgrade(sched));
+}
+
+/// Flip the process-wide switch and every live runtime's copy.
+fn set_enabled(on: bool) {
+    let mut all = crate::loom::lock(&RUNTIMES);
+    ENABLED.store(on, Ordering::SeqCst);
+    all.retain(|w| match w.upgrade() {
+        Some(s) => {
+            if on {
+                s.flags.fetch_or(TRACING, Ordering::SeqCst);
+            } else {
+                s.flags.fetch_and(!TRACING, Ordering::SeqCst);
+            }
+            true
+        }
+        None => false,
+    });
 }
 
 /// Start a session. Fails if one is running.
@@ -282,7 +402,7 @@ pub(crate) fn start(owner: Owner, sink: Box<dyn Write + Send>) -> io::Result<()>
         reserved: 0,
     });
     GEN.store(gen, Ordering::Release);
-    ENABLED.store(true, Ordering::SeqCst);
+    set_enabled(true);
     Ok(())
 }
 
@@ -306,7 +426,7 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
             }
             Some(s) => accept(&s.owner)?,
         }
-        ENABLED.store(false, Ordering::SeqCst);
+        set_enabled(false);
         match guard.take() {
             Some(s) => s,
             None => unreachable!("the session vanished under its lock"),
@@ -320,13 +440,28 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
         let bytes = chunk.published();
         let (mut at, mut prev) = (0, 0);
         while at < bytes.len() {
-            let Some(mut ev) = Event::decode(bytes, &mut at, prev) else {
-                // Only this file writes chunks, one whole event at a time.
+            let Some((first, second)) = Event::decode(bytes, &mut at, prev) else {
+                // Only this file writes chunks, one whole record at a time.
                 unreachable!("a trace chunk holds a partial event at byte {at}");
             };
-            prev = ev.ts;
-            ev.ts = cal.ns(ev.ts);
-            events.push((*thread, ev));
+            prev = first.ts;
+            for mut ev in std::iter::once(first).chain(second) {
+                ev.ts = cal.ns(ev.ts);
+                events.push((*thread, ev));
+            }
+        }
+    }
+    // Recycle the chunks nobody writes any more (a thread's current chunk stays with the thread
+    // until it next records, and is freed then).
+    {
+        let mut pool = crate::loom::lock(&POOL);
+        for (_, chunk) in s.chunks {
+            if pool.len() >= POOL_CHUNKS {
+                break;
+            }
+            if let Ok(c) = Arc::try_unwrap(chunk) {
+                pool.push(c.bytes);
+            }
         }
     }
     // Stable: a thread's events keep their recorded order when two share a timestamp.

@@ -48,7 +48,7 @@ use std::io::{self, Write};
 
 use crate::g::PollResult;
 use crate::getg::MCtx;
-use crate::sched::YieldReason;
+use crate::sched::{Sched, YieldReason};
 
 #[cfg(not(any(loom, gort_notrace)))]
 mod buf;
@@ -58,21 +58,30 @@ mod chrome;
 mod clock;
 mod event;
 
-/// Is a trace being recorded? The single test every hook makes.
+/// Is this runtime recording a trace? The single test every hook makes: its `Sched`'s copy of the
+/// process-wide switch (`sched::flags::TRACING`, which says why a copy). `Relaxed`: a thread that
+/// sees tracing switch on or off a little late records a few events more or less, which the
+/// session boundary absorbs.
 ///
 /// Built with `RUSTFLAGS="--cfg gort_notrace"` this is the constant `false`, so every hook compiles
 /// to nothing: the build `scripts/trace_disabled_cost.sh` compares against to measure what the
 /// hooks cost while tracing is off.
 #[inline(always)]
-fn on() -> bool {
+pub(crate) fn on(_sched: &Sched) -> bool {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        buf::ENABLED.load(crate::loom::sync::atomic::Ordering::Relaxed)
+        _sched.flags.load(std::sync::atomic::Ordering::Relaxed) & crate::sched::flags::TRACING != 0
     }
     #[cfg(any(loom, gort_notrace))]
     {
         false
     }
+}
+
+/// Called by `Sched::new`: put the runtime on the list whose switches `start` and `stop` set.
+pub(crate) fn register(_sched: &crate::loom::sync::Arc<crate::sched::Sched>) {
+    #[cfg(not(any(loom, gort_notrace)))]
+    buf::register(_sched);
 }
 
 /// Was the tracer compiled in? False under `cfg(loom)` and `cfg(gort_notrace)`, where [`start`]
@@ -145,7 +154,14 @@ pub fn stop() -> io::Result<()> {
 /// Is an execution trace being recorded right now?
 #[inline(always)]
 pub fn is_enabled() -> bool {
-    on()
+    #[cfg(not(any(loom, gort_notrace)))]
+    {
+        buf::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(any(loom, gort_notrace))]
+    {
+        false
+    }
 }
 
 #[cfg(not(any(loom, gort_notrace)))]
@@ -203,7 +219,7 @@ pub(crate) fn start_from_env() {
 pub(crate) fn flush_on_shutdown(_s: &crate::sched::Sched) {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        if !on() || !matches!(buf::owner(), Some(buf::Owner::Env(_))) {
+        if !is_enabled() || !matches!(buf::owner(), Some(buf::Owner::Env(_))) {
             return;
         }
         let Ok(mut c) = buf::stop(|owner| match owner {
@@ -230,116 +246,119 @@ pub(crate) fn flush_on_shutdown(_s: &crate::sched::Sched) {
 }
 
 // ---- the hooks -------------------------------------------------------------------------------------
-// Each is one load and a branch (`on()`); the recording is out of line in `rec`.
+// Each is one load and a branch (`on`); the recording is out of line in `rec`.
 
 #[inline(always)]
 pub(crate) fn m_start(ctx: &MCtx) {
-    if on() {
+    if on(&ctx.sched) {
         rec::m_start(ctx);
     }
 }
 
 #[inline(always)]
 pub(crate) fn m_stop(ctx: &MCtx) {
-    if on() {
+    if on(&ctx.sched) {
         rec::m_simple(event::Kind::MStop, ctx);
     }
 }
 
 #[inline(always)]
 pub(crate) fn m_park(ctx: &MCtx) {
-    if on() {
+    if on(&ctx.sched) {
         rec::m_simple(event::Kind::MPark, ctx);
     }
 }
 
 #[inline(always)]
 pub(crate) fn m_unpark(ctx: &MCtx) {
-    if on() {
+    if on(&ctx.sched) {
         rec::m_simple(event::Kind::MUnpark, ctx);
     }
 }
 
 #[inline(always)]
 pub(crate) fn proc_start(ctx: &MCtx, p: usize) {
-    if on() {
+    if on(&ctx.sched) {
         rec::m_p(event::Kind::ProcStart, ctx, p);
     }
 }
 
 #[inline(always)]
 pub(crate) fn proc_stop(ctx: &MCtx, p: usize) {
-    if on() {
+    if on(&ctx.sched) {
         rec::m_p(event::Kind::ProcStop, ctx, p);
     }
 }
 
+/// A G's run begins. `quick`: the M's previous run ended moments ago and it found this G on its
+/// own queue with no lock, syscall or park in between (`proc.rs`, `Next::local`); the start then
+/// takes the clock reading of that end instead of reading the clock again.
 #[inline(always)]
-pub(crate) fn go_start(ctx: &MCtx, p: usize, g: u64) {
-    if on() {
-        rec::go_start(ctx, p, g);
+pub(crate) fn go_start(ctx: &MCtx, p: usize, g: u64, quick: bool) {
+    if on(&ctx.sched) {
+        rec::go_start(ctx, p, g, quick);
     }
 }
 
 #[inline(always)]
 pub(crate) fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
-    if on() {
+    if on(&ctx.sched) {
         rec::go_end(ctx, p, g, res, why);
     }
 }
 
 #[inline(always)]
 pub(crate) fn steal(ctx: &MCtx, victim: usize, thief: usize, n: usize) {
-    if on() {
+    if on(&ctx.sched) {
         rec::steal(ctx, victim, thief, n);
     }
 }
 
 #[inline(always)]
-pub(crate) fn netpoll_batch(n: usize) {
-    if on() {
+pub(crate) fn netpoll_batch(sched: &Sched, n: usize) {
+    if on(sched) {
         rec::netpoll_batch(n);
     }
 }
 
 #[inline(always)]
-pub(crate) fn go_create(g: u64) {
-    if on() {
+pub(crate) fn go_create(sched: &Sched, g: u64) {
+    if on(sched) {
         rec::go_create(g);
     }
 }
 
 #[inline(always)]
 pub(crate) fn syscall_enter(ctx: &MCtx, p: usize) {
-    if on() {
+    if on(&ctx.sched) {
         rec::syscall_enter(ctx, p);
     }
 }
 
 #[inline(always)]
 pub(crate) fn syscall_exit(ctx: &MCtx, p: usize, fast: bool) {
-    if on() {
+    if on(&ctx.sched) {
         rec::syscall_exit(ctx, p, fast);
     }
 }
 
 #[inline(always)]
-pub(crate) fn preempt_request(p: usize) {
-    if on() {
+pub(crate) fn preempt_request(sched: &Sched, p: usize) {
+    if on(sched) {
         rec::sysmon(event::Kind::PreemptRequest, p, usize::MAX, 0);
     }
 }
 
 #[inline(always)]
-pub(crate) fn handoff(p: usize, m: usize) {
-    if on() {
+pub(crate) fn handoff(sched: &Sched, p: usize, m: usize) {
+    if on(sched) {
         rec::sysmon(event::Kind::Handoff, p, m, 0);
     }
 }
 
 #[inline(always)]
-pub(crate) fn rescue(p: usize, m: usize, g: u64) {
-    if on() {
+pub(crate) fn rescue(sched: &Sched, p: usize, m: usize, g: u64) {
+    if on(sched) {
         rec::sysmon(event::Kind::Rescue, p, m, g);
     }
 }
@@ -349,8 +368,8 @@ pub(crate) fn rescue(p: usize, m: usize, g: u64) {
 ///
 /// Takes the G, not its id, so that the id is read only when tracing is on.
 #[inline(always)]
-pub(crate) fn go_unblock(g: &crate::g::GRef) {
-    if on() {
+pub(crate) fn go_unblock(sched: &Sched, g: &crate::g::GRef) {
+    if on(sched) {
         rec::go_unblock(g.id());
     }
 }
@@ -359,9 +378,7 @@ pub(crate) fn go_unblock(g: &crate::g::GRef) {
 /// scheduler is only the test of `on()`.
 #[cfg(not(any(loom, gort_notrace)))]
 mod rec {
-    use std::cell::Cell;
-
-    use super::buf::emit;
+    use super::buf::{emit, emit_run_end, emit_switch_start};
     use super::event::{Event, Kind, Outcome, Source, FLAG_RUNNEXT};
     use crate::g::PollResult;
     use crate::getg::{self, Batch, MCtx};
@@ -416,8 +433,13 @@ mod rec {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn go_start(ctx: &MCtx, p: usize, g: u64) {
-        emit(Event::new(Kind::GoStart).m(ctx.m.id).p(p).g(g));
+    pub(super) fn go_start(ctx: &MCtx, p: usize, g: u64, quick: bool) {
+        let ev = Event::new(Kind::GoStart).m(ctx.m.id).p(p).g(g);
+        if quick {
+            emit_switch_start(ev);
+        } else {
+            emit(ev);
+        }
     }
 
     #[cold]
@@ -438,7 +460,7 @@ mod rec {
             .p
             .get()
             .map_or(u64::from(super::event::NONE), |p| p as u64);
-        emit(
+        emit_run_end(
             Event::new(Kind::GoEnd)
                 .m(ctx.m.id)
                 .p(p)
@@ -467,16 +489,9 @@ mod rec {
         emit(Event::new(Kind::NetpollBatch).m(m).g(n as u64));
     }
 
-    thread_local! {
-        /// The G this thread just recorded a `GoCreate` for: `newproc` calls `ready` right after
-        /// the `go_create` hook, and that `ready` is part of the creation, not an unblock.
-        static JUST_CREATED: Cell<u64> = const { Cell::new(0) };
-    }
-
     #[cold]
     #[inline(never)]
     pub(super) fn go_create(g: u64) {
-        let _ = JUST_CREATED.try_with(|c| c.set(g));
         let ev = getg::with_curm(|ctx| {
             let runnext = if to_runnext(ctx) { FLAG_RUNNEXT } else { 0 };
             Event::new(Kind::GoCreate)
@@ -492,9 +507,6 @@ mod rec {
     #[cold]
     #[inline(never)]
     pub(super) fn go_unblock(g: u64) {
-        if JUST_CREATED.try_with(|c| c.replace(0)) == Ok(g) {
-            return;
-        }
         let ev = getg::with_curm(|ctx| {
             let by = curg(ctx);
             let source = match ctx.batch.get() {
@@ -550,7 +562,7 @@ mod rec {
     pub(super) fn m_start(_: &MCtx) {}
     pub(super) fn m_simple(_: Kind, _: &MCtx) {}
     pub(super) fn m_p(_: Kind, _: &MCtx, _: usize) {}
-    pub(super) fn go_start(_: &MCtx, _: usize, _: u64) {}
+    pub(super) fn go_start(_: &MCtx, _: usize, _: u64, _: bool) {}
     pub(super) fn go_end(_: &MCtx, _: usize, _: u64, _: PollResult, _: YieldReason) {}
     pub(super) fn steal(_: &MCtx, _: usize, _: usize, _: usize) {}
     pub(super) fn netpoll_batch(_: usize) {}
