@@ -424,6 +424,58 @@ fn find_runnable_takes_a_global_g_every_61st_schedtick() {
     assert_eq!(t["args"]["runnext"], false);
 }
 
+/// On one P, Gs taking turns with `yield_now` mostly find the next G on their own P's queue, with
+/// no lock or park in between: the tracer stores such a switch as one record with one clock
+/// reading (`proc.rs`: `Next::local`), so one run's slice ends exactly where the next begins. And
+/// holding each run's end back for that (`trace/buf.rs`) loses no run.
+#[test]
+fn quick_switches_share_one_time_and_lose_no_run() {
+    let _s = serial();
+    const GS: u64 = 8;
+    const YIELDS: u64 = 100;
+    let ((), r) = traced(|| {
+        let rt = runtime::Builder::new()
+            .procs(1)
+            .sysmon(false)
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let hs: Vec<_> = (0..GS)
+                .map(|_| {
+                    runtime::go(async {
+                        for _ in 0..YIELDS {
+                            runtime::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.expect("G finished");
+            }
+        });
+    });
+    assert_well_formed(&r);
+    let mut runs: Vec<(u64, u64, &Value)> = r
+        .slices("g")
+        .map(|s| (ns(&s["ts"]), ns(&s["ts"]) + ns(&s["dur"]), s))
+        .collect();
+    runs.sort_by_key(|&(start, _, _)| start);
+    let yields = runs
+        .iter()
+        .filter(|(_, _, s)| s["args"]["end"] == "yield")
+        .count() as u64;
+    assert_eq!(yields, GS * YIELDS, "every yield's run is in the trace");
+    let back_to_back = runs
+        .windows(2)
+        .filter(|w| w[0].2["args"]["end"] == "yield" && w[0].1 == w[1].0)
+        .count() as u64;
+    assert!(
+        back_to_back >= GS * YIELDS / 2,
+        "only {back_to_back} of {} yields switched at one time",
+        GS * YIELDS
+    );
+}
+
 #[test]
 fn a_child_goes_to_runnext_and_runs_next_on_its_parents_p() {
     let _s = serial();

@@ -205,12 +205,14 @@ thread_local! {
 }
 
 /// Record one event, stamping its time. Called only by the hooks' cold paths.
+#[inline(always)]
 pub(crate) fn emit(ev: Event) {
     record(ev, Stamp::Now);
 }
 
 /// Record the end of a G's run: stamped now, but held back until this thread's next event, in
 /// case that is the next run's start (`emit_switch_start`).
+#[inline(always)]
 pub(crate) fn emit_run_end(ev: Event) {
     record(ev, Stamp::Hold);
 }
@@ -224,6 +226,7 @@ pub(crate) fn emit_run_end(ev: Event) {
 /// now costs one clock read and one record instead of two of each. The price: the few dozen
 /// nanoseconds of queue work between one run's end and the next run's start are not resolved —
 /// finer than Go's own tracer resolves (it divides the tick counter by 64).
+#[inline(always)]
 pub(crate) fn emit_switch_start(ev: Event) {
     record(ev, Stamp::SameTime);
 }
@@ -243,42 +246,50 @@ enum Stamp {
 #[inline(always)]
 fn record(ev: Event, stamp: Stamp) {
     // `try_with`: a hook can run while thread-locals are being torn down (a waker dropped by a
-    // thread-local destructor); the event is dropped then. `try_borrow_mut`: never re-entered today,
-    // but a hook inside `emit` must not turn into a panic.
-    let _ = WRITER.try_with(|w| {
-        let Ok(mut w) = w.try_borrow_mut() else {
+    // thread-local destructor); the event is dropped then. Clever for speed: `try_with` only
+    // hands out the cell's address, so that the recording below is inlined into each hook, where
+    // the event's constant fields (a `GoStart` has no `arg`, ...) fold away; with the recording
+    // inside `try_with`'s closure, one out-of-line copy served every hook.
+    let Ok(cell) = WRITER.try_with(|w| w as *const RefCell<Writer>) else {
+        return;
+    };
+    // SAFETY: the address is of this thread's own writer, which lives until the thread's
+    // thread-local destructors run; `try_with` succeeded, so they have not begun, and they cannot
+    // begin while this thread is in here.
+    let cell = unsafe { &*cell };
+    // Never re-entered today, but a hook inside `record` must not turn into a panic.
+    let Ok(mut w) = cell.try_borrow_mut() else {
+        return;
+    };
+    let w = &mut *w;
+    let gen = GEN.load(Ordering::Acquire);
+    // Room for two events: a held one and this one.
+    if (w.gen != gen || w.used + 2 * MAX_ENCODED > CHUNK_BYTES || w.chunk.is_none())
+        && !w.refill(gen)
+    {
+        return;
+    }
+    // Raw ticks (`clock.rs`); `stop` turns them into nanoseconds since the start.
+    let ts = if stamp == Stamp::SameTime && w.clock != 0 {
+        w.clock
+    } else {
+        clock::ticks()
+    };
+    w.clock = ts;
+    let ev = Event { ts, ..ev };
+    if w.held.kind != Kind::Nop {
+        let held = std::mem::replace(&mut w.held, Event::EMPTY);
+        if stamp == Stamp::SameTime && held.continues_with(&ev) {
+            w.write(|out, dts| Event::encode_switch(&held, &ev, dts, out), ts);
             return;
-        };
-        let w = &mut *w;
-        let gen = GEN.load(Ordering::Acquire);
-        // Room for two events: a held one and this one.
-        if (w.gen != gen || w.used + 2 * MAX_ENCODED > CHUNK_BYTES || w.chunk.is_none())
-            && !w.refill(gen)
-        {
-            return;
         }
-        // Raw ticks (`clock.rs`); `stop` turns them into nanoseconds since the start.
-        let ts = if stamp == Stamp::SameTime && w.clock != 0 {
-            w.clock
-        } else {
-            clock::ticks()
-        };
-        w.clock = ts;
-        let ev = Event { ts, ..ev };
-        if w.held.kind != Kind::Nop {
-            let held = std::mem::replace(&mut w.held, Event::EMPTY);
-            if stamp == Stamp::SameTime && held.continues_with(&ev) {
-                w.write(|out, dts| Event::encode_switch(&held, &ev, dts, out), ts);
-                return;
-            }
-            w.write(|out, dts| held.encode(dts, out), held.ts);
-        }
-        if stamp == Stamp::Hold {
-            w.held = ev;
-        } else {
-            w.write(|out, dts| ev.encode(dts, out), ts);
-        }
-    });
+        w.write(|out, dts| held.encode(dts, out), held.ts);
+    }
+    if stamp == Stamp::Hold {
+        w.held = ev;
+    } else {
+        w.write(|out, dts| ev.encode(dts, out), ts);
+    }
 }
 
 impl Writer {
@@ -568,6 +579,108 @@ mod tests {
         stop(|_| Ok(())).expect("stop");
         let e = stop(|_| Ok(())).err().expect("stop twice");
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
+
+    /// The events in `c` recorded by the calling thread (libtest names it after the test, so
+    /// runtimes of other unit tests, traced too while a session runs, are left out).
+    fn this_threads(c: &Collected) -> Vec<Event> {
+        let me = std::thread::current().name().map(String::from);
+        c.events
+            .iter()
+            .filter(|(t, _)| Some(&c.threads[*t as usize].name) == me.as_ref())
+            .map(|(_, e)| *e)
+            .collect()
+    }
+
+    fn kinds_and_times(c: &Collected) -> Vec<(Kind, u64, u64)> {
+        this_threads(c)
+            .iter()
+            .map(|e| (e.kind, e.g, e.ts))
+            .collect()
+    }
+
+    #[test]
+    fn a_held_run_end_merges_with_the_next_start_or_is_written_before_any_other_event() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let end = |g| Event::new(Kind::GoEnd).m(7).p(0).g(g).arg(0).aux(1, 0);
+        let go = |g| Event::new(Kind::GoStart).m(7).p(0).g(g);
+        // A quick switch: one clock reading for both.
+        emit(go(1));
+        emit_run_end(end(1));
+        emit_switch_start(go(2));
+        // A run end followed by something else: written first, with its own time.
+        emit_run_end(end(2));
+        emit(Event::new(Kind::ProcStop).m(7).p(0));
+        // A quick start after an end that lost its P: not merged, but still the end's time.
+        emit(go(3));
+        emit_run_end(end(3).arg(u64::from(crate::trace::event::NONE)));
+        emit_switch_start(go(4));
+        let c = stop(|_| Ok(())).expect("stop");
+        let got = kinds_and_times(&c);
+        let kinds: Vec<(Kind, u64)> = got.iter().map(|&(k, g, _)| (k, g)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (Kind::GoStart, 1),
+                (Kind::GoEnd, 1),
+                (Kind::GoStart, 2),
+                (Kind::GoEnd, 2),
+                (Kind::ProcStop, 0),
+                (Kind::GoStart, 3),
+                (Kind::GoEnd, 3),
+                (Kind::GoStart, 4),
+            ]
+        );
+        let ts: Vec<u64> = got.iter().map(|&(_, _, t)| t).collect();
+        assert_eq!(ts[1], ts[2], "a quick switch has one time");
+        assert_eq!(ts[6], ts[7], "a quick start takes the end's time");
+        assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
+        // The merged end is a complete GoEnd again: its P kept, its outcome.
+        let end1 = this_threads(&c)
+            .into_iter()
+            .find(|e| e.kind == Kind::GoEnd && e.g == 1)
+            .expect("end of G1");
+        assert_eq!((end1.p, end1.arg, end1.aux), (0, 0, 1));
+    }
+
+    #[test]
+    fn a_run_end_held_when_the_session_stops_does_not_reach_the_next_one() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        start(Owner::Api, Box::new(io::sink())).expect("start");
+        emit_run_end(Event::new(Kind::GoEnd).m(7).p(0).g(1));
+        stop(|_| Ok(())).expect("stop");
+        start(Owner::Api, Box::new(io::sink())).expect("start again");
+        emit_switch_start(Event::new(Kind::GoStart).m(7).p(0).g(2));
+        let c = stop(|_| Ok(())).expect("stop");
+        let got: Vec<(Kind, u64)> = kinds_and_times(&c)
+            .iter()
+            .map(|&(k, g, _)| (k, g))
+            .collect();
+        assert_eq!(got, vec![(Kind::GoStart, 2)]);
+    }
+
+    #[test]
+    fn the_chunks_of_a_finished_session_are_kept_for_the_next() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        crate::loom::lock(&POOL).clear();
+        start(Owner::Api, Box::new(io::sink())).expect("start");
+        // Several chunks' worth from this thread: all but its current chunk are free at stop.
+        for i in 0..PER_THREAD * 3 {
+            emit(Event::new(Kind::GoStart).g(i));
+        }
+        stop(|_| Ok(())).expect("stop");
+        let pooled = crate::loom::lock(&POOL).len();
+        assert!(pooled >= 2, "{pooled} chunks pooled");
+        start(Owner::Api, Box::new(io::sink())).expect("start again");
+        emit(Event::new(Kind::GoStart).g(1));
+        // (Other unit tests' runtimes, traced as well, may take pooled chunks too.)
+        assert!(
+            crate::loom::lock(&POOL).len() < pooled,
+            "a pooled chunk was reused"
+        );
+        stop(|_| Ok(())).expect("stop");
+        assert!(crate::loom::lock(&POOL).len() <= POOL_CHUNKS);
     }
 
     #[test]

@@ -469,11 +469,16 @@ mod tests {
         for i in 0..2_000u64 {
             let r = next();
             // Mix small, large, zero and "none" values, and timestamps that step backwards.
-            let pick = |r: u64, shift: u32| match (r >> shift) & 3 {
+            // Every width from 0 to 8 bytes, and the edges of each.
+            let pick = |r: u64, shift: u32| match (r >> shift) & 7 {
                 0 => 0,
                 1 => r & 0xff,
                 2 => r,
-                _ => u64::MAX,
+                3 => u64::MAX,
+                4 => 1 << 48,
+                5 => (1 << 56) - 1,
+                6 => r >> ((r >> 58) * 8).min(56),
+                _ => 0x100,
             };
             let ev = Event {
                 ts: if i % 7 == 3 {
@@ -517,6 +522,49 @@ mod tests {
             .g(u64::MAX);
         max = max.arg(u64::MAX).aux(255, 255);
         assert_eq!(encoded(&max, u64::MAX).len(), MAX_ENCODED);
+    }
+
+    #[test]
+    fn a_run_end_and_the_next_start_share_one_record() {
+        let end = Event::new(Kind::GoEnd)
+            .m(2)
+            .p(1)
+            .g(41)
+            .arg(1)
+            .aux(Outcome::Yield as u8, 0);
+        let start = Event::new(Kind::GoStart).m(2).p(1).g(42);
+        let (end, start) = (Event { ts: 900, ..end }, Event { ts: 900, ..start });
+        assert!(end.continues_with(&start));
+        let mut out: Encoded = [MaybeUninit::new(0); MAX_ENCODED];
+        let n = Event::encode_switch(&end, &start, 900 - 100, &mut out);
+        let bytes: Vec<u8> = out[..n]
+            .iter()
+            // SAFETY: every byte was initialised above.
+            .map(|b| unsafe { b.assume_init() })
+            .collect();
+        assert!(n < encoded(&end, 0).len() + encoded(&start, 0).len());
+        let mut at = 0;
+        let got = Event::decode(&bytes, &mut at, 100).expect("a whole record");
+        assert_eq!(got, (end, Some(start)));
+        assert_eq!(at, n);
+        for cut in 0..n {
+            assert_eq!(Event::decode(&bytes[..cut], &mut 0, 0), None);
+        }
+        // Not a continuation: another P, a P the end did not keep, another time, other kinds.
+        let other_p = Event { p: 0, ..start };
+        let lost_p = Event {
+            arg: u64::from(NONE),
+            ..end
+        };
+        let later = Event { ts: 901, ..start };
+        assert!(!end.continues_with(&other_p));
+        assert!(!lost_p.continues_with(&start));
+        assert!(!end.continues_with(&later));
+        assert!(!start.continues_with(&start));
+        assert!(!end.continues_with(&Event {
+            kind: Kind::GoCreate,
+            ..start
+        }));
     }
 
     #[test]
