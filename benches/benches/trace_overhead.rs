@@ -9,7 +9,7 @@
 //!
 //! Those three are measured one after another, seconds apart, and on a shared 2-vCPU VM the
 //! machine's speed drifts by more than the effect being measured. So the bench also measures the
-//! ratio directly, paired: it alternates one round with tracing off and one with tracing on, 41
+//! ratio directly, paired: it alternates one round with tracing off and one with tracing on, 101
 //! pairs per workload, and reports the median of the per-pair ratios `on / off` (drift between two
 //! adjacent rounds is small; the median ignores the pairs a hiccup hit). That table is printed and
 //! saved for `bench-report`; it is the number issue 6 wants under 25 %.
@@ -102,7 +102,7 @@ fn traced_rounds(rt: &Gort, w: &Workload, iters: u64) -> Duration {
 }
 
 /// Pairs per workload in the paired measurement (odd, so the median is one pair's ratio).
-const PAIRS: usize = 41;
+const PAIRS: usize = 101;
 
 /// The paired measurement (see the module header): the median `on / off` ratio and the medians
 /// of the off and on round times. Each traced round is a whole session (started and stopped

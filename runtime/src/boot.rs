@@ -283,7 +283,9 @@ impl Drop for Runtime {
         drop(queued);
         for p in sched.allp.iter() {
             drop(p.runq.drain());
-            drop(p.gosched_take());
+            let mut yielded = std::collections::VecDeque::new();
+            p.gosched_move_to(&mut yielded);
+            drop(yielded);
             p.timers.clear();
         }
         crate::trace::flush_on_shutdown(sched);

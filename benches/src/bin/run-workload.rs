@@ -2,9 +2,11 @@
 //! for tools that count instead of time, such as `valgrind --tool=callgrind` in
 //! `scripts/trace_disabled_cost.sh`.
 //!
-//! Usage: `run-workload <workload> <rounds> [procs]`, where workload is one of
+//! Usage: `run-workload <workload> <rounds> [procs] [--traced]`, where workload is one of
 //! `benches::workloads::EXECUTOR` (`spawn_many_local`, `spawn_many_remote_idle`, `yield_many`,
-//! `ping_pong`, `chained_spawn`); procs defaults to 1.
+//! `ping_pong`, `chained_spawn`); procs defaults to 1. With `--traced` the rounds run with the
+//! execution tracer recording (into memory; the process exits without writing the trace), to
+//! count what recording costs.
 //!
 //! sysmon is off: it acts on wall-clock time, which under an instruction counter (50x slower)
 //! would preempt at different points each run. With one P nothing is stolen either, so the
@@ -16,10 +18,12 @@ use benches::workloads::{self, EXECUTOR};
 use benches::Gort;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let traced = args.iter().any(|a| a == "--traced");
+    args.retain(|a| a != "--traced");
     let usage = || {
         eprintln!(
-            "usage: run-workload <workload> <rounds> [procs]\nworkloads: {}",
+            "usage: run-workload <workload> <rounds> [procs] [--traced]\nworkloads: {}",
             EXECUTOR
                 .iter()
                 .map(|w| w.name)
@@ -49,8 +53,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if traced {
+        if let Err(e) = runtime::trace::start(std::io::sink()) {
+            eprintln!("run-workload: cannot start tracing: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     for _ in 0..rounds {
         (workload.gort)(&rt);
+    }
+    if traced {
+        // Writing the trace would dwarf the rounds in an instruction count.
+        std::process::exit(0);
     }
     ExitCode::SUCCESS
 }

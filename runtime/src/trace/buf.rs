@@ -3,14 +3,24 @@
 //!
 //! # Recording without a lock
 //! Each thread appends to its own [`Chunk`], a fixed array of bytes with a published length, into
-//! which events are encoded back to back (`event.rs`: a kind byte and varints, 6–10 bytes for the
-//! common events). The thread is the chunk's only writer: it writes an event's bytes at `len`, then
-//! stores the new `len` with `Release`. The collector, on `stop`, loads `len` with `Acquire` and
-//! decodes bytes `0..len`: those are complete and never written again, and the bytes the writer may
-//! be filling right now are past `len`. So the hot path is a thread-local access, a clock read, a
-//! few byte stores — no lock and no read-modify-write. A lock (the session's) is taken once per
-//! [`CHUNK_BYTES`] of events (several thousand), to register a fresh chunk. Chunks are not zeroed
-//! when allocated: nothing reads past `len`, and the pass would double the memory traffic.
+//! which events are encoded back to back (`event.rs`: 6–9 bytes for the common events). The thread
+//! is the chunk's only writer: it writes an event's bytes at `len`, then stores the new `len` with
+//! `Release`. The collector, on `stop`, loads `len` with `Acquire` and decodes bytes `0..len`:
+//! those are complete and never written again, and the bytes the writer may be filling right now
+//! are past `len`. So the hot path is a thread-local access, a clock read, a few stores — no lock
+//! and no read-modify-write. A lock (the session's) is taken once per [`CHUNK_BYTES`] of events
+//! (several thousand), to register a fresh chunk. Chunks are not zeroed when allocated: nothing
+//! reads past `len`, and the pass would double the memory traffic. Chunks of a finished session
+//! are kept in a small pool for the next one ([`POOL`]), whose pages are mapped already.
+//!
+//! # Quick switches
+//! A G's run end is not written at once but held ([`emit_run_end`]): if the thread's next event
+//! is the start of the next run on the same P moments later ([`emit_switch_start`], which `proc.rs`
+//! calls only when nothing slow happened in between), the two become one record with one clock
+//! reading; any other event writes the held end first. A yield-heavy program thus pays one clock
+//! read and one record per switch instead of two of each. A run end still held when the session
+//! stops is lost, like an event recorded after it; the output then shows that G running until
+//! the end of the trace.
 //!
 //! # Per thread, not per P
 //! Go keeps a buffer per M too (per P for some events). Here per-P buffers would be wrong, not just

@@ -2,12 +2,17 @@
 //! `traceEvGoCreate`, `traceEvGoStart`, ...; runtime/traceevent.go), and its wire format.
 //!
 //! In code an event is a plain `Copy` struct, [`Event`]. In the per-thread buffers it is encoded
-//! the way Go encodes its trace: a kind byte, then varints (LEB128), with the timestamp stored as
-//! the difference from the previous event in the same buffer (last, see `encode`). A field mask after the kind byte
-//! leaves out fields that are 0 or "none", so the common events take 6–10 bytes instead of the
-//! struct's 40. That matters more than it looks: a scheduler microbenchmark records an event every
-//! 25 ns per thread, and at 40 bytes apiece the tracer's cost was mostly the memory traffic of
-//! writing fresh buffer pages, not the work of recording.
+//! compactly, with the timestamp stored as the difference from the previous record in the same
+//! buffer (see [`Event::encode`]): fields that are 0 or "none" take no bytes and small ones one or
+//! two, so the common events take 6–9 bytes instead of the struct's 40. That matters more than it
+//! looks: a scheduler microbenchmark records an event every 25 ns per thread, and at 40 bytes
+//! apiece the tracer's cost was mostly the memory traffic of writing fresh buffer pages, not the
+//! work of recording. A run's end and the next run's start at the same time can share one record
+//! ([`Event::encode_switch`], `buf.rs`).
+//!
+//! Where this differs from Go: Go writes LEB128 varints (7 bits a byte, a loop and a branch per
+//! byte). Here each field is one 8-byte store plus a 3-bit width in a header — about half the
+//! instructions, for a byte or so more per event.
 //!
 //! Which thread recorded an event is not a field: every buffer belongs to one thread (`buf.rs`).
 

@@ -13,22 +13,27 @@
 //! and netpoll batches. `chrome.rs` says what the output looks like.
 //!
 //! # Cost
-//! Off: each hook below is `#[inline(always)]` and is one relaxed load of a global `AtomicBool`
-//! and a branch that is never taken while tracing is off; the recording code sits behind it in a
-//! `#[cold]`, never-inlined function. The hottest pair, a G run's start and end, is not even that:
-//! `schedule` picks one of two copies of `execute`, with or without those hooks, once per run
-//! (`proc.rs` says why). `scripts/trace_disabled_cost.sh` counts what is left against a build with
-//! every hook compiled out (`--cfg gort_notrace`): about 1–1.5 % more instructions on the
-//! scheduler-only microbenchmarks, whose whole poll is ~400 instructions — a few instructions per
-//! run, which wall-clock benchmarks cannot tell apart.
+//! Off: each hook is `#[inline(always)]` and is one relaxed load of the runtime's `TRACING` flag
+//! ([`on`]; `Sched::flags`, which says why a per-runtime copy) and a branch that is never taken while
+//! tracing is off; the recording code sits behind it in a `#[cold]`, never-inlined function. The
+//! hottest pair, a G run's start and end, costs not even that: `schedule` runs one of two copies
+//! of its loop, with or without those hooks, and an M moves between them when the flag changes,
+//! which `find_runnable` notices with the test of the shutdown flag it makes anyway (`proc.rs`).
+//! `scripts/trace_disabled_cost.sh` counts what is left against a build with every hook compiled
+//! out (`--cfg gort_notrace`): +0.06 % (`yield_many`) to +0.7 % more instructions on the
+//! scheduler-only microbenchmarks — the hooks at G creation and wake-up.
 //!
-//! On: an event is a thread-local access, a read of the CPU's tick counter (`clock.rs`) and 6–10
-//! bytes appended to the thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache
-//! line: 15–20 ns on the development VM. A G costs two or three events (create, start, end), so
-//! workloads whose Gs do real work barely notice, while the scheduler-only microbenchmarks, where a
-//! G's whole run takes 30–150 ns, run 1.2–1.7x slower traced (`benches/trace_overhead.rs`). Go's
-//! tracer has the same shape: it too reads the tick counter and writes a few varint bytes per
-//! event.
+//! On: an event is a read of the CPU's tick counter (`clock.rs`) and a few bytes appended to the
+//! thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache line. The tick counter is
+//! the larger half (~10 ns on the development VM; the rest ~3 ns). Two things keep the count of
+//! both down where a scheduler spends its time: when an M goes straight from one G's run to the
+//! next G on its own P's queue (a *quick switch*, `proc.rs`: `Next::local`), the run's end and
+//! the next run's start share one clock reading and one record (`buf.rs`), and the recording is
+//! inlined into each hook so that the fields an event does not use cost nothing. Workloads whose Gs
+//! do real work barely notice (a loopback TCP echo: 1.0x); the scheduler-only microbenchmarks, where
+//! a G's whole run takes 30–150 ns and costs one or two clock readings, run 1.0–1.4x slower traced
+//! (`benches/trace_overhead.rs`). Go's tracer has the same shape: it too reads the tick counter
+//! and writes a few bytes per event.
 //!
 //! # Differences from Go
 //! - Go streams a compact binary format to the writer while tracing runs, and `go tool trace`
