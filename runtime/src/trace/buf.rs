@@ -183,6 +183,12 @@ struct Writer {
     chunk: Option<Arc<Chunk>>,
     /// Bytes of `chunk` written (and published).
     used: usize,
+    /// `used` below this leaves room for two more records (a held one and the next); 0 without a
+    /// chunk. One compare on the hot path instead of three.
+    room: usize,
+    /// Whether this session's clock is the CPU's counter (`clock::source`), cached here where the
+    /// hot path has it at hand.
+    counter: bool,
     /// The tick count of the last event in `chunk` (0 for a fresh chunk): events store the
     /// difference.
     last_ts: u64,
@@ -204,6 +210,8 @@ thread_local! {
             gen: 0,
             chunk: None,
             used: 0,
+            room: 0,
+            counter: false,
             last_ts: 0,
             clock: 0,
             held: Event::EMPTY,
@@ -241,6 +249,13 @@ pub(crate) fn emit_switch_start(ev: Event) {
     record(ev, Stamp::SameTime);
 }
 
+/// What [`Writer::write`] appends: an event, or a run end and the next start as one record.
+#[derive(Clone, Copy)]
+enum Record<'a> {
+    One(&'a Event),
+    Switch(&'a Event, &'a Event),
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stamp {
     /// Read the clock and write the event.
@@ -274,38 +289,38 @@ fn record(ev: Event, stamp: Stamp) {
     let w = &mut *w;
     let gen = GEN.load(Ordering::Acquire);
     // Room for two events: a held one and this one.
-    if (w.gen != gen || w.used + 2 * MAX_ENCODED > CHUNK_BYTES || w.chunk.is_none())
-        && !w.refill(gen)
-    {
+    if (w.gen != gen || w.used >= w.room) && !w.refill(gen) {
         return;
     }
     // Raw ticks (`clock.rs`); `stop` turns them into nanoseconds since the start.
     let ts = if stamp == Stamp::SameTime && w.clock != 0 {
         w.clock
     } else {
-        clock::ticks()
+        clock::ticks(w.counter)
     };
     w.clock = ts;
     let ev = Event { ts, ..ev };
     if w.held.kind != Kind::Nop {
-        let held = std::mem::replace(&mut w.held, Event::EMPTY);
+        let held = w.held;
+        w.held.kind = Kind::Nop;
         if stamp == Stamp::SameTime && held.continues_with(&ev) {
-            w.write(|out, dts| Event::encode_switch(&held, &ev, dts, out), ts);
+            w.write(Record::Switch(&held, &ev));
             return;
         }
-        w.write(|out, dts| held.encode(dts, out), held.ts);
+        w.write(Record::One(&held));
     }
     if stamp == Stamp::Hold {
         w.held = ev;
     } else {
-        w.write(|out, dts| ev.encode(dts, out), ts);
+        w.write(Record::One(&ev));
     }
 }
 
 impl Writer {
-    /// Append one encoded record stamped `ts` to the chunk, which has room (`record` checked).
+    /// Append one record to the chunk, which has room (`record` checked). Not a closure: each
+    /// hook's copy of `record` inlines this and the encoder with it, so constant fields fold.
     #[inline(always)]
-    fn write(&mut self, encode: impl FnOnce(&mut Encoded, u64) -> usize, ts: u64) {
+    fn write(&mut self, rec: Record<'_>) {
         let Some(chunk) = self.chunk.as_ref() else {
             return;
         };
@@ -315,7 +330,17 @@ impl Writer {
         // Release store below. `MaybeUninit<u8>` has the layout of the chunk's bytes and may be
         // uninitialised.
         let out = unsafe { &mut *chunk.ptr().add(self.used).cast::<Encoded>() };
-        self.used += encode(out, ts.wrapping_sub(self.last_ts));
+        let ts = match rec {
+            Record::One(ev) => {
+                self.used += ev.encode(ev.ts.wrapping_sub(self.last_ts), out);
+                ev.ts
+            }
+            Record::Switch(end, start) => {
+                self.used +=
+                    Event::encode_switch(end, start, end.ts.wrapping_sub(self.last_ts), out);
+                end.ts
+            }
+        };
         self.last_ts = ts;
         chunk.len.store(self.used, Ordering::Release);
     }
@@ -349,12 +374,15 @@ impl Writer {
             self.dropped = Some(dropped);
             self.capped = false;
             self.chunk = None;
+            self.room = 0;
             self.clock = 0;
             self.held = Event::EMPTY;
+            self.counter = clock::source() == clock::Source::Counter;
         }
         if s.reserved + CHUNK_BYTES > MAX_BYTES {
             self.capped = true;
             self.chunk = None;
+            self.room = 0;
             if let Some(d) = &self.dropped {
                 d.fetch_add(1, Ordering::Relaxed);
             }
@@ -365,6 +393,7 @@ impl Writer {
         s.chunks.push((self.thread, chunk.clone()));
         self.chunk = Some(chunk);
         self.used = 0;
+        self.room = CHUNK_BYTES - 2 * MAX_ENCODED + 1;
         self.last_ts = 0;
         true
     }

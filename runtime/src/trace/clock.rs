@@ -83,13 +83,14 @@ fn choose() -> Source {
     Source::Monotonic
 }
 
-/// Read the raw counter. `source()` must have been called before (by the session's start), which
-/// is why this only looks at the already-initialised choice; if it was not, it reads ticks of 1 ns.
-#[inline]
-pub(crate) fn ticks() -> u64 {
-    match SOURCE.get() {
-        Some(Source::Counter) => counter(),
-        _ => monotonic_ns(),
+/// Read the clock: the CPU's counter if `counter` (the caller's cached `source() ==
+/// Source::Counter`), else the monotonic clock in nanoseconds.
+#[inline(always)]
+pub(crate) fn ticks(counter: bool) -> u64 {
+    if counter {
+        self::counter()
+    } else {
+        monotonic_ns()
     }
 }
 
@@ -129,7 +130,7 @@ impl Pair {
         // Ticks read between two nanosecond reads, paired with their midpoint: halves the error
         // a preemption between the two reads would cause.
         let a = monotonic_ns();
-        let ticks = ticks();
+        let ticks = ticks(source() == Source::Counter);
         let b = monotonic_ns();
         Pair {
             ticks,
@@ -180,15 +181,15 @@ mod tests {
 
     #[test]
     fn ticks_advance_and_convert_to_about_the_elapsed_nanoseconds() {
-        let _ = source();
+        let counter = source() == Source::Counter;
         let a = Pair::now();
-        let t0 = ticks();
+        let t0 = ticks(counter);
         std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
             1
         } else {
             20
         }));
-        let t1 = ticks();
+        let t1 = ticks(counter);
         let b = Pair::now();
         assert!(t1 > t0);
         let cal = Calibration::new(a, b);

@@ -11,7 +11,7 @@
 //! ([`Event::encode_switch`], `buf.rs`).
 //!
 //! Where this differs from Go: Go writes LEB128 varints (7 bits a byte, a loop and a branch per
-//! byte). Here each field is one 8-byte store plus a 3-bit width in a header — about half the
+//! byte). Here each field is one 8-byte store plus a 4-bit width in a header — about half the
 //! instructions, for a byte or so more per event.
 //!
 //! Which thread recorded an event is not a field: every buffer belongs to one thread (`buf.rs`).
@@ -234,9 +234,9 @@ impl Event {
 
 use std::mem::MaybeUninit;
 
-/// The longest encoding of one event: a 3-byte header, then `m` and `p` (up to 4 bytes each),
+/// The longest encoding of one event: a 4-byte header, then `m` and `p` (up to 4 bytes each),
 /// `g` and `arg` (8), the aux bytes (2) and the timestamp delta (8).
-pub(crate) const MAX_ENCODED: usize = 3 + 4 + 4 + 8 + 8 + 2 + 8;
+pub(crate) const MAX_ENCODED: usize = 4 + 4 + 4 + 8 + 8 + 2 + 8;
 
 /// Where [`Event::encode`] writes: room for the longest event. `MaybeUninit` because the tracer
 /// encodes straight into its (never zeroed) buffer; encoding into a scratch array and copying
@@ -244,32 +244,26 @@ pub(crate) const MAX_ENCODED: usize = 3 + 4 + 4 + 8 + 8 + 2 + 8;
 /// narrow byte stores before it).
 pub(crate) type Encoded = [MaybeUninit<u8>; MAX_ENCODED];
 
-// Bit positions in the header: the kind, then a 3-bit width code per field, in field order (23
-// bits of the 24).
+// Bit positions in the header: the kind, then a 4-bit byte count per field, in field order (29
+// bits of the 32).
 const KIND_BITS: u32 = 5;
 const M_SHIFT: u32 = 5;
-const P_SHIFT: u32 = 8;
-const G_SHIFT: u32 = 11;
-const ARG_SHIFT: u32 = 14;
-const AUX_SHIFT: u32 = 17;
-/// The delta's code, in the header's last byte: written after the delta itself.
-const DTS_SHIFT: u32 = 20;
+const P_SHIFT: u32 = 9;
+const G_SHIFT: u32 = 13;
+const ARG_SHIFT: u32 = 17;
+const AUX_SHIFT: u32 = 21;
+/// The delta's count, in the header's last byte: written after the delta itself.
+const DTS_SHIFT: u32 = 25;
+const HEADER: usize = 4;
 /// The kind byte of a switch record ([`Event::encode_switch`]): not a [`Kind`], the wire's own.
 pub(crate) const SWITCH: u32 = (1 << KIND_BITS) - 1;
 const _: () = assert!((Kind::Rescue as u32) < SWITCH);
 
-/// How many little-endian bytes `v` needs, as a 3-bit code: 0–6 bytes as themselves, 7 for 7 or
-/// 8 (one byte wasted on the rare 7-byte value buys a header that fits in 3 bytes). 0 needs no
-/// bytes, which is how absent fields cost nothing.
+/// How many little-endian bytes `v` needs (0–8). 0 needs none, which is how absent fields cost
+/// nothing.
 #[inline(always)]
-fn code(v: u64) -> u32 {
-    ((71 - v.leading_zeros()) / 8).min(7)
-}
-
-/// The bytes a width code stands for.
-#[inline(always)]
-fn width(code: u32) -> usize {
-    code as usize + usize::from(code == 7)
+fn width(v: u64) -> u32 {
+    (71 - v.leading_zeros()) / 8
 }
 
 /// Write all 8 bytes of `v` at `out[at..at + 8]` (little-endian) and return how many of them
@@ -278,7 +272,7 @@ fn width(code: u32) -> usize {
 /// # Safety
 /// `at + 8 <= MAX_ENCODED`.
 #[inline(always)]
-unsafe fn put(out: &mut Encoded, at: usize, v: u64, code: u32) -> usize {
+unsafe fn put(out: &mut Encoded, at: usize, v: u64, width: u32) -> usize {
     debug_assert!(at + 8 <= MAX_ENCODED);
     // SAFETY: the caller keeps the 8 bytes inside `out`; `MaybeUninit<u8>` has no alignment or
     // validity requirement, so an unaligned store of initialised bytes is fine.
@@ -288,11 +282,14 @@ unsafe fn put(out: &mut Encoded, at: usize, v: u64, code: u32) -> usize {
             .cast::<u64>()
             .write_unaligned(v.to_le())
     };
-    width(code)
+    width as usize
 }
 
 /// The `n`-byte little-endian value at `bytes[*at..]`, advancing `*at`.
 fn get(bytes: &[u8], at: &mut usize, n: usize) -> Option<u64> {
+    if n > 8 {
+        return None;
+    }
     let src = bytes.get(*at..at.checked_add(n)?)?;
     let mut v = [0u8; 8];
     v[..n].copy_from_slice(src);
@@ -304,13 +301,13 @@ impl Event {
     /// Encode this event into `out`, with `dts` (the timestamp's difference from the previous
     /// record in the same buffer, wrapping) in place of `ts`. Returns the length.
     ///
-    /// The format (decoded by [`Event::decode`]): a 3-byte little-endian header — the kind in 5
-    /// bits, then a 3-bit width code (see `code`) for each of `m + 1`, `p + 1` (so that "none"
-    /// is 0 and takes no bytes), `g`, `arg`, `aux | aux2 << 8` and the delta — followed by each
-    /// field's bytes. Clever for speed: every field is one unaligned 8-byte store and a width
-    /// computed from its leading zeros, with no loop and no branch per byte, which is what
-    /// Go's LEB128 varints cost (the encoding went from ~100 instructions an event to ~50). The
-    /// common events still take 6–9 bytes.
+    /// The format (decoded by [`Event::decode`]): a 4-byte little-endian header — the kind in 5
+    /// bits, then the byte count (0–8, 4 bits) of each of `m + 1`, `p + 1` (so that "none" is 0 and
+    /// takes no bytes), `g`, `arg`, `aux | aux2 << 8` and the delta — followed by each field's
+    /// bytes. Clever for speed: every field is one unaligned 8-byte store and a width computed
+    /// from its leading zeros, with no loop and no branch per byte, which is what Go's LEB128
+    /// varints cost (the encoding takes about half the instructions). The common events still
+    /// take 6–10 bytes.
     #[inline(always)]
     pub(crate) fn encode(&self, dts: u64, out: &mut Encoded) -> usize {
         encode_fields(self.kind as u32, self, self.g, self.arg, dts, out)
@@ -353,14 +350,14 @@ impl Event {
         prev_ts: u64,
     ) -> Option<(Event, Option<Event>)> {
         let mut i = *at;
-        let head = get(bytes, &mut i, 3)? as u32;
+        let head = get(bytes, &mut i, HEADER)? as u32;
         let kind_byte = head & ((1 << KIND_BITS) - 1);
         let kind = if kind_byte == SWITCH {
             Kind::GoStart
         } else {
             Kind::from_u8(kind_byte as u8)?
         };
-        let field = |shift: u32| width((head >> shift) & 7);
+        let field = |shift: u32| ((head >> shift) & 15) as usize;
         let mut ev = Event::new(kind);
         ev.m = u32::try_from(get(bytes, &mut i, field(M_SHIFT))?)
             .ok()?
@@ -401,28 +398,27 @@ fn encode_fields(kind: u32, ev: &Event, g: u64, arg: u64, dts: u64, out: &mut En
     let m = u64::from(ev.m.wrapping_add(1));
     let p = u64::from(ev.p.wrapping_add(1));
     let aux = u64::from(ev.aux) | u64::from(ev.aux2) << 8;
-    let (cm, cp, cg, ca, cx) = (code(m), code(p), code(g), code(arg), code(aux));
+    let (wm, wp, wg, wa, wx) = (width(m), width(p), width(g), width(arg), width(aux));
     let head =
-        kind | cm << M_SHIFT | cp << P_SHIFT | cg << G_SHIFT | ca << ARG_SHIFT | cx << AUX_SHIFT;
+        kind | wm << M_SHIFT | wp << P_SHIFT | wg << G_SHIFT | wa << ARG_SHIFT | wx << AUX_SHIFT;
     // SAFETY (every `put`): the widths are at most 4 (`m`, `p`: u32 values), 8 (`g`, `arg`)
-    // and 2 (`aux`), so the stores start at most at 3, 7, 11, 19, 27 and 29 (the delta) and
-    // end by 37 = MAX_ENCODED.
+    // and 2 (`aux`), so the stores start at most at 4, 8, 12, 20, 28 and 30 (the delta) and
+    // end by 38 = MAX_ENCODED.
     unsafe { put(out, 0, u64::from(head), 0) };
-    let mut at = 3;
-    at += unsafe { put(out, at, m, cm) };
-    at += unsafe { put(out, at, p, cp) };
-    at += unsafe { put(out, at, g, cg) };
-    at += unsafe { put(out, at, arg, ca) };
-    at += unsafe { put(out, at, aux, cx) };
+    let mut at = HEADER;
+    at += unsafe { put(out, at, m, wm) };
+    at += unsafe { put(out, at, p, wp) };
+    at += unsafe { put(out, at, g, wg) };
+    at += unsafe { put(out, at, arg, wa) };
+    at += unsafe { put(out, at, aux, wx) };
     // The delta goes last: the clock read it comes from is slow to deliver (tens of cycles),
-    // and with it last the CPU encodes the other fields while it waits. Its code completes
+    // and with it last the CPU encodes the other fields while it waits. Its count completes
     // the header's last byte.
-    let cd = code(dts);
-    at += unsafe { put(out, at, dts, cd) };
-    out[2].write(((head | cd << DTS_SHIFT) >> 16) as u8);
+    let wd = width(dts);
+    at += unsafe { put(out, at, dts, wd) };
+    out[HEADER - 1].write(((head | wd << DTS_SHIFT) >> 24) as u8);
     at
 }
-
 /// A P or M index as stored in an event; `usize::MAX` (the runtime's "none") becomes [`NONE`].
 pub(crate) fn id32(v: usize) -> u32 {
     u32::try_from(v).unwrap_or(NONE)
@@ -517,7 +513,7 @@ mod tests {
     fn common_events_are_small_and_truncated_ones_do_not_decode() {
         let ev = Event::new(Kind::GoStart).m(1).p(0).g(4_000);
         let out = encoded(&ev, 300);
-        assert!(out.len() <= 9, "GoStart took {} bytes", out.len());
+        assert!(out.len() <= 10, "GoStart took {} bytes", out.len());
         for cut in 0..out.len() {
             assert_eq!(Event::decode(&out[..cut], &mut 0, 0), None);
         }
