@@ -383,7 +383,7 @@ struct Next {
 
 impl Next {
     /// A G from anywhere but the first look at the local queue.
-    fn from(g: GRef) -> Option<Next> {
+    fn not_local(g: GRef) -> Option<Next> {
         Some(Next {
             g,
             inherit_time: false,
@@ -428,7 +428,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 1) {
-                return Next::from(g);
+                return Next::not_local(g);
             }
         }
 
@@ -448,7 +448,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                return Next::from(g);
+                return Next::not_local(g);
             }
         }
 
@@ -494,7 +494,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
             sched.gosched_flush(&mut l, p);
             if sched.runqsize.load(Ordering::SeqCst) != 0 {
                 if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                    return Next::from(g);
+                    return Next::not_local(g);
                 }
             }
             let pid = releasep(ctx);

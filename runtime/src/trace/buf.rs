@@ -3,7 +3,7 @@
 //!
 //! # Recording without a lock
 //! Each thread appends to its own [`Chunk`], a fixed array of bytes with a published length, into
-//! which events are encoded back to back (`event.rs`: 6–9 bytes for the common events). The thread
+//! which events are encoded back to back (`event.rs`: 6–10 bytes for the common events). The thread
 //! is the chunk's only writer: it writes an event's bytes at `len`, then stores the new `len` with
 //! `Release`. The collector, on `stop`, loads `len` with `Acquire` and decodes bytes `0..len`:
 //! those are complete and never written again, and the bytes the writer may be filling right now
@@ -239,9 +239,9 @@ pub(crate) fn emit_run_end(ev: Event) {
 /// `proc.rs`: `Next::local`): it takes the time of that end instead of reading the clock, and the
 /// two are stored as one record.
 ///
-/// Clever for speed. Reading the tick counter is the largest part of an event's cost (~10 ns of
-/// ~20 on the development VM) and a yield-heavy program switches Gs every 30–100 ns; a quick switch
-/// now costs one clock read and one record instead of two of each. The price: the few dozen
+/// Clever for speed. Reading the tick counter is most of an event's cost (~10 ns on the
+/// development VM) and a yield-heavy program switches Gs every 30–100 ns; a quick switch costs one
+/// clock read and one record instead of two of each. The price: the few dozen
 /// nanoseconds of queue work between one run's end and the next run's start are not resolved —
 /// finer than Go's own tracer resolves (it divides the tick counter by 64).
 #[inline(always)]

@@ -4,7 +4,7 @@
 //! In code an event is a plain `Copy` struct, [`Event`]. In the per-thread buffers it is encoded
 //! compactly, with the timestamp stored as the difference from the previous record in the same
 //! buffer (see [`Event::encode`]): fields that are 0 or "none" take no bytes and small ones one or
-//! two, so the common events take 6–9 bytes instead of the struct's 40. That matters more than it
+//! two, so the common events take 6–10 bytes instead of the struct's 40. That matters more than it
 //! looks: a scheduler microbenchmark records an event every 25 ns per thread, and at 40 bytes
 //! apiece the tracer's cost was mostly the memory traffic of writing fresh buffer pages, not the
 //! work of recording. A run's end and the next run's start at the same time can share one record
