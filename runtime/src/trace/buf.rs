@@ -239,9 +239,9 @@ pub(crate) fn emit_run_end(ev: Event) {
 /// `proc.rs`: `Next::local`): it takes the time of that end instead of reading the clock, and the
 /// two are stored as one record.
 ///
-/// Clever for speed. Reading the tick counter is most of an event's cost (~10 ns on the
-/// development VM) and a yield-heavy program switches Gs every 30–100 ns; a quick switch costs one
-/// clock read and one record instead of two of each. The price: the few dozen
+/// Clever for speed. Reading the tick counter costs ~10 ns on the development VM and a
+/// yield-heavy program switches Gs every 30–100 ns; a quick switch costs one clock read and one
+/// record instead of two of each. The price: the few dozen
 /// nanoseconds of queue work between one run's end and the next run's start are not resolved —
 /// finer than Go's own tracer resolves (it divides the tick counter by 64).
 #[inline(always)]

@@ -25,11 +25,12 @@
 //!
 //! On: an event is a read of the CPU's tick counter (`clock.rs`) and a few bytes appended to the
 //! thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache line. Reading the tick
-//! counter is the largest single part (~10 ns on the development VM). Two things keep the count of
-//! both down where a scheduler spends its time: when an M goes straight from one G's run to the
-//! next G on its own P's queue (a *quick switch*, `proc.rs`: `Next::local`), the run's end and
-//! the next run's start share one clock reading and one record (`buf.rs`), and the recording is
-//! inlined into each hook so that the fields an event does not use cost nothing. Workloads whose Gs
+//! counter costs ~10 ns on the development VM, a quarter to a third of what tracing adds to a G
+//! switch; the rest is recording. Two things keep the count of both down where a scheduler spends
+//! its time: when an M goes straight from one G's run to the next G on its own P's queue (a
+//! *quick switch*, `proc.rs`: `Next::local`), the run's end and the next run's start share one
+//! clock reading and one record (`buf.rs`), and the recording is inlined into each hook so that
+//! the fields an event does not use cost nothing. Workloads whose Gs
 //! do real work barely notice (a loopback TCP echo: 1.0x); the scheduler-only microbenchmarks, where
 //! a G's whole run takes 30–150 ns and costs one to three clock readings, run 1.0–1.4x slower
 //! traced (`benches/trace_overhead.rs`). Go's tracer has the same shape: it too reads the tick counter
