@@ -138,12 +138,14 @@ impl P {
     /// Move every held yielded G to the back of `q` (owner, or shutdown once every M is gone). The
     /// batch's memory stays for the next batch: taking the `Vec` instead made every flush grow a
     /// new one from nothing, a handful of reallocations per batch.
-    pub(crate) fn gosched_move_to(&self, q: &mut VecDeque<GRef>) {
+    /// Returns whether there were any.
+    pub(crate) fn gosched_move_to(&self, q: &mut VecDeque<GRef>) -> bool {
         if self.gosched_len() == 0 {
-            return;
+            return false;
         }
         q.extend(crate::loom::lock(&self.gosched).drain(..));
         self.ngosched.store(0, Ordering::Relaxed);
+        true
     }
 
     // ---- the ownership handshake (see the module header) ----
@@ -491,15 +493,10 @@ impl Sched {
     /// Publish P `p`'s batch of yielded Gs at the global queue's tail. Caller holds the lock and owns
     /// `p`.
     pub(crate) fn gosched_flush(&self, l: &mut Locked, p: &P) {
-        if p.gosched_len() == 0 {
-            return;
+        // Shutting down (`closed`): `Runtime::drop` drops whatever is held.
+        if !l.closed && p.gosched_move_to(&mut l.runq) {
+            self.publish_runqsize(l);
         }
-        if l.closed {
-            // Shutting down: `Runtime::drop` drops whatever is held.
-            return;
-        }
-        p.gosched_move_to(&mut l.runq);
-        self.publish_runqsize(l);
     }
 
     /// Go's `pidleput`: park a P on the idle list. Caller holds the lock; the P's run queue is empty.

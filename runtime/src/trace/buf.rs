@@ -241,9 +241,9 @@ pub(crate) fn emit_run_end(ev: Event) {
 ///
 /// Clever for speed. Reading the tick counter costs ~10 ns on the development VM and a
 /// yield-heavy program switches Gs every 30–100 ns; a quick switch costs one clock read and one
-/// record instead of two of each. The price: the few dozen
-/// nanoseconds of queue work between one run's end and the next run's start are not resolved —
-/// finer than Go's own tracer resolves (it divides the tick counter by 64).
+/// record instead of two of each. The price: the few dozen nanoseconds of queue work between one
+/// run's end and the next run's start are not resolved — finer than Go's own tracer resolves (it
+/// divides the tick counter by 64).
 #[inline(always)]
 pub(crate) fn emit_switch_start(ev: Event) {
     record(ev, Stamp::SameTime);
@@ -404,10 +404,17 @@ impl Writer {
 pub(crate) fn register(sched: &Arc<Sched>) {
     let mut all = crate::loom::lock(&RUNTIMES);
     all.retain(|w| w.strong_count() > 0);
-    if ENABLED.load(Ordering::SeqCst) {
-        sched.flags.fetch_or(TRACING, Ordering::SeqCst);
-    }
+    set_tracing(sched, ENABLED.load(Ordering::SeqCst));
     all.push(Arc::downgrade(sched));
+}
+
+/// Set or clear one runtime's copy of the switch.
+fn set_tracing(sched: &Sched, on: bool) {
+    if on {
+        sched.flags.fetch_or(TRACING, Ordering::SeqCst);
+    } else {
+        sched.flags.fetch_and(!TRACING, Ordering::SeqCst);
+    }
 }
 
 /// Flip the process-wide switch and every live runtime's copy.
@@ -416,11 +423,7 @@ fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::SeqCst);
     all.retain(|w| match w.upgrade() {
         Some(s) => {
-            if on {
-                s.flags.fetch_or(TRACING, Ordering::SeqCst);
-            } else {
-                s.flags.fetch_and(!TRACING, Ordering::SeqCst);
-            }
+            set_tracing(&s, on);
             true
         }
         None => false,

@@ -171,7 +171,7 @@ impl Source {
 pub(crate) const FLAG_RUNNEXT: u8 = 1;
 
 /// One trace record. `ts` is nanoseconds since the trace started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Event {
     pub(crate) ts: u64,
     pub(crate) g: u64,
@@ -185,23 +185,18 @@ pub(crate) struct Event {
 
 impl Event {
     /// No event (`Kind::Nop`, no P, no M).
-    pub(crate) const EMPTY: Event = Event {
-        ts: 0,
-        g: 0,
-        arg: 0,
-        m: NONE,
-        p: NONE,
-        kind: Kind::Nop,
-        aux: 0,
-        aux2: 0,
-    };
+    pub(crate) const EMPTY: Event = Event::new(Kind::Nop);
 
-    pub(crate) fn new(kind: Kind) -> Event {
+    pub(crate) const fn new(kind: Kind) -> Event {
         Event {
-            kind,
+            ts: 0,
+            g: 0,
+            arg: 0,
             m: NONE,
             p: NONE,
-            ..Event::default()
+            kind,
+            aux: 0,
+            aux2: 0,
         }
     }
 
