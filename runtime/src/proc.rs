@@ -39,6 +39,7 @@ use crate::getg::{self, MCtx};
 use crate::loom::sync::atomic::{fence, Ordering};
 use crate::loom::sync::Arc;
 use crate::sched::{flags, pstate, pstatus, Sched, YieldReason, M};
+use crate::trace::RunEnd;
 
 /// Go's `ready`: a parked G became runnable. From an M holding a P, it goes to that P's `runnext`
 /// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
@@ -293,22 +294,75 @@ fn schedule(ctx: &MCtx) {
 }
 
 /// Rounds of `schedule` until shutdown or until tracing is switched away from `TRACE`.
+///
+/// With tracing, the end of a run whose tail was quick (`execute`) is not recorded at once but
+/// kept here, in `ended`: if the M's next G is on its own P's queue with nothing to do first
+/// ([`next_local`]), the end and the next start are recorded together, as one record with one
+/// clock reading (`trace::go_switch`); otherwise the end is recorded before anything else
+/// happens. Clever for speed: a yield-heavy program switches Gs every 30–100 ns, and this halves
+/// the clock reads and the records per switch. The price: the run's end is stamped at the next
+/// start, so the few dozen nanoseconds of requeueing between them count as the ended run's.
 fn schedule_rounds<const TRACE: bool>(ctx: &MCtx) {
-    // Tracing only: the previous run ended moments ago and nothing slow happened since (see
-    // `Next::local` and `execute`).
-    let mut quick = false;
-    while let Some(Next {
-        g,
-        inherit_time,
-        local,
-    }) = find_runnable::<TRACE>(ctx)
-    {
+    let mut ended: Option<RunEnd> = None;
+    loop {
+        // (`if TRACE`: in the copy without tracing this folds away.)
+        let (next, started) = match if TRACE { ended.take() } else { None } {
+            Some(end) => match next_local(ctx) {
+                Some(next) => {
+                    crate::trace::go_switch(ctx, end, next.0.header().id);
+                    (Some(next), true)
+                }
+                None => {
+                    crate::trace::go_end(ctx, end);
+                    (find_runnable::<TRACE>(ctx), false)
+                }
+            },
+            None => (find_runnable::<TRACE>(ctx), false),
+        };
+        let Some((g, inherit_time)) = next else {
+            return;
+        };
         if ctx.m.spinning.load(Ordering::Relaxed) {
             resetspinning(ctx);
-            quick = false;
         }
-        quick = execute::<TRACE>(ctx, g, inherit_time, quick && local);
+        ended = execute::<TRACE>(ctx, g, inherit_time, started);
     }
+}
+
+/// Tracing only (`schedule_rounds`): the next G, if `find_runnable` would take it from this P's
+/// own queue (step 3) on its first look with nothing to do before — no timer due, no turn of the
+/// global queue, no change of the tracing or shutdown flags. None: go the long way.
+#[inline(always)]
+fn next_local(ctx: &MCtx) -> Option<(GRef, bool)> {
+    let sched = &ctx.sched;
+    if sched.flags.load(Ordering::Acquire) != flags::TRACING {
+        return None;
+    }
+    let p = &sched.allp[ctx.p.get()?];
+    if timers_due(sched, p).is_some() || global_first(sched, p) {
+        return None;
+    }
+    p.runq.get()
+}
+
+/// Step 1 of `find_runnable`: the time now, if one of P's timers is due. `when0` is one load; the
+/// clock is read only if something is armed.
+#[inline(always)]
+fn timers_due(sched: &Sched, p: &crate::sched::P) -> Option<u64> {
+    let w0 = p.timers.when0();
+    if w0 == 0 {
+        return None;
+    }
+    let now = sched.nanotime();
+    (w0 <= now).then_some(now)
+}
+
+/// Step 2 of `find_runnable`: is it this P's turn (every 61st schedtick) to look at the global
+/// queue before its own, and is there anything there (or among its own yielded Gs)?
+#[inline(always)]
+fn global_first(sched: &Sched, p: &crate::sched::P) -> bool {
+    p.schedtick.load(Ordering::Relaxed) % 61 == 0
+        && (sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0)
 }
 
 /// Go's `acquirep`: this M now owns P `pid`.
@@ -369,38 +423,13 @@ fn stopm(ctx: &MCtx) {
     }
 }
 
-/// What [`find_runnable`] found.
-struct Next {
-    g: GRef,
-    /// The G came from `runnext`: it runs in the current time slice.
-    inherit_time: bool,
-    /// The G came from this P's own queue on the first look (step 3 of the module header): no
-    /// lock, syscall or park since the previous run, only a few dozen nanoseconds of queue work.
-    /// The tracer then stamps the run's start with the time it read at the previous run's end
-    /// instead of reading the clock again (`trace::go_start`).
-    local: bool,
-}
-
-impl Next {
-    /// A G from anywhere but the first look at the local queue.
-    fn not_local(g: GRef) -> Option<Next> {
-        Some(Next {
-            g,
-            inherit_time: false,
-            local: false,
-        })
-    }
-}
-
 /// Go's `findRunnable`. Blocks until a G is found; returns None when the M must leave this copy
 /// of its loop (`TRACE` is whether it runs the copy with the tracer's hooks): at shutdown, or when
 /// tracing was switched on or off.
 #[inline(always)]
-fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
+fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
     let sched = &ctx.sched;
     let stay = if TRACE { flags::TRACING } else { 0 };
-    // Still on the quick first look (`Next::local`): no lock taken, no second pass.
-    let mut quick = true;
     'top: loop {
         if sched.flags.load(Ordering::Acquire) != stay {
             return None;
@@ -411,44 +440,31 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
         };
         let p = &sched.allp[pid];
 
-        // 1. Timers of our own P. `when0` is one load; the clock is read only if something is armed.
-        let w0 = p.timers.when0();
-        if w0 != 0 {
-            let now = sched.nanotime();
-            if w0 <= now {
-                p.timers.run_expired(now);
-            }
+        // 1. Timers of our own P.
+        if let Some(now) = timers_due(sched, p) {
+            p.timers.run_expired(now);
         }
 
         // 2. Fairness: now and then, the global queue first.
-        if p.schedtick.load(Ordering::Relaxed) % 61 == 0
-            && (sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0)
-        {
-            quick = false;
+        if global_first(sched, p) {
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 1) {
-                return Next::not_local(g);
+                return Some((g, false));
             }
         }
 
         // 3. Local: runnext, then the ring.
-        if let Some((g, inherit_time)) = p.runq.get() {
-            return Some(Next {
-                g,
-                inherit_time,
-                local: quick,
-            });
+        if let Some(next) = p.runq.get() {
+            return Some(next);
         }
-        // Everything from here on locks, polls, steals or loops back.
-        quick = false;
 
         // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
         if sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0 {
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                return Next::not_local(g);
+                return Some((g, false));
             }
         }
 
@@ -458,12 +474,8 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
         {
             let woke = crate::netpoll::netpoll(sched, Some(Duration::ZERO));
             if woke > 0 {
-                if let Some((g, inherit_time)) = p.runq.get() {
-                    return Some(Next {
-                        g,
-                        inherit_time,
-                        local: false,
-                    });
+                if let Some(next) = p.runq.get() {
+                    return Some(next);
                 }
             }
         }
@@ -477,12 +489,8 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
             if !ctx.m.spinning.load(Ordering::Relaxed) {
                 become_spinning(ctx);
             }
-            if let Some((g, inherit_time)) = steal_work(ctx) {
-                return Some(Next {
-                    g,
-                    inherit_time,
-                    local: false,
-                });
+            if let Some(next) = steal_work(ctx) {
+                return Some(next);
             }
         }
 
@@ -494,7 +502,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<Next> {
             sched.gosched_flush(&mut l, p);
             if sched.runqsize.load(Ordering::SeqCst) != 0 {
                 if let Some(g) = sched.globrunqget(&mut l, p, 0) {
-                    return Next::not_local(g);
+                    return Some((g, false));
                 }
             }
             let pid = releasep(ctx);
@@ -636,10 +644,16 @@ fn steal_work(ctx: &MCtx) -> Option<(GRef, bool)> {
 /// Go's `execute` + the return path of `gopark`/`gosched`/`goexit`: run one poll of `g` on this M's
 /// P, then deal with the outcome.
 ///
-/// `TRACE`: record the run's start and end (see `schedule`). With `quick` (the previous run ended
-/// moments ago, see `Next::local`) the start reuses the clock reading of that end. Returns, when
-/// tracing, whether this run's own tail was quick too: no lock or wake-up while requeueing the G.
-fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bool) -> bool {
+/// `TRACE`: record the run's start (unless `started`: `schedule_rounds` recorded it with the
+/// previous run's end) and its end. The end is returned instead of recorded when the tail was
+/// quick — the P is still ours and requeueing the G took no lock and woke no M — for
+/// `schedule_rounds` to record with the next start.
+fn execute<const TRACE: bool>(
+    ctx: &MCtx,
+    g: GRef,
+    inherit_time: bool,
+    started: bool,
+) -> Option<RunEnd> {
     let sched = &ctx.sched;
     let pid = ctx.p.get().expect("execute without a P");
     let p = &sched.allp[pid];
@@ -663,8 +677,8 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bo
         p.pollseq.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,
     );
-    if TRACE {
-        crate::trace::go_start(ctx, pid, gid, quick);
+    if TRACE && !started {
+        crate::trace::go_start(ctx, pid, gid);
     }
     // Enter the poll: from here until the CAS below, sysmon may take the P away (see sched.rs).
     p.begin_poll(ctx.m.id);
@@ -693,17 +707,17 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bo
         ctx.m.p.store(usize::MAX, Ordering::Relaxed);
         crate::sysmon::report_rescued(ctx, gid);
     }
-    if TRACE {
-        crate::trace::go_end(ctx, pid, gid, res, reason);
+    // Tracing: the run's end, recorded at once (`record_end`) unless the tail is quick.
+    let mut end = TRACE.then(|| RunEnd::new(ctx, pid, gid, res, reason));
+    if !(owned && ctx.p.get() == Some(pid)) {
+        record_end(ctx, &mut end);
     }
-
-    let mut tail_quick = owned;
     match (res, g) {
         (PollResult::Requeue, Some(g)) => {
             g.header().status.store(status::RUNNABLE, Ordering::Relaxed);
             match reason {
                 YieldReason::Preempt => {
-                    tail_quick = false;
+                    record_end(ctx, &mut end);
                     // Go's gopreempt_m: straight to the global queue.
                     sched.counters.preemptions.fetch_add(1, Ordering::Relaxed);
                     let mut l = sched.lock();
@@ -720,7 +734,7 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bo
                     p.gosched_put(g);
                 }
                 YieldReason::Gosched => {
-                    tail_quick = false;
+                    record_end(ctx, &mut end);
                     // A P is idle: publish at once and make sure an M comes for it.
                     let mut l = sched.lock();
                     sched.globrunqput(&mut l, g);
@@ -729,7 +743,7 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bo
                 }
                 YieldReason::None => {
                     if let Err(g) = ctx.runqput(g, false) {
-                        tail_quick = false;
+                        record_end(ctx, &mut end);
                         let mut l = sched.lock();
                         sched.globrunqput(&mut l, g);
                         drop(l);
@@ -752,7 +766,15 @@ fn execute<const TRACE: bool>(ctx: &MCtx, g: GRef, inherit_time: bool, quick: bo
             None => stopm(ctx),
         }
     }
-    TRACE && tail_quick
+    end
+}
+
+/// Record a run's end now (tracing only; `end` is None otherwise or if it was recorded already).
+#[inline(always)]
+fn record_end(ctx: &MCtx, end: &mut Option<RunEnd>) {
+    if let Some(end) = end.take() {
+        crate::trace::go_end(ctx, end);
+    }
 }
 
 /// loom model of the spinning/parking protocol (run with `scripts/loom.sh`). The real runtime runs

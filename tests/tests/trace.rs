@@ -425,9 +425,9 @@ fn find_runnable_takes_a_global_g_every_61st_schedtick() {
 }
 
 /// On one P, Gs taking turns with `yield_now` mostly find the next G on their own P's queue, with
-/// no lock or park in between: the tracer stores such a switch as one record with one clock
-/// reading (`proc.rs`: `Next::local`), so one run's slice ends exactly where the next begins. And
-/// holding each run's end back for that (`trace/buf.rs`) loses no run.
+/// no lock or park in between: the scheduler records such a switch as one record with one clock
+/// reading (`proc.rs`: `schedule_rounds`, `next_local`), so one run's slice ends exactly where the
+/// next begins. And keeping each run's end back for that loses no run.
 #[test]
 fn quick_switches_share_one_time_and_lose_no_run() {
     let _s = serial();

@@ -14,13 +14,12 @@
 //! are kept in a small pool for the next one ([`POOL`]), whose pages are mapped already.
 //!
 //! # Quick switches
-//! A G's run end is not written at once but held ([`emit_run_end`]): if the thread's next event
-//! is the start of the next run on the same P moments later ([`emit_switch_start`], which `proc.rs`
-//! calls only when nothing slow happened in between), the two become one record with one clock
-//! reading; any other event writes the held end first. A yield-heavy program thus pays one clock
-//! read and one record per switch instead of two of each. A run end still held when the session
-//! stops is lost, like an event recorded after it; the output then shows that G running until
-//! the end of the trace.
+//! When an M goes straight from one G's run to the next G on its own P's queue, the scheduler
+//! records the run's end and the next start together ([`emit_switch`]; `proc.rs`:
+//! `schedule_rounds`): one clock reading and one record, of 5–7 bytes, which leaves the M, the P
+//! and the ended G implied by the last run start in the same chunk (`event.rs`:
+//! `Event::encode_switch`). A yield-heavy program thus pays one clock read and one small record
+//! per switch instead of two of each.
 //!
 //! # Per thread, not per P
 //! Go keeps a buffer per M too (per P for some events). Here per-P buffers would be wrong, not just
@@ -47,7 +46,7 @@ use std::io::{self, Write};
 use std::mem::MaybeUninit;
 
 use super::clock::{self, Calibration, Pair};
-use super::event::{Encoded, Event, Kind, MAX_ENCODED};
+use super::event::{Decoder, Encoded, Event, Kind, MAX_ENCODED};
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use crate::sched::flags::TRACING;
@@ -183,7 +182,7 @@ struct Writer {
     chunk: Option<Arc<Chunk>>,
     /// Bytes of `chunk` written (and published).
     used: usize,
-    /// `used` below this leaves room for two more records (a held one and the next); 0 without a
+    /// `used` below this leaves room for two more records (a switch may take two); 0 without a
     /// chunk. One compare on the hot path instead of three.
     room: usize,
     /// Whether this session's clock is the CPU's counter (`clock::source`), cached here where the
@@ -192,12 +191,11 @@ struct Writer {
     /// The tick count of the last event in `chunk` (0 for a fresh chunk): events store the
     /// difference.
     last_ts: u64,
-    /// The latest clock reading of this thread in this session (0: none yet), for
-    /// [`emit_switch_start`].
-    clock: u64,
-    /// A run end recorded but not yet written (`Kind::Nop`: none), `ts` in raw ticks; see
-    /// [`emit_run_end`].
-    held: Event,
+    /// The G of the last run start written to `chunk` (0: none yet). A switch record leaves the
+    /// ended run's G, M and P implied by that start (`Event::encode_switch`), so it is used only
+    /// when the run that ended is of this G: runs on one thread do not nest, so that start is the
+    /// ended run's own, and it is in this chunk, where the reader finds it.
+    run_g: u64,
     thread: u32,
     /// Set when the session's cap was reached: count and drop without taking the lock again.
     dropped: Option<Arc<AtomicU64>>,
@@ -213,8 +211,7 @@ thread_local! {
             room: 0,
             counter: false,
             last_ts: 0,
-            clock: 0,
-            held: Event::EMPTY,
+            run_g: 0,
             thread: 0,
             dropped: None,
             capped: false,
@@ -225,28 +222,16 @@ thread_local! {
 /// Record one event, stamping its time. Called only by the hooks' cold paths.
 #[inline(always)]
 pub(crate) fn emit(ev: Event) {
-    record(ev, Stamp::Now);
+    record(Record::One(&ev));
 }
 
-/// Record the end of a G's run: stamped now, but held back until this thread's next event, in
-/// case that is the next run's start (`emit_switch_start`).
+/// Record the end of a G's run (`GoEnd`) and the start of the next run (`GoStart`) on the same
+/// M and P, which the ended run kept (`end.arg`), at the same time: one clock reading, and one
+/// record when the reader can tell the ended run's M, P and G from the chunk (see `Writer::run_g`).
 #[inline(always)]
-pub(crate) fn emit_run_end(ev: Event) {
-    record(ev, Stamp::Hold);
-}
-
-/// Record a G's run start that follows the previous run's end moments later (a quick switch,
-/// `proc.rs`: `Next::local`): it takes the time of that end instead of reading the clock, and the
-/// two are stored as one record.
-///
-/// Clever for speed. Reading the tick counter costs ~10 ns on the development VM and a
-/// yield-heavy program switches Gs every 30–100 ns; a quick switch costs one clock read and one
-/// record instead of two of each. The price: the few dozen nanoseconds of queue work between one
-/// run's end and the next run's start are not resolved — finer than Go's own tracer resolves (it
-/// divides the tick counter by 64).
-#[inline(always)]
-pub(crate) fn emit_switch_start(ev: Event) {
-    record(ev, Stamp::SameTime);
+pub(crate) fn emit_switch(end: Event, start: Event) {
+    debug_assert!(end.continues_with(&start), "{end:?} then {start:?}");
+    record(Record::Switch(&end, &start));
 }
 
 /// What [`Writer::write`] appends: an event, or a run end and the next start as one record.
@@ -256,20 +241,8 @@ enum Record<'a> {
     Switch(&'a Event, &'a Event),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stamp {
-    /// Read the clock and write the event.
-    Now,
-    /// Read the clock and hold the event back (one at most): the next event writes it first, or
-    /// merges with it.
-    Hold,
-    /// Use this thread's latest clock reading (read the clock if there is none in this session),
-    /// merging with a held run end when it is that run's P's next start.
-    SameTime,
-}
-
 #[inline(always)]
-fn record(ev: Event, stamp: Stamp) {
+fn record(rec: Record<'_>) {
     // `try_with`: a hook can run while thread-locals are being torn down (a waker dropped by a
     // thread-local destructor); the event is dropped then. Clever for speed: `try_with` only
     // hands out the cell's address, so that the recording below is inlined into each hook, where
@@ -288,36 +261,29 @@ fn record(ev: Event, stamp: Stamp) {
     };
     let w = &mut *w;
     let gen = GEN.load(Ordering::Acquire);
-    // Room for two events: a held one and this one.
+    // Room for two records: a switch may be written as two.
     if (w.gen != gen || w.used >= w.room) && !w.refill(gen) {
         return;
     }
     // Raw ticks (`clock.rs`); `stop` turns them into nanoseconds since the start.
-    let ts = if stamp == Stamp::SameTime && w.clock != 0 {
-        w.clock
-    } else {
-        clock::ticks(w.counter)
-    };
-    w.clock = ts;
-    let ev = Event { ts, ..ev };
-    if w.held.kind != Kind::Nop {
-        let held = w.held;
-        w.held.kind = Kind::Nop;
-        if stamp == Stamp::SameTime && held.continues_with(&ev) {
-            w.write(Record::Switch(&held, &ev));
-            return;
+    let ts = clock::ticks(w.counter);
+    match rec {
+        Record::One(ev) => w.write(Record::One(&Event { ts, ..*ev })),
+        Record::Switch(end, start) => {
+            let (end, start) = (Event { ts, ..*end }, Event { ts, ..*start });
+            if end.g == w.run_g {
+                w.write(Record::Switch(&end, &start));
+            } else {
+                w.write(Record::One(&end));
+                w.write(Record::One(&start));
+            }
         }
-        w.write(Record::One(&held));
-    }
-    if stamp == Stamp::Hold {
-        w.held = ev;
-    } else {
-        w.write(Record::One(&ev));
     }
 }
 
 impl Writer {
-    /// Append one record to the chunk, which has room (`record` checked). Not a closure: each
+    /// Append one record, its events stamped, to the chunk, which has room (`record` checked).
+    /// Not a closure: each
     /// hook's copy of `record` inlines this and the encoder with it, so constant fields fold.
     #[inline(always)]
     fn write(&mut self, rec: Record<'_>) {
@@ -333,11 +299,15 @@ impl Writer {
         let ts = match rec {
             Record::One(ev) => {
                 self.used += ev.encode(ev.ts.wrapping_sub(self.last_ts), out);
+                if ev.kind == Kind::GoStart {
+                    self.run_g = ev.g;
+                }
                 ev.ts
             }
             Record::Switch(end, start) => {
-                self.used +=
-                    Event::encode_switch(end, start, end.ts.wrapping_sub(self.last_ts), out);
+                let dts = end.ts.wrapping_sub(self.last_ts);
+                self.used += Event::encode_switch(end.aux, end.aux2, start.g, dts, out);
+                self.run_g = start.g;
                 end.ts
             }
         };
@@ -375,8 +345,6 @@ impl Writer {
             self.capped = false;
             self.chunk = None;
             self.room = 0;
-            self.clock = 0;
-            self.held = Event::EMPTY;
             self.counter = clock::source() == clock::Source::Counter;
         }
         if s.reserved + CHUNK_BYTES > MAX_BYTES {
@@ -395,6 +363,7 @@ impl Writer {
         self.used = 0;
         self.room = CHUNK_BYTES - 2 * MAX_ENCODED + 1;
         self.last_ts = 0;
+        self.run_g = 0;
         true
     }
 }
@@ -491,13 +460,12 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
     let mut events = Vec::new();
     for (thread, chunk) in &s.chunks {
         let bytes = chunk.published();
-        let (mut at, mut prev) = (0, 0);
+        let (mut at, mut dec) = (0, Decoder::new());
         while at < bytes.len() {
-            let Some((first, second)) = Event::decode(bytes, &mut at, prev) else {
+            let Some((first, second)) = dec.next(bytes, &mut at) else {
                 // Only this file writes chunks, one whole record at a time.
                 unreachable!("a trace chunk holds a partial event at byte {at}");
             };
-            prev = first.ts;
             for mut ev in std::iter::once(first).chain(second) {
                 ev.ts = cal.ns(ev.ts);
                 events.push((*thread, ev));
@@ -642,22 +610,20 @@ mod tests {
     }
 
     #[test]
-    fn a_held_run_end_merges_with_the_next_start_or_is_written_before_any_other_event() {
+    fn a_switch_is_one_record_and_decodes_into_the_end_and_the_start_at_one_time() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         start(Owner::Api, Box::new(io::sink())).expect("start");
         let end = |g| Event::new(Kind::GoEnd).m(7).p(0).g(g).arg(0).aux(1, 0);
         let go = |g| Event::new(Kind::GoStart).m(7).p(0).g(g);
-        // A quick switch: one clock reading for both.
         emit(go(1));
-        emit_run_end(end(1));
-        emit_switch_start(go(2));
-        // A run end followed by something else: written first, with its own time.
-        emit_run_end(end(2));
-        emit(Event::new(Kind::ProcStop).m(7).p(0));
-        // A quick start after an end that lost its P: not merged, but still the end's time.
-        emit(go(3));
-        emit_run_end(end(3).arg(u64::from(crate::trace::event::NONE)));
-        emit_switch_start(go(4));
+        let used = WRITER.with(|w| w.borrow().used);
+        emit_switch(end(1), go(2));
+        let switch_len = WRITER.with(|w| w.borrow().used) - used;
+        assert!(switch_len <= 7, "a switch took {switch_len} bytes");
+        emit_switch(end(2), go(3));
+        // The end of a run whose start this chunk does not hold (here: none was recorded), which
+        // a switch record would leave implied: written as two whole records, at one time.
+        emit_switch(end(5), go(6));
         let c = stop(|_| Ok(())).expect("stop");
         let got = kinds_and_times(&c);
         let kinds: Vec<(Kind, u64)> = got.iter().map(|&(k, g, _)| (k, g)).collect();
@@ -668,38 +634,39 @@ mod tests {
                 (Kind::GoEnd, 1),
                 (Kind::GoStart, 2),
                 (Kind::GoEnd, 2),
-                (Kind::ProcStop, 0),
                 (Kind::GoStart, 3),
-                (Kind::GoEnd, 3),
-                (Kind::GoStart, 4),
+                (Kind::GoEnd, 5),
+                (Kind::GoStart, 6),
             ]
         );
         let ts: Vec<u64> = got.iter().map(|&(_, _, t)| t).collect();
-        assert_eq!(ts[1], ts[2], "a quick switch has one time");
-        assert_eq!(ts[6], ts[7], "a quick start takes the end's time");
+        assert_eq!(ts[1], ts[2], "a switch has one time");
+        assert_eq!(ts[3], ts[4], "a switch has one time");
+        assert_eq!(ts[5], ts[6], "a switch written whole still has one time");
         assert!(ts.windows(2).all(|w| w[0] <= w[1]), "{ts:?}");
-        // The merged end is a complete GoEnd again: its P kept, its outcome.
-        let end1 = this_threads(&c)
-            .into_iter()
-            .find(|e| e.kind == Kind::GoEnd && e.g == 1)
-            .expect("end of G1");
-        assert_eq!((end1.p, end1.arg, end1.aux), (0, 0, 1));
+        // The ends are complete GoEnds again: M, P, the P kept, the outcome.
+        for e in this_threads(&c).iter().filter(|e| e.kind == Kind::GoEnd) {
+            assert_eq!((e.m, e.p, e.arg, e.aux), (7, 0, 0, 1), "{e:?}");
+        }
     }
 
     #[test]
-    fn a_run_end_held_when_the_session_stops_does_not_reach_the_next_one() {
+    fn a_switch_after_a_session_boundary_does_not_lean_on_the_last_session() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         start(Owner::Api, Box::new(io::sink())).expect("start");
-        emit_run_end(Event::new(Kind::GoEnd).m(7).p(0).g(1));
+        emit(Event::new(Kind::GoStart).m(7).p(0).g(1));
         stop(|_| Ok(())).expect("stop");
         start(Owner::Api, Box::new(io::sink())).expect("start again");
-        emit_switch_start(Event::new(Kind::GoStart).m(7).p(0).g(2));
+        emit_switch(
+            Event::new(Kind::GoEnd).m(7).p(0).g(1).arg(0),
+            Event::new(Kind::GoStart).m(7).p(0).g(2),
+        );
         let c = stop(|_| Ok(())).expect("stop");
-        let got: Vec<(Kind, u64)> = kinds_and_times(&c)
+        let got: Vec<(Kind, u64, u32)> = this_threads(&c)
             .iter()
-            .map(|&(k, g, _)| (k, g))
+            .map(|e| (e.kind, e.g, e.p))
             .collect();
-        assert_eq!(got, vec![(Kind::GoStart, 2)]);
+        assert_eq!(got, vec![(Kind::GoEnd, 1, 0), (Kind::GoStart, 2, 0)]);
     }
 
     #[test]

@@ -184,9 +184,6 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    /// No event (`Kind::Nop`, no P, no M).
-    pub(crate) const EMPTY: Event = Event::new(Kind::Nop);
-
     pub(crate) const fn new(kind: Kind) -> Event {
         Event {
             ts: 0,
@@ -252,6 +249,10 @@ const DTS_SHIFT: u32 = 25;
 const HEADER: usize = 4;
 /// The kind byte of a switch record ([`Event::encode_switch`]): not a [`Kind`], the wire's own.
 pub(crate) const SWITCH: u32 = (1 << KIND_BITS) - 1;
+/// A switch record's header: kind, outcome, wait reason, then the byte counts of `g` and the delta.
+const SWITCH_HEADER: usize = 3;
+const SWITCH_G_SHIFT: u32 = 16;
+const SWITCH_DTS_SHIFT: u32 = 20;
 const _: () = assert!((Kind::Rescue as u32) < SWITCH);
 
 /// How many little-endian bytes `v` needs (0–8). 0 needs none, which is how absent fields cost
@@ -296,7 +297,7 @@ impl Event {
     /// Encode this event into `out`, with `dts` (the timestamp's difference from the previous
     /// record in the same buffer, wrapping) in place of `ts`. Returns the length.
     ///
-    /// The format (decoded by [`Event::decode`]): a 4-byte little-endian header — the kind in 5
+    /// The format (decoded by [`Decoder::next`]): a 4-byte little-endian header — the kind in 5
     /// bits, then the byte count (0–8, 4 bits) of each of `m + 1`, `p + 1` (so that "none" is 0 and
     /// takes no bytes), `g`, `arg`, `aux | aux2 << 8` and the delta — followed by each field's
     /// bytes. Clever for speed: every field is one unaligned 8-byte store and a width computed
@@ -305,21 +306,69 @@ impl Event {
     /// take 6–10 bytes.
     #[inline(always)]
     pub(crate) fn encode(&self, dts: u64, out: &mut Encoded) -> usize {
-        encode_fields(self.kind as u32, self, self.g, self.arg, dts, out)
+        let m = u64::from(self.m.wrapping_add(1));
+        let p = u64::from(self.p.wrapping_add(1));
+        let (g, arg) = (self.g, self.arg);
+        let aux = u64::from(self.aux) | u64::from(self.aux2) << 8;
+        let (wm, wp, wg, wa, wx) = (width(m), width(p), width(g), width(arg), width(aux));
+        let head = self.kind as u32
+            | wm << M_SHIFT
+            | wp << P_SHIFT
+            | wg << G_SHIFT
+            | wa << ARG_SHIFT
+            | wx << AUX_SHIFT;
+        // SAFETY (every `put`): the widths are at most 4 (`m`, `p`: u32 values), 8 (`g`, `arg`)
+        // and 2 (`aux`), so the stores start at most at 4, 8, 12, 20, 28 and 30 (the delta) and
+        // end by 38 = MAX_ENCODED.
+        unsafe { put(out, 0, u64::from(head), 0) };
+        let mut at = HEADER;
+        at += unsafe { put(out, at, m, wm) };
+        at += unsafe { put(out, at, p, wp) };
+        at += unsafe { put(out, at, g, wg) };
+        at += unsafe { put(out, at, arg, wa) };
+        at += unsafe { put(out, at, aux, wx) };
+        // The delta goes last: the clock read it comes from is slow to deliver (tens of cycles),
+        // and with it last the CPU encodes the other fields while it waits. Its count completes
+        // the header's last byte.
+        let wd = width(dts);
+        at += unsafe { put(out, at, dts, wd) };
+        out[HEADER - 1].write(((head | wd << DTS_SHIFT) >> 24) as u8);
+        at
     }
 
-    /// Encode a run's `end` (`GoEnd`) and the `start` (`GoStart`) of the next run on the same M
-    /// and P at the same time as one record (`buf.rs`: `emit_switch_start`), which
-    /// [`Event::decode`] turns back into the two. The record is a `GoStart` with the ended G in
-    /// `arg` and the end's outcome in `aux`, under the kind byte [`SWITCH`].
+    /// Encode a run's end and the start of G `g` on the same M and P at the same time as one
+    /// record (`buf.rs`: `emit_switch_start`), which [`Decoder::next`] turns back into the two.
+    /// `outcome` and `wait` are the end's `aux` and `aux2`.
+    ///
+    /// Clever for speed and size: the record leaves out what the reader already knows. The M, the
+    /// P and the ended G are those of the last run start in the same buffer (a full `GoStart` or
+    /// another switch): runs on one thread never nest, so the run that ended is the one that
+    /// started last. The writer makes sure that start is in the same buffer (`buf.rs`: `run_g`).
+    /// What remains is a 3-byte header — the kind byte [`SWITCH`] in 5 bits, the outcome in 3,
+    /// the wait reason in 8, then the byte counts of `g` and the delta — and those two fields:
+    /// 5–7 bytes and about half the instructions of a full record.
     #[inline(always)]
-    pub(crate) fn encode_switch(end: &Event, start: &Event, dts: u64, out: &mut Encoded) -> usize {
-        let fields = Event {
-            aux: end.aux,
-            aux2: end.aux2,
-            ..*start
-        };
-        encode_fields(SWITCH, &fields, start.g, end.g, dts, out)
+    pub(crate) fn encode_switch(
+        outcome: u8,
+        wait: u8,
+        g: u64,
+        dts: u64,
+        out: &mut Encoded,
+    ) -> usize {
+        debug_assert!(outcome < 8, "a run's outcome takes 3 bits");
+        let (wg, wd) = (width(g), width(dts));
+        let head = SWITCH
+            | u32::from(outcome & 7) << KIND_BITS
+            | u32::from(wait) << 8
+            | wg << SWITCH_G_SHIFT
+            | wd << SWITCH_DTS_SHIFT;
+        // SAFETY: the header's 4 bytes, then `g` from 3 and the delta from at most 11, end by 19.
+        // The header goes first: its fourth byte is scratch that `g` overwrites.
+        unsafe { put(out, 0, u64::from(head), 0) };
+        let mut at = SWITCH_HEADER;
+        at += unsafe { put(out, at, g, wg) };
+        at += unsafe { put(out, at, dts, wd) };
+        at
     }
 
     /// Can this held run end and `next` be stored as one switch record ([`Event::encode_switch`])?
@@ -333,25 +382,60 @@ impl Event {
             && self.p == next.p
             && self.arg == u64::from(next.p)
     }
+}
 
-    /// Decode the event at `bytes[*at..]`, advancing `*at`; `prev_ts` is the previous event's
-    /// timestamp in the same buffer (0 for the first). `None` if the bytes are not a whole event,
-    /// which for a buffer the tracer wrote itself means a bug.
+/// The state of one buffer's reader: what the records leave implied.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Decoder {
+    /// The previous record's timestamp (deltas are from it).
+    prev_ts: u64,
+    /// `(m, p, g)` of the last run start read: a switch record's M, P and ended G.
+    run: Option<(u32, u32, u64)>,
+}
+
+impl Decoder {
+    /// A reader at the start of a buffer.
+    pub(crate) fn new() -> Decoder {
+        Decoder::default()
+    }
+
+    /// Decode the record at `bytes[*at..]`, advancing `*at`. `None` if the bytes are not a whole
+    /// record (or a switch record comes before any run start), which for a buffer the tracer
+    /// wrote itself means a bug.
     ///
     /// A switch record ([`Event::encode_switch`]) decodes into its two events, end first.
-    pub(crate) fn decode(
-        bytes: &[u8],
-        at: &mut usize,
-        prev_ts: u64,
-    ) -> Option<(Event, Option<Event>)> {
+    pub(crate) fn next(&mut self, bytes: &[u8], at: &mut usize) -> Option<(Event, Option<Event>)> {
         let mut i = *at;
+        let first = *bytes.get(i)?;
+        if u32::from(first) & ((1 << KIND_BITS) - 1) == SWITCH {
+            let head = get(bytes, &mut i, SWITCH_HEADER)? as u32;
+            let (m, p, ended) = self.run?;
+            let field = |shift: u32| ((head >> shift) & 15) as usize;
+            let g = get(bytes, &mut i, field(SWITCH_G_SHIFT))?;
+            let ts = self
+                .prev_ts
+                .wrapping_add(get(bytes, &mut i, field(SWITCH_DTS_SHIFT))?);
+            let start = Event {
+                ts,
+                m,
+                p,
+                ..Event::new(Kind::GoStart).g(g)
+            };
+            let end = Event {
+                kind: Kind::GoEnd,
+                g: ended,
+                arg: u64::from(p),
+                aux: (head >> KIND_BITS) as u8 & 7,
+                aux2: (head >> 8) as u8,
+                ..start
+            };
+            self.run = Some((m, p, g));
+            self.prev_ts = ts;
+            *at = i;
+            return Some((end, Some(start)));
+        }
         let head = get(bytes, &mut i, HEADER)? as u32;
-        let kind_byte = head & ((1 << KIND_BITS) - 1);
-        let kind = if kind_byte == SWITCH {
-            Kind::GoStart
-        } else {
-            Kind::from_u8(kind_byte as u8)?
-        };
+        let kind = Kind::from_u8((head & ((1 << KIND_BITS) - 1)) as u8)?;
         let field = |shift: u32| ((head >> shift) & 15) as usize;
         let mut ev = Event::new(kind);
         ev.m = u32::try_from(get(bytes, &mut i, field(M_SHIFT))?)
@@ -365,55 +449,18 @@ impl Event {
         let aux = get(bytes, &mut i, field(AUX_SHIFT))?;
         ev.aux = aux as u8;
         ev.aux2 = u8::try_from(aux >> 8).ok()?;
-        ev.ts = prev_ts.wrapping_add(get(bytes, &mut i, field(DTS_SHIFT))?);
-        *at = i;
-        if kind_byte != SWITCH {
-            return Some((ev, None));
+        ev.ts = self
+            .prev_ts
+            .wrapping_add(get(bytes, &mut i, field(DTS_SHIFT))?);
+        if kind == Kind::GoStart {
+            self.run = Some((ev.m, ev.p, ev.g));
         }
-        let end = Event {
-            kind: Kind::GoEnd,
-            g: ev.arg,
-            arg: u64::from(ev.p),
-            ..ev
-        };
-        let start = Event {
-            arg: 0,
-            aux: 0,
-            aux2: 0,
-            ..ev
-        };
-        Some((end, Some(start)))
+        self.prev_ts = ev.ts;
+        *at = i;
+        Some((ev, None))
     }
 }
 
-/// [`Event::encode`]'s work, with the kind byte, `g` and `arg` given separately so that a switch
-/// record can reuse it; `m`, `p` and the aux bytes come from `ev`.
-#[inline(always)]
-fn encode_fields(kind: u32, ev: &Event, g: u64, arg: u64, dts: u64, out: &mut Encoded) -> usize {
-    let m = u64::from(ev.m.wrapping_add(1));
-    let p = u64::from(ev.p.wrapping_add(1));
-    let aux = u64::from(ev.aux) | u64::from(ev.aux2) << 8;
-    let (wm, wp, wg, wa, wx) = (width(m), width(p), width(g), width(arg), width(aux));
-    let head =
-        kind | wm << M_SHIFT | wp << P_SHIFT | wg << G_SHIFT | wa << ARG_SHIFT | wx << AUX_SHIFT;
-    // SAFETY (every `put`): the widths are at most 4 (`m`, `p`: u32 values), 8 (`g`, `arg`)
-    // and 2 (`aux`), so the stores start at most at 4, 8, 12, 20, 28 and 30 (the delta) and
-    // end by 38 = MAX_ENCODED.
-    unsafe { put(out, 0, u64::from(head), 0) };
-    let mut at = HEADER;
-    at += unsafe { put(out, at, m, wm) };
-    at += unsafe { put(out, at, p, wp) };
-    at += unsafe { put(out, at, g, wg) };
-    at += unsafe { put(out, at, arg, wa) };
-    at += unsafe { put(out, at, aux, wx) };
-    // The delta goes last: the clock read it comes from is slow to deliver (tens of cycles),
-    // and with it last the CPU encodes the other fields while it waits. Its count completes
-    // the header's last byte.
-    let wd = width(dts);
-    at += unsafe { put(out, at, dts, wd) };
-    out[HEADER - 1].write(((head | wd << DTS_SHIFT) >> 24) as u8);
-    at
-}
 /// A P or M index as stored in an event; `usize::MAX` (the runtime's "none") becomes [`NONE`].
 pub(crate) fn id32(v: usize) -> u32 {
     u32::try_from(v).unwrap_or(NONE)
@@ -494,11 +541,10 @@ mod tests {
             ts = ev.ts;
             want.push(ev);
         }
-        let (mut at, mut prev, mut got) = (0, 0, Vec::new());
+        let (mut at, mut dec, mut got) = (0, Decoder::new(), Vec::new());
         while at < bytes.len() {
-            let (ev, second) = Event::decode(&bytes, &mut at, prev).expect("a whole event");
+            let (ev, second) = dec.next(&bytes, &mut at).expect("a whole event");
             assert_eq!(second, None);
-            prev = ev.ts;
             got.push(ev);
         }
         assert_eq!(got, want);
@@ -510,7 +556,7 @@ mod tests {
         let out = encoded(&ev, 300);
         assert!(out.len() <= 10, "GoStart took {} bytes", out.len());
         for cut in 0..out.len() {
-            assert_eq!(Event::decode(&out[..cut], &mut 0, 0), None);
+            assert_eq!(Decoder::new().next(&out[..cut], &mut 0), None);
         }
         let mut max = Event::new(Kind::GoEnd)
             .m(u32::MAX as usize - 1)
@@ -520,46 +566,82 @@ mod tests {
         assert_eq!(encoded(&max, u64::MAX).len(), MAX_ENCODED);
     }
 
+    /// The bytes of a switch record.
+    fn switch_bytes(outcome: Outcome, wait: u8, g: u64, dts: u64) -> Vec<u8> {
+        let mut out: Encoded = [MaybeUninit::new(0); MAX_ENCODED];
+        let n = Event::encode_switch(outcome as u8, wait, g, dts, &mut out);
+        // SAFETY: every byte was initialised above (to 0 or by `encode_switch`).
+        out[..n]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect()
+    }
+
     #[test]
     fn a_run_end_and_the_next_start_share_one_record() {
-        let end = Event::new(Kind::GoEnd)
-            .m(2)
-            .p(1)
-            .g(41)
-            .arg(1)
-            .aux(Outcome::Yield as u8, 0);
-        let start = Event::new(Kind::GoStart).m(2).p(1).g(42);
-        let (end, start) = (Event { ts: 900, ..end }, Event { ts: 900, ..start });
-        assert!(end.continues_with(&start));
-        let mut out: Encoded = [MaybeUninit::new(0); MAX_ENCODED];
-        let n = Event::encode_switch(&end, &start, 900 - 100, &mut out);
-        let bytes: Vec<u8> = out[..n]
-            .iter()
-            // SAFETY: every byte was initialised above.
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
-        assert!(n < encoded(&end, 0).len() + encoded(&start, 0).len());
-        let mut at = 0;
-        let got = Event::decode(&bytes, &mut at, 100).expect("a whole record");
-        assert_eq!(got, (end, Some(start)));
-        assert_eq!(at, n);
-        for cut in 0..n {
-            assert_eq!(Event::decode(&bytes[..cut], &mut 0, 0), None);
+        let at = |ts, ev: Event| Event { ts, ..ev };
+        let start = |g| Event::new(Kind::GoStart).m(2).p(1).g(g);
+        let end = |g, outcome: Outcome, wait| {
+            Event::new(Kind::GoEnd)
+                .m(2)
+                .p(1)
+                .g(g)
+                .arg(1)
+                .aux(outcome as u8, wait)
+        };
+        // A full start of G41, then two switches: 41 yields to 42 at 900, 42 parks (wait
+        // reason 1) and 300 000 G ids later G300042 starts at 70 000.
+        let mut bytes = encoded(&at(100, start(41)), 100);
+        let first = switch_bytes(Outcome::Yield, 0, 42, 800);
+        let second = switch_bytes(Outcome::Parked, 1, 300_042, 70_000 - 900);
+        assert!(first.len() <= 6, "a switch took {} bytes", first.len());
+        assert!(first.len() < encoded(&end(41, Outcome::Yield, 0), 0).len());
+        bytes.extend_from_slice(&first);
+        bytes.extend_from_slice(&second);
+        let (mut pos, mut dec, mut got) = (0, Decoder::new(), Vec::new());
+        while pos < bytes.len() {
+            let (ev, next) = dec.next(&bytes, &mut pos).expect("a whole record");
+            got.push(ev);
+            got.extend(next);
         }
-        // Not a continuation: another P, a P the end did not keep, another time, other kinds.
-        let other_p = Event { p: 0, ..start };
+        assert_eq!(
+            got,
+            vec![
+                at(100, start(41)),
+                at(900, end(41, Outcome::Yield, 0)),
+                at(900, start(42)),
+                at(70_000, end(42, Outcome::Parked, 1)),
+                at(70_000, start(300_042)),
+            ]
+        );
+        // A cut switch record is not a record; nor is a switch with no run start before it.
+        for cut in 0..first.len() {
+            let mut dec = Decoder::new();
+            dec.next(&bytes, &mut 0).expect("the start");
+            let mut buf = bytes[..bytes.len() - second.len() - first.len()].to_vec();
+            buf.extend_from_slice(&first[..cut]);
+            let mut pos = bytes.len() - second.len() - first.len();
+            assert_eq!(dec.next(&buf, &mut pos), None, "cut at {cut}");
+        }
+        assert_eq!(Decoder::new().next(&first, &mut 0), None);
+
+        // Which end and start may be merged: another P, a P the end did not keep, another
+        // time, other kinds may not.
+        let (e, s) = (at(900, end(41, Outcome::Yield, 0)), at(900, start(42)));
+        assert!(e.continues_with(&s));
+        let other_p = Event { p: 0, ..s };
         let lost_p = Event {
             arg: u64::from(NONE),
-            ..end
+            ..e
         };
-        let later = Event { ts: 901, ..start };
-        assert!(!end.continues_with(&other_p));
-        assert!(!lost_p.continues_with(&start));
-        assert!(!end.continues_with(&later));
-        assert!(!start.continues_with(&start));
-        assert!(!end.continues_with(&Event {
+        let later = Event { ts: 901, ..s };
+        assert!(!e.continues_with(&other_p));
+        assert!(!lost_p.continues_with(&s));
+        assert!(!e.continues_with(&later));
+        assert!(!s.continues_with(&s));
+        assert!(!e.continues_with(&Event {
             kind: Kind::GoCreate,
-            ..start
+            ..s
         }));
     }
 

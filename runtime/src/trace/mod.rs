@@ -296,20 +296,67 @@ pub(crate) fn proc_stop(ctx: &MCtx, p: usize) {
     }
 }
 
-/// A G's run begins. `quick`: the M's previous run ended moments ago and it found this G on its
-/// own queue with no lock, syscall or park in between (`proc.rs`, `Next::local`); the start then
-/// takes the clock reading of that end instead of reading the clock again.
+/// A G's run begins.
 #[inline(always)]
-pub(crate) fn go_start(ctx: &MCtx, p: usize, g: u64, quick: bool) {
+pub(crate) fn go_start(ctx: &MCtx, p: usize, g: u64) {
     if on(&ctx.sched) {
-        rec::go_start(ctx, p, g, quick);
+        rec::go_start(ctx, p, g);
     }
 }
 
+/// A G's run ended (`end`, made when it did), recorded now.
 #[inline(always)]
-pub(crate) fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
+pub(crate) fn go_end(ctx: &MCtx, end: RunEnd) {
     if on(&ctx.sched) {
-        rec::go_end(ctx, p, g, res, why);
+        rec::go_end(ctx, end);
+    }
+}
+
+/// A G's run ended (`end`) and G `g` starts on the same M and P right away: both recorded now,
+/// with one clock reading and as one record (`proc.rs`: `schedule_rounds`).
+#[inline(always)]
+pub(crate) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
+    if on(&ctx.sched) {
+        rec::go_switch(ctx, end, g);
+    }
+}
+
+/// The end of a G's run, as the scheduler saw it when the poll returned, kept until it is
+/// recorded ([`go_end`], [`go_switch`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunEnd {
+    /// The P the run started on.
+    p: usize,
+    g: u64,
+    /// An [`event::Outcome`].
+    outcome: u8,
+    /// Go's wait reason if the G parked (`g::WaitReason`), else 0.
+    wait: u8,
+}
+
+impl RunEnd {
+    /// How the run of `g` on P `p` ended: `res` with `why` (for a requeue); the wait reason of a
+    /// parked G is in `ctx`.
+    #[inline(always)]
+    pub(crate) fn new(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) -> RunEnd {
+        use event::Outcome;
+        let outcome = match (res, why) {
+            (PollResult::Parked, _) => Outcome::Parked,
+            (PollResult::Requeue, YieldReason::Gosched) => Outcome::Yield,
+            (PollResult::Requeue, YieldReason::Preempt) => Outcome::Preempted,
+            (PollResult::Requeue, YieldReason::None) => Outcome::Requeued,
+            (PollResult::Complete, _) => Outcome::Complete,
+        };
+        let wait = match outcome {
+            Outcome::Parked => ctx.waitreason.get() as u8,
+            _ => 0,
+        };
+        RunEnd {
+            p,
+            g,
+            outcome: outcome as u8,
+            wait,
+        }
     }
 }
 
@@ -384,12 +431,12 @@ pub(crate) fn go_unblock(sched: &Sched, g: &crate::g::GRef) {
 /// scheduler is only the test of `on()`.
 #[cfg(not(any(loom, gort_notrace)))]
 mod rec {
-    use super::buf::{emit, emit_run_end, emit_switch_start};
-    use super::event::{Event, Kind, Outcome, Source, FLAG_RUNNEXT};
-    use crate::g::PollResult;
+    use super::buf::{emit, emit_switch};
+    use super::event::{Event, Kind, Source, FLAG_RUNNEXT};
+    use super::RunEnd;
     use crate::getg::{self, Batch, MCtx};
     use crate::loom::sync::atomic::Ordering;
-    use crate::sched::{pstate, pstatus, YieldReason};
+    use crate::sched::{pstate, pstatus};
 
     /// Id of the G this M is polling (0 = none).
     fn curg(ctx: &MCtx) -> u64 {
@@ -439,41 +486,36 @@ mod rec {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn go_start(ctx: &MCtx, p: usize, g: u64, quick: bool) {
-        let ev = Event::new(Kind::GoStart).m(ctx.m.id).p(p).g(g);
-        if quick {
-            emit_switch_start(ev);
-        } else {
-            emit(ev);
-        }
+    pub(super) fn go_start(ctx: &MCtx, p: usize, g: u64) {
+        emit(Event::new(Kind::GoStart).m(ctx.m.id).p(p).g(g));
     }
 
-    #[cold]
-    #[inline(never)]
-    pub(super) fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
-        let outcome = match (res, why) {
-            (PollResult::Parked, _) => Outcome::Parked,
-            (PollResult::Requeue, YieldReason::Gosched) => Outcome::Yield,
-            (PollResult::Requeue, YieldReason::Preempt) => Outcome::Preempted,
-            (PollResult::Requeue, YieldReason::None) => Outcome::Requeued,
-            (PollResult::Complete, _) => Outcome::Complete,
-        };
-        let wait = match outcome {
-            Outcome::Parked => ctx.waitreason.get() as u8,
-            _ => 0,
-        };
+    /// `GoEnd` of `end`; `arg` is the P the M owns now (the run's own P, another, or none).
+    #[inline(always)]
+    fn end_event(ctx: &MCtx, end: RunEnd) -> Event {
         let now_p = ctx
             .p
             .get()
             .map_or(u64::from(super::event::NONE), |p| p as u64);
-        emit_run_end(
-            Event::new(Kind::GoEnd)
-                .m(ctx.m.id)
-                .p(p)
-                .g(g)
-                .arg(now_p)
-                .aux(outcome as u8, wait),
-        );
+        Event::new(Kind::GoEnd)
+            .m(ctx.m.id)
+            .p(end.p)
+            .g(end.g)
+            .arg(now_p)
+            .aux(end.outcome, end.wait)
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn go_end(ctx: &MCtx, end: RunEnd) {
+        emit(end_event(ctx, end));
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
+        let start = Event::new(Kind::GoStart).m(ctx.m.id).p(end.p).g(g);
+        emit_switch(end_event(ctx, end), start);
     }
 
     #[cold]
@@ -561,15 +603,15 @@ mod rec {
 #[cfg(any(loom, gort_notrace))]
 mod rec {
     use super::event::Kind;
-    use crate::g::PollResult;
+    use super::RunEnd;
     use crate::getg::MCtx;
-    use crate::sched::YieldReason;
 
     pub(super) fn m_start(_: &MCtx) {}
     pub(super) fn m_simple(_: Kind, _: &MCtx) {}
     pub(super) fn m_p(_: Kind, _: &MCtx, _: usize) {}
-    pub(super) fn go_start(_: &MCtx, _: usize, _: u64, _: bool) {}
-    pub(super) fn go_end(_: &MCtx, _: usize, _: u64, _: PollResult, _: YieldReason) {}
+    pub(super) fn go_start(_: &MCtx, _: usize, _: u64) {}
+    pub(super) fn go_end(_: &MCtx, _: RunEnd) {}
+    pub(super) fn go_switch(_: &MCtx, _: RunEnd, _: u64) {}
     pub(super) fn steal(_: &MCtx, _: usize, _: usize, _: usize) {}
     pub(super) fn netpoll_batch(_: usize) {}
     pub(super) fn go_create(_: u64) {}
