@@ -196,6 +196,9 @@ struct Writer {
     /// when the run that ended is of this G: runs on one thread do not nest, so that start is the
     /// ended run's own, and it is in this chunk, where the reader finds it.
     run_g: u64,
+    /// The P of that start. A G created or woken by the G running on this thread, on this P, is
+    /// stored leaving its M, P and creator implied by that start (`Event::encode_by_run`).
+    run_p: u32,
     thread: u32,
     /// Set when the session's cap was reached: count and drop without taking the lock again.
     dropped: Option<Arc<AtomicU64>>,
@@ -212,6 +215,7 @@ thread_local! {
             counter: false,
             last_ts: 0,
             run_g: 0,
+            run_p: 0,
             thread: 0,
             dropped: None,
             capped: false,
@@ -298,9 +302,19 @@ impl Writer {
         let out = unsafe { &mut *chunk.ptr().add(self.used).cast::<Encoded>() };
         let ts = match rec {
             Record::One(ev) => {
-                self.used += ev.encode(ev.ts.wrapping_sub(self.last_ts), out);
+                let dts = ev.ts.wrapping_sub(self.last_ts);
+                // By the running G: its run's start is this chunk's last (`run_g` is that of the
+                // G being polled on this thread, whose runs do not nest) on the same P — the M
+                // is this thread's.
+                if ev.is_by_running_g() && ev.arg == self.run_g && ev.arg != 0 && ev.p == self.run_p
+                {
+                    self.used += ev.encode_by_run(dts, out);
+                } else {
+                    self.used += ev.encode(dts, out);
+                }
                 if ev.kind == Kind::GoStart {
                     self.run_g = ev.g;
+                    self.run_p = ev.p;
                 }
                 ev.ts
             }
@@ -506,7 +520,7 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::event::Kind;
+    use crate::trace::event::{Kind, Source, FLAG_RUNNEXT};
 
     /// The session is process-wide; the unit tests that start one take turns.
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -648,6 +662,53 @@ mod tests {
         for e in this_threads(&c).iter().filter(|e| e.kind == Kind::GoEnd) {
             assert_eq!((e.m, e.p, e.arg, e.aux), (7, 0, 0, 1), "{e:?}");
         }
+    }
+
+    #[test]
+    fn creates_and_wakes_by_the_running_g_come_back_whole() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let create = |g, p| {
+            Event::new(Kind::GoCreate)
+                .m(7)
+                .p(p)
+                .g(g)
+                .arg(1)
+                .aux(FLAG_RUNNEXT, 0)
+        };
+        let wake = |g, by, source: Source| {
+            Event::new(Kind::GoUnblock)
+                .m(7)
+                .p(0)
+                .g(g)
+                .arg(by)
+                .aux(source as u8, 0)
+        };
+        let sent = vec![
+            // No run start in this chunk yet: whole records.
+            create(10, 0),
+            Event::new(Kind::GoStart).m(7).p(0).g(1),
+            // By G1, running on P0: short records.
+            create(11, 0),
+            wake(12, 1, Source::G),
+            // Not by the running G, or on another P: whole records.
+            create(13, 1),
+            wake(14, 2, Source::G),
+            wake(15, 0, Source::Timers),
+        ];
+        let mut sizes = Vec::new();
+        for ev in &sent {
+            let used = WRITER.with(|w| w.borrow().used);
+            emit(*ev);
+            sizes.push(WRITER.with(|w| w.borrow().used) - used);
+        }
+        let c = stop(|_| Ok(())).expect("stop");
+        let got: Vec<Event> = this_threads(&c)
+            .into_iter()
+            .map(|e| Event { ts: 0, ..e })
+            .collect();
+        assert_eq!(got, sent);
+        assert!(sizes[2] < sizes[4] && sizes[3] < sizes[5], "{sizes:?}");
     }
 
     #[test]

@@ -253,7 +253,16 @@ pub(crate) const SWITCH: u32 = (1 << KIND_BITS) - 1;
 const SWITCH_HEADER: usize = 3;
 const SWITCH_G_SHIFT: u32 = 16;
 const SWITCH_DTS_SHIFT: u32 = 20;
-const _: () = assert!((Kind::Rescue as u32) < SWITCH);
+/// The kind bytes of by-run records ([`Event::encode_by_run`]): a `GoCreate` or a `GoUnblock`
+/// by the G running on the recording M.
+const CREATE_BY_RUN: u32 = SWITCH - 1;
+const UNBLOCK_BY_RUN: u32 = SWITCH - 2;
+/// A by-run record's header: kind, the runnext flag (bit 5), then the byte counts of `g` and the
+/// delta.
+const BY_RUN_HEADER: usize = 2;
+const BY_RUN_G_SHIFT: u32 = 8;
+const BY_RUN_DTS_SHIFT: u32 = 12;
+const _: () = assert!((Kind::Rescue as u32) < UNBLOCK_BY_RUN);
 
 /// How many little-endian bytes `v` needs (0–8). 0 needs none, which is how absent fields cost
 /// nothing.
@@ -371,6 +380,41 @@ impl Event {
         at
     }
 
+    /// Is this a G created, or made runnable, by the G running on the recording M (in `arg`)?
+    /// Then [`Event::encode_by_run`] can store it.
+    #[inline(always)]
+    pub(crate) fn is_by_running_g(&self) -> bool {
+        self.kind == Kind::GoCreate || (self.kind == Kind::GoUnblock && self.aux == Source::G as u8)
+    }
+
+    /// Encode a `GoCreate` or `GoUnblock` by the running G ([`Event::is_by_running_g`]) in the
+    /// way of a switch record: the M, the P and the creating or waking G are those of the last
+    /// run start in the same buffer — the run in progress, which the writer checks (`buf.rs`:
+    /// `run_g`, `run_p`). A 2-byte header (kind, the runnext flag, the byte counts of `g` and the
+    /// delta), then those two fields: 4–6 bytes instead of 8–11. G creation and wake-ups are the
+    /// events a channel- or spawn-heavy program records most, after run switches.
+    #[inline(always)]
+    pub(crate) fn encode_by_run(&self, dts: u64, out: &mut Encoded) -> usize {
+        debug_assert!(self.is_by_running_g(), "{self:?}");
+        let (kind, runnext) = if self.kind == Kind::GoCreate {
+            (CREATE_BY_RUN, self.aux)
+        } else {
+            (UNBLOCK_BY_RUN, self.aux2)
+        };
+        let (wg, wd) = (width(self.g), width(dts));
+        let head = kind
+            | u32::from(runnext & FLAG_RUNNEXT) << KIND_BITS
+            | wg << BY_RUN_G_SHIFT
+            | wd << BY_RUN_DTS_SHIFT;
+        // SAFETY: the header's 8 bytes (scratch past the second, overwritten next), then `g`
+        // from 2 and the delta from at most 10, end by 18.
+        unsafe { put(out, 0, u64::from(head), 0) };
+        let mut at = BY_RUN_HEADER;
+        at += unsafe { put(out, at, self.g, wg) };
+        at += unsafe { put(out, at, dts, wd) };
+        at
+    }
+
     /// Can this held run end and `next` be stored as one switch record ([`Event::encode_switch`])?
     /// `next` must be the start of a run at the same time on the same M and the same P, which the
     /// ended run left owned (its `arg`).
@@ -433,6 +477,37 @@ impl Decoder {
             self.prev_ts = ts;
             *at = i;
             return Some((end, Some(start)));
+        }
+        let wire = u32::from(first) & ((1 << KIND_BITS) - 1);
+        if wire == CREATE_BY_RUN || wire == UNBLOCK_BY_RUN {
+            let head = get(bytes, &mut i, BY_RUN_HEADER)? as u32;
+            let (m, p, by) = self.run?;
+            let field = |shift: u32| ((head >> shift) & 15) as usize;
+            let g = get(bytes, &mut i, field(BY_RUN_G_SHIFT))?;
+            let ts = self
+                .prev_ts
+                .wrapping_add(get(bytes, &mut i, field(BY_RUN_DTS_SHIFT))?);
+            let runnext = (head >> KIND_BITS) as u8 & FLAG_RUNNEXT;
+            let ev = Event {
+                ts,
+                m,
+                p,
+                ..Event::new(Kind::GoCreate)
+            }
+            .g(g)
+            .arg(by);
+            let ev = if wire == CREATE_BY_RUN {
+                ev.aux(runnext, 0)
+            } else {
+                Event {
+                    kind: Kind::GoUnblock,
+                    ..ev
+                }
+                .aux(Source::G as u8, runnext)
+            };
+            self.prev_ts = ts;
+            *at = i;
+            return Some((ev, None));
         }
         let head = get(bytes, &mut i, HEADER)? as u32;
         let kind = Kind::from_u8((head & ((1 << KIND_BITS) - 1)) as u8)?;
@@ -643,6 +718,71 @@ mod tests {
             kind: Kind::GoCreate,
             ..s
         }));
+    }
+
+    #[test]
+    fn a_create_or_wake_by_the_running_g_leaves_its_ids_implied() {
+        let at = |ts, ev: Event| Event { ts, ..ev };
+        let start = at(100, Event::new(Kind::GoStart).m(3).p(1).g(41));
+        let create = at(
+            150,
+            Event::new(Kind::GoCreate)
+                .m(3)
+                .p(1)
+                .g(70_000)
+                .arg(41)
+                .aux(FLAG_RUNNEXT, 0),
+        );
+        let wake = at(
+            400,
+            Event::new(Kind::GoUnblock)
+                .m(3)
+                .p(1)
+                .g(9)
+                .arg(41)
+                .aux(Source::G as u8, FLAG_RUNNEXT),
+        );
+        let plain_wake = Event {
+            aux2: 0,
+            ..at(401, wake)
+        };
+        let timer_wake = at(402, wake.arg(0).aux(Source::Timers as u8, 0));
+        assert!(create.is_by_running_g() && wake.is_by_running_g());
+        assert!(!timer_wake.is_by_running_g() && !start.is_by_running_g());
+        let by_run = |ev: &Event, dts| {
+            let mut out: Encoded = [MaybeUninit::new(0); MAX_ENCODED];
+            let n = ev.encode_by_run(dts, &mut out);
+            // SAFETY: every byte was initialised above.
+            out[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect::<Vec<u8>>()
+        };
+        let mut bytes = encoded(&start, 100);
+        let c = by_run(&create, 50);
+        assert!(c.len() <= 6, "a create took {} bytes", c.len());
+        assert!(c.len() < encoded(&create, 50).len());
+        bytes.extend_from_slice(&c);
+        bytes.extend_from_slice(&by_run(&wake, 250));
+        bytes.extend_from_slice(&by_run(&plain_wake, 1));
+        bytes.extend_from_slice(&encoded(&timer_wake, 1));
+        let (mut pos, mut dec, mut got) = (0, Decoder::new(), Vec::new());
+        while pos < bytes.len() {
+            let (ev, next) = dec.next(&bytes, &mut pos).expect("a whole record");
+            assert_eq!(next, None);
+            got.push(ev);
+        }
+        assert_eq!(got, vec![start, create, wake, plain_wake, timer_wake]);
+        // Cut short, or with no run start before it, it is not a record.
+        for cut in 0..c.len() {
+            let mut dec = Decoder::new();
+            let mut buf = encoded(&start, 100);
+            let mut pos = 0;
+            dec.next(&buf, &mut pos).expect("the start");
+            buf.extend_from_slice(&c[..cut]);
+            assert_eq!(dec.next(&buf, &mut pos), None, "cut at {cut}");
+        }
+        assert_eq!(Decoder::new().next(&c, &mut 0), None);
     }
 
     #[test]
