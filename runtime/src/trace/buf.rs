@@ -229,20 +229,21 @@ pub(crate) fn emit(ev: Event) {
     record(Record::One(&ev));
 }
 
-/// Record the end of a G's run (`GoEnd`) and the start of the next run (`GoStart`) on the same
-/// M and P, which the ended run kept (`end.arg`), at the same time: one clock reading, and one
-/// record when the reader can tell the ended run's M, P and G from the chunk (see `Writer::run_g`).
+/// Record the end of a run of G `ended` (`GoEnd` with `outcome` and `wait` as its `aux` bytes)
+/// and the `start` of the next run on the same M and P, which the ended run kept, at the same
+/// time: one clock reading, and one record when the reader can tell the ended run's M, P and G
+/// from the chunk (see `Writer::run_g`).
 #[inline(always)]
-pub(crate) fn emit_switch(end: Event, start: Event) {
-    debug_assert!(end.continues_with(&start), "{end:?} then {start:?}");
-    record(Record::Switch(&end, &start));
+pub(crate) fn emit_switch(start: Event, ended: u64, outcome: u8, wait: u8) {
+    record(Record::Switch(&start, ended, outcome, wait));
 }
 
 /// What [`Writer::write`] appends: an event, or a run end and the next start as one record.
 #[derive(Clone, Copy)]
 enum Record<'a> {
     One(&'a Event),
-    Switch(&'a Event, &'a Event),
+    /// The next run's start, the ended G and the end's `aux` bytes.
+    Switch(&'a Event, u64, u8, u8),
 }
 
 #[inline(always)]
@@ -273,12 +274,21 @@ fn record(rec: Record<'_>) {
     let ts = clock::ticks(w.counter);
     match rec {
         Record::One(ev) => w.write(Record::One(&Event { ts, ..*ev })),
-        Record::Switch(end, start) => {
-            let (end, start) = (Event { ts, ..*end }, Event { ts, ..*start });
-            if end.g == w.run_g {
-                w.write(Record::Switch(&end, &start));
+        Record::Switch(start, ended, outcome, wait) => {
+            let start = Event { ts, ..*start };
+            if ended == w.run_g {
+                w.write(Record::Switch(&start, ended, outcome, wait));
             } else {
-                w.write(Record::One(&end));
+                let end = Event::new(Kind::GoEnd)
+                    .g(ended)
+                    .arg(u64::from(start.p))
+                    .aux(outcome, wait);
+                w.write(Record::One(&Event {
+                    ts,
+                    m: start.m,
+                    p: start.p,
+                    ..end
+                }));
                 w.write(Record::One(&start));
             }
         }
@@ -318,11 +328,11 @@ impl Writer {
                 }
                 ev.ts
             }
-            Record::Switch(end, start) => {
-                let dts = end.ts.wrapping_sub(self.last_ts);
-                self.used += Event::encode_switch(end.aux, end.aux2, start.g, dts, out);
+            Record::Switch(start, _, outcome, wait) => {
+                let dts = start.ts.wrapping_sub(self.last_ts);
+                self.used += Event::encode_switch(outcome, wait, start.g, dts, out);
                 self.run_g = start.g;
-                end.ts
+                start.ts
             }
         };
         self.last_ts = ts;
@@ -627,17 +637,17 @@ mod tests {
     fn a_switch_is_one_record_and_decodes_into_the_end_and_the_start_at_one_time() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         start(Owner::Api, Box::new(io::sink())).expect("start");
-        let end = |g| Event::new(Kind::GoEnd).m(7).p(0).g(g).arg(0).aux(1, 0);
+        // Each run ends with a yield (outcome 1).
         let go = |g| Event::new(Kind::GoStart).m(7).p(0).g(g);
         emit(go(1));
         let used = WRITER.with(|w| w.borrow().used);
-        emit_switch(end(1), go(2));
+        emit_switch(go(2), 1, 1, 0);
         let switch_len = WRITER.with(|w| w.borrow().used) - used;
         assert!(switch_len <= 7, "a switch took {switch_len} bytes");
-        emit_switch(end(2), go(3));
+        emit_switch(go(3), 2, 1, 0);
         // The end of a run whose start this chunk does not hold (here: none was recorded), which
         // a switch record would leave implied: written as two whole records, at one time.
-        emit_switch(end(5), go(6));
+        emit_switch(go(6), 5, 1, 0);
         let c = stop(|_| Ok(())).expect("stop");
         let got = kinds_and_times(&c);
         let kinds: Vec<(Kind, u64)> = got.iter().map(|&(k, g, _)| (k, g)).collect();
@@ -718,10 +728,7 @@ mod tests {
         emit(Event::new(Kind::GoStart).m(7).p(0).g(1));
         stop(|_| Ok(())).expect("stop");
         start(Owner::Api, Box::new(io::sink())).expect("start again");
-        emit_switch(
-            Event::new(Kind::GoEnd).m(7).p(0).g(1).arg(0),
-            Event::new(Kind::GoStart).m(7).p(0).g(2),
-        );
+        emit_switch(Event::new(Kind::GoStart).m(7).p(0).g(2), 1, 0, 0);
         let c = stop(|_| Ok(())).expect("stop");
         let got: Vec<(Kind, u64, u32)> = this_threads(&c)
             .iter()

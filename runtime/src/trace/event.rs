@@ -414,18 +414,6 @@ impl Event {
         at += unsafe { put(out, at, dts, wd) };
         at
     }
-
-    /// Can this held run end and `next` be stored as one switch record ([`Event::encode_switch`])?
-    /// `next` must be the start of a run at the same time on the same M and the same P, which the
-    /// ended run left owned (its `arg`).
-    pub(crate) fn continues_with(&self, next: &Event) -> bool {
-        self.kind == Kind::GoEnd
-            && next.kind == Kind::GoStart
-            && self.ts == next.ts
-            && self.m == next.m
-            && self.p == next.p
-            && self.arg == u64::from(next.p)
-    }
 }
 
 /// The state of one buffer's reader: what the records leave implied.
@@ -699,25 +687,6 @@ mod tests {
             assert_eq!(dec.next(&buf, &mut pos), None, "cut at {cut}");
         }
         assert_eq!(Decoder::new().next(&first, &mut 0), None);
-
-        // Which end and start may be merged: another P, a P the end did not keep, another
-        // time, other kinds may not.
-        let (e, s) = (at(900, end(41, Outcome::Yield, 0)), at(900, start(42)));
-        assert!(e.continues_with(&s));
-        let other_p = Event { p: 0, ..s };
-        let lost_p = Event {
-            arg: u64::from(NONE),
-            ..e
-        };
-        let later = Event { ts: 901, ..s };
-        assert!(!e.continues_with(&other_p));
-        assert!(!lost_p.continues_with(&s));
-        assert!(!e.continues_with(&later));
-        assert!(!s.continues_with(&s));
-        assert!(!e.continues_with(&Event {
-            kind: Kind::GoCreate,
-            ..s
-        }));
     }
 
     #[test]

@@ -313,12 +313,11 @@ pub(crate) fn go_end(ctx: &MCtx, end: RunEnd) {
 }
 
 /// A G's run ended (`end`) and G `g` starts on the same M and P right away: both recorded now,
-/// with one clock reading and as one record (`proc.rs`: `schedule_rounds`).
+/// with one clock reading and as one record (`proc.rs`: `schedule_rounds`). No test of [`on`]:
+/// the caller tested the same flag moments ago (`proc.rs`: `next_local`).
 #[inline(always)]
 pub(crate) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
-    if on(&ctx.sched) {
-        rec::go_switch(ctx, end, g);
-    }
+    rec::go_switch(ctx, end, g);
 }
 
 /// The end of a G's run, as the scheduler saw it when the poll returned, kept until it is
@@ -511,11 +510,13 @@ mod rec {
         emit(end_event(ctx, end));
     }
 
-    #[cold]
-    #[inline(never)]
+    /// The one recording function not kept out of line: its only caller is the tracing copy of
+    /// the scheduler loop, on the path it takes most (`proc.rs`: `schedule_rounds`), where a call
+    /// would cost a dozen instructions of register saving on every switch.
+    #[inline(always)]
     pub(super) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
         let start = Event::new(Kind::GoStart).m(ctx.m.id).p(end.p).g(g);
-        emit_switch(end_event(ctx, end), start);
+        emit_switch(start, end.g, end.outcome, end.wait);
     }
 
     #[cold]
