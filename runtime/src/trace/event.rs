@@ -7,8 +7,14 @@
 //! two, so the common events take 6–10 bytes instead of the struct's 40. That matters more than it
 //! looks: a scheduler microbenchmark records an event every 25 ns per thread, and at 40 bytes
 //! apiece the tracer's cost was mostly the memory traffic of writing fresh buffer pages, not the
-//! work of recording. A run's end and the next run's start at the same time can share one record
-//! ([`Event::encode_switch`], `buf.rs`).
+//! work of recording.
+//!
+//! The events recorded most have shorter records still, which leave out what the reader of the
+//! buffer already knows: the M, the P and the G of the run in progress, from the last run start
+//! in the same buffer (a [`Decoder`] keeps it). A run's end and the next run's start at the same
+//! time share one record ([`Event::encode_switch`], 5–7 bytes), and a G created or woken by the
+//! running G takes 4–6 ([`Event::encode_by_run`]). The writer (`buf.rs`) uses them only where
+//! that run start is in the same buffer.
 //!
 //! Where this differs from Go: Go writes LEB128 varints (7 bits a byte, a loop and a branch per
 //! byte). Here each field is one 8-byte store plus a 4-bit width in a header — about half the
@@ -346,7 +352,7 @@ impl Event {
     }
 
     /// Encode a run's end and the start of G `g` on the same M and P at the same time as one
-    /// record (`buf.rs`: `emit_switch_start`), which [`Decoder::next`] turns back into the two.
+    /// record (`buf.rs`: `emit_switch`), which [`Decoder::next`] turns back into the two.
     /// `outcome` and `wait` are the end's `aux` and `aux2`.
     ///
     /// Clever for speed and size: the record leaves out what the reader already knows. The M, the

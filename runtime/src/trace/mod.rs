@@ -323,6 +323,7 @@ pub(crate) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
 /// The end of a G's run, as the scheduler saw it when the poll returned, kept until it is
 /// recorded ([`go_end`], [`go_switch`]).
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(any(loom, gort_notrace), allow(dead_code))]
 pub(crate) struct RunEnd {
     /// The P the run started on.
     p: usize,
