@@ -3,7 +3,7 @@
 //!
 //! # Recording without a lock
 //! Each thread appends to its own [`Chunk`], a fixed array of bytes with a published length, into
-//! which events are encoded back to back (`event.rs`: 6–10 bytes for the common events). The thread
+//! which events are encoded back to back (`event.rs`: 4–10 bytes for the common events). The thread
 //! is the chunk's only writer: it writes an event's bytes at `len`, then stores the new `len` with
 //! `Release`. The collector, on `stop`, loads `len` with `Acquire` and decodes bytes `0..len`:
 //! those are complete and never written again, and the bytes the writer may be filling right now

@@ -20,21 +20,22 @@
 //! of its loop, with or without those hooks, and an M moves between them when the flag changes,
 //! which `find_runnable` notices with the test of the shutdown flag it makes anyway (`proc.rs`).
 //! `scripts/trace_disabled_cost.sh` counts what is left against a build with every hook compiled
-//! out (`--cfg gort_notrace`): +0.06 % (`yield_many`) to +0.7 % more instructions on the
+//! out (`--cfg gort_notrace`): +0.02 % (`yield_many`) to +0.8 % more instructions on the
 //! scheduler-only microbenchmarks — the hooks at G creation and wake-up.
 //!
 //! On: an event is a read of the CPU's tick counter (`clock.rs`) and a few bytes appended to the
-//! thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache line. Reading the tick
-//! counter costs ~10 ns on the development VM, a quarter to a third of what tracing adds to a G
-//! switch; the rest is recording. Two things keep the count of both down where a scheduler spends
-//! its time: when an M goes straight from one G's run to the next G on its own P's queue (a
-//! *quick switch*, `proc.rs`: `Next::local`), the run's end and the next run's start share one
-//! clock reading and one record (`buf.rs`), and the recording is inlined into each hook so that
-//! the fields an event does not use cost nothing. Workloads whose Gs
-//! do real work barely notice (a loopback TCP echo: 1.0x); the scheduler-only microbenchmarks, where
-//! a G's whole run takes 30–150 ns and costs one to three clock readings, run 1.0–1.4x slower
-//! traced (`benches/trace_overhead.rs`). Go's tracer has the same shape: it too reads the tick counter
-//! and writes a few bytes per event.
+//! thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache line. Three things keep
+//! both down where a scheduler spends its time. When an M goes straight from one G's run to the
+//! next G on its own P's queue (a *quick switch*, `proc.rs`: `schedule_rounds`), the run's end and
+//! the next run's start are recorded together, with one clock reading, as one 5–7 byte record.
+//! That record, and those of Gs created or woken by the running G, leave the M, the P and the
+//! running G implied by the last run start in the buffer. And the recording is inlined into each
+//! hook, so that the fields an event does not use cost nothing. A yield then adds ~124
+//! instructions and one tick-counter read (~10 ns on the development VM, about half of the
+//! ~20 ns a switch costs traced). Workloads whose Gs do real work barely notice (a loopback TCP
+//! echo: 1.0x); the scheduler-only microbenchmarks, where a G's whole run takes 30–150 ns, run
+//! 1.0–1.3x slower traced (`benches/trace_overhead.rs`). Go's tracer has the same shape: it too
+//! reads the tick counter and writes a few bytes per event.
 //!
 //! # Differences from Go
 //! - Go streams a compact binary format to the writer while tracing runs, and `go tool trace`
@@ -428,7 +429,7 @@ pub(crate) fn go_unblock(sched: &Sched, g: &crate::g::GRef) {
 }
 
 /// The recording side of the hooks: out of line and marked cold, so that the disabled path in the
-/// scheduler is only the test of `on()`.
+/// scheduler is only the test of `on()` (all but `go_switch`, which says why).
 #[cfg(not(any(loom, gort_notrace)))]
 mod rec {
     use super::buf::{emit, emit_switch};
