@@ -255,19 +255,16 @@ const DTS_SHIFT: u32 = 25;
 const HEADER: usize = 4;
 /// The kind byte of a switch record ([`Event::encode_switch`]): not a [`Kind`], the wire's own.
 pub(crate) const SWITCH: u32 = (1 << KIND_BITS) - 1;
-/// A switch record's header: kind, outcome, wait reason, then the byte counts of `g` and the delta.
+/// A switch record's header: kind and outcome, wait reason, then the byte counts (see
+/// [`encode_short`]).
 const SWITCH_HEADER: usize = 3;
-const SWITCH_G_SHIFT: u32 = 16;
-const SWITCH_DTS_SHIFT: u32 = 20;
 /// The kind bytes of by-run records ([`Event::encode_by_run`]): a `GoCreate` or a `GoUnblock`
 /// by the G running on the recording M.
 const CREATE_BY_RUN: u32 = SWITCH - 1;
 const UNBLOCK_BY_RUN: u32 = SWITCH - 2;
-/// A by-run record's header: kind, the runnext flag (bit 5), then the byte counts of `g` and the
-/// delta.
+/// A by-run record's header: kind and the runnext flag (bit 5), then the byte counts (see
+/// [`encode_short`]).
 const BY_RUN_HEADER: usize = 2;
-const BY_RUN_G_SHIFT: u32 = 8;
-const BY_RUN_DTS_SHIFT: u32 = 12;
 const _: () = assert!((Kind::Rescue as u32) < UNBLOCK_BY_RUN);
 
 /// How many little-endian bytes `v` needs (0–8). 0 needs none, which is how absent fields cost
@@ -371,19 +368,8 @@ impl Event {
         out: &mut Encoded,
     ) -> usize {
         debug_assert!(outcome < 8, "a run's outcome takes 3 bits");
-        let (wg, wd) = (width(g), width(dts));
-        let head = SWITCH
-            | u32::from(outcome & 7) << KIND_BITS
-            | u32::from(wait) << 8
-            | wg << SWITCH_G_SHIFT
-            | wd << SWITCH_DTS_SHIFT;
-        // SAFETY: the header's 4 bytes, then `g` from 3 and the delta from at most 11, end by 19.
-        // The header goes first: its fourth byte is scratch that `g` overwrites.
-        unsafe { put(out, 0, u64::from(head), 0) };
-        let mut at = SWITCH_HEADER;
-        at += unsafe { put(out, at, g, wg) };
-        at += unsafe { put(out, at, dts, wd) };
-        at
+        let prefix = SWITCH | u32::from(outcome & 7) << KIND_BITS | u32::from(wait) << 8;
+        encode_short(prefix, SWITCH_HEADER, g, dts, out)
     }
 
     /// Is this a G created, or made runnable, by the G running on the recording M (in `arg`)?
@@ -407,19 +393,27 @@ impl Event {
         } else {
             (UNBLOCK_BY_RUN, self.aux2)
         };
-        let (wg, wd) = (width(self.g), width(dts));
-        let head = kind
-            | u32::from(runnext & FLAG_RUNNEXT) << KIND_BITS
-            | wg << BY_RUN_G_SHIFT
-            | wd << BY_RUN_DTS_SHIFT;
-        // SAFETY: the header's 8 bytes (scratch past the second, overwritten next), then `g`
-        // from 2 and the delta from at most 10, end by 18.
-        unsafe { put(out, 0, u64::from(head), 0) };
-        let mut at = BY_RUN_HEADER;
-        at += unsafe { put(out, at, self.g, wg) };
-        at += unsafe { put(out, at, dts, wd) };
-        at
+        let prefix = kind | u32::from(runnext & FLAG_RUNNEXT) << KIND_BITS;
+        encode_short(prefix, BY_RUN_HEADER, self.g, dts, out)
     }
+}
+
+/// The layout the short records share ([`Event::encode_switch`], [`Event::encode_by_run`]): a
+/// `header`-byte header — `prefix` (the kind byte and what the record keeps of its own) in the
+/// first `header - 1` bytes, then one byte with the byte counts of `g` (low nibble) and of the
+/// delta (high nibble) — then those two fields.
+#[inline(always)]
+fn encode_short(prefix: u32, header: usize, g: u64, dts: u64, out: &mut Encoded) -> usize {
+    debug_assert!((2..=4).contains(&header) && u64::from(prefix) >> (8 * (header - 1)) == 0);
+    let (wg, wd) = (width(g), width(dts));
+    let head = u64::from(prefix) | u64::from(wg | wd << 4) << (8 * (header - 1));
+    // SAFETY: the header's 8 bytes (scratch past `header`, overwritten next), then `g` from
+    // `header` (at most 4) and the delta from at most `header + 8`, end by 20 <= MAX_ENCODED.
+    unsafe { put(out, 0, head, 0) };
+    let mut at = header;
+    at += unsafe { put(out, at, g, wg) };
+    at += unsafe { put(out, at, dts, wd) };
+    at
 }
 
 /// The state of one buffer's reader: what the records leave implied.
@@ -437,6 +431,17 @@ impl Decoder {
         Decoder::default()
     }
 
+    /// A short record ([`encode_short`]) at `bytes[*i..]`, advancing `*i`: its header's prefix,
+    /// its `g` and its time.
+    fn short(&self, bytes: &[u8], i: &mut usize, header: usize) -> Option<(u32, u64, u64)> {
+        let head = get(bytes, i, header)?;
+        let counts = head >> (8 * (header - 1));
+        let g = get(bytes, i, (counts & 15) as usize)?;
+        let dts = get(bytes, i, (counts >> 4) as usize)?;
+        let prefix = head & ((1 << (8 * (header - 1))) - 1);
+        Some((prefix as u32, g, self.prev_ts.wrapping_add(dts)))
+    }
+
     /// Decode the record at `bytes[*at..]`, advancing `*at`. `None` if the bytes are not a whole
     /// record (or a switch record comes before any run start), which for a buffer the tracer
     /// wrote itself means a bug.
@@ -444,15 +449,10 @@ impl Decoder {
     /// A switch record ([`Event::encode_switch`]) decodes into its two events, end first.
     pub(crate) fn next(&mut self, bytes: &[u8], at: &mut usize) -> Option<(Event, Option<Event>)> {
         let mut i = *at;
-        let first = *bytes.get(i)?;
-        if u32::from(first) & ((1 << KIND_BITS) - 1) == SWITCH {
-            let head = get(bytes, &mut i, SWITCH_HEADER)? as u32;
+        let wire = u32::from(*bytes.get(i)?) & ((1 << KIND_BITS) - 1);
+        if wire == SWITCH {
+            let (head, g, ts) = self.short(bytes, &mut i, SWITCH_HEADER)?;
             let (m, p, ended) = self.run?;
-            let field = |shift: u32| ((head >> shift) & 15) as usize;
-            let g = get(bytes, &mut i, field(SWITCH_G_SHIFT))?;
-            let ts = self
-                .prev_ts
-                .wrapping_add(get(bytes, &mut i, field(SWITCH_DTS_SHIFT))?);
             let start = Event {
                 ts,
                 m,
@@ -472,15 +472,9 @@ impl Decoder {
             *at = i;
             return Some((end, Some(start)));
         }
-        let wire = u32::from(first) & ((1 << KIND_BITS) - 1);
         if wire == CREATE_BY_RUN || wire == UNBLOCK_BY_RUN {
-            let head = get(bytes, &mut i, BY_RUN_HEADER)? as u32;
+            let (head, g, ts) = self.short(bytes, &mut i, BY_RUN_HEADER)?;
             let (m, p, by) = self.run?;
-            let field = |shift: u32| ((head >> shift) & 15) as usize;
-            let g = get(bytes, &mut i, field(BY_RUN_G_SHIFT))?;
-            let ts = self
-                .prev_ts
-                .wrapping_add(get(bytes, &mut i, field(BY_RUN_DTS_SHIFT))?);
             let runnext = (head >> KIND_BITS) as u8 & FLAG_RUNNEXT;
             let ev = Event {
                 ts,
