@@ -29,10 +29,9 @@
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// What happened. The comment of each variant says which fields it uses; unused ones are 0/NONE.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Kind {
-    #[default]
     Nop,
     /// An M's thread began its scheduling loop. `m`, `p` (the P it starts with, or NONE).
     MStart,
