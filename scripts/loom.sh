@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg loom"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
 start=$(date +%s)
-cargo test --release --target-dir target/loom -p runtime -p netpoll --lib -- "$@"
+cargo test --release --target-dir target/loom -p gort -p netpoll --lib -- "$@"
 echo "loom: done in $(( $(date +%s) - start ))s (LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS)"

@@ -26,7 +26,7 @@ set -e
 # many-thread stress tests (each takes minutes under Miri; loom and the normal test run cover them).
 # Miri's leak checker also fails any test that leaks a G. About 2 minutes.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
-cargo +nightly miri test -p runtime --lib -- \
+cargo +nightly miri test -p gort --lib -- \
   g::tests runq:: timer:: allgs:: chan:: sema:: sync:: trace::buf trace::event trace::clock \
   --skip mpmc_threads --skip many_threads --skip on_threads --skip threads_
 cargo +nightly miri test -p netpoll --lib -- pollsema:: pollcache::

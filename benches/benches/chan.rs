@@ -22,8 +22,8 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(3))
 }
 
-fn gort_rt() -> runtime::Runtime {
-    runtime::Builder::new()
+fn gort_rt() -> gort::Runtime {
+    gort::Builder::new()
         .procs(workers())
         .build()
         .expect("gort runtime")
@@ -44,9 +44,9 @@ fn unbuffered_ping_pong(c: &mut Criterion) {
     g.bench_function("gort", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let (ping_tx, ping_rx) = runtime::chan::channel::<usize>(0);
-                let (pong_tx, pong_rx) = runtime::chan::channel::<usize>(0);
-                let echo = runtime::go(async move {
+                let (ping_tx, ping_rx) = gort::chan::channel::<usize>(0);
+                let (pong_tx, pong_rx) = gort::chan::channel::<usize>(0);
+                let echo = gort::go(async move {
                     while let Some(v) = ping_rx.recv().await {
                         if pong_tx.send(v).await.is_err() {
                             break;
@@ -96,10 +96,10 @@ fn buffered(c: &mut Criterion, producers: usize) {
     g.bench_function("gort", |b| {
         b.iter(|| {
             rt.block_on(async move {
-                let (tx, rx) = runtime::chan::channel::<usize>(1024);
+                let (tx, rx) = gort::chan::channel::<usize>(1024);
                 for _ in 0..producers {
                     let tx = tx.clone();
-                    runtime::go(async move {
+                    gort::go(async move {
                         for i in 0..per {
                             tx.send(i).await.expect("consumer alive");
                         }
@@ -158,8 +158,8 @@ fn select_4(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async move {
                 let [a, b2, c2, d] = std::array::from_fn(|_| {
-                    let (tx, rx) = runtime::chan::channel::<usize>(64);
-                    runtime::go(async move {
+                    let (tx, rx) = gort::chan::channel::<usize>(64);
+                    gort::go(async move {
                         for i in 0..per {
                             tx.send(i).await.expect("consumer alive");
                         }
@@ -168,7 +168,7 @@ fn select_4(c: &mut Criterion) {
                 });
                 let (mut n, mut open) = (0, 4);
                 while open > 0 {
-                    let got = runtime::select! {
+                    let got = gort::select! {
                         recv(a) -> v => v,
                         recv(b2) -> v => v,
                         recv(c2) -> v => v,

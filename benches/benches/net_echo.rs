@@ -12,8 +12,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const ROUND_TRIPS: u64 = 100;
 const WORKERS: usize = 2;
 
-fn gort_rt() -> runtime::Runtime {
-    runtime::Builder::new()
+fn gort_rt() -> ::gort::Runtime {
+    ::gort::Builder::new()
         .procs(WORKERS)
         .build()
         .expect("gort runtime")

@@ -3,7 +3,7 @@
 //! One task runs a tight loop of `n` iterations, once with a preemption point awaited in every
 //! iteration and once without (the baseline: one point per 2^20 iterations only, so that a long
 //! criterion sample is not a runaway poll); the difference is the price of the point.
-//! gort's point is `runtime::coop()` (a thread-local read and a relaxed load of the P's flag; it
+//! gort's point is `gort::coop()` (a thread-local read and a relaxed load of the P's flag; it
 //! yields only when sysmon asked). tokio's nearest equivalent is
 //! `tokio::task::coop::consume_budget()`, which also yields — every 128 calls, when the task's coop
 //! budget is spent — so its number includes one trip through the scheduler per 128 calls.
@@ -71,7 +71,7 @@ fn table_row<R: Peer>(rt: &R, n: u64, rounds: usize) -> String {
 
 fn point_name<R: Peer>() -> &'static str {
     if R::NAME == Gort::NAME {
-        "`runtime::coop()`"
+        "`gort::coop()`"
     } else {
         "`tokio::task::coop::consume_budget()`"
     }

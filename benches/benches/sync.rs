@@ -1,4 +1,4 @@
-//! `runtime::sync::Mutex` under contention beside `tokio::sync::Mutex`, same worker count, same run.
+//! `gort::sync::Mutex` under contention beside `tokio::sync::Mutex`, same worker count, same run.
 //! 8 tasks each take the lock 10 000 times and bump a counter inside (a few ns of critical section,
 //! so the cost measured is the lock's hand-off machinery).
 //!
@@ -22,18 +22,18 @@ fn config() -> Criterion {
 
 fn mutex_contention(c: &mut Criterion) {
     let mut g = c.benchmark_group("mutex_contention");
-    let rt = runtime::Builder::new()
+    let rt = gort::Builder::new()
         .procs(workers())
         .build()
         .expect("gort runtime");
     g.bench_function("gort", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let m = Arc::new(runtime::sync::Mutex::new(0usize));
+                let m = Arc::new(gort::sync::Mutex::new(0usize));
                 let hs: Vec<_> = (0..TASKS)
                     .map(|_| {
                         let m = m.clone();
-                        runtime::go(async move {
+                        gort::go(async move {
                             for _ in 0..LOCKS {
                                 *m.lock().await += 1;
                             }

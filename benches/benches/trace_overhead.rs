@@ -89,13 +89,13 @@ fn traced_rounds(rt: &Gort, w: &Workload, iters: u64) -> Duration {
     let mut done = 0;
     while done < iters {
         let n = w.rounds_per_session.min(iters - done);
-        runtime::trace::start(std::io::sink()).expect("start tracing");
+        gort::trace::start(std::io::sink()).expect("start tracing");
         let t = Instant::now();
         for _ in 0..n {
             (w.work.gort)(rt);
         }
         total += t.elapsed();
-        runtime::trace::stop().expect("stop tracing");
+        gort::trace::stop().expect("stop tracing");
         done += n;
     }
     total
@@ -154,7 +154,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload, full: bool) -> Option<f64> {
     }
     let rt = Gort::build(workers()).expect("gort runtime");
     g.bench_function("gort", |b| b.iter(|| (w.work.gort)(&rt)));
-    if !runtime::trace::compiled_in() {
+    if !gort::trace::compiled_in() {
         g.finish();
         return None;
     }

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use runtime::io::{read_exact, write_all, AsyncRead, AsyncWrite};
-use runtime::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use gort::io::{read_exact, write_all, AsyncRead, AsyncWrite};
+use gort::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 const MSG: usize = 64;
 const ROUND_TRIPS: u64 = 100;
@@ -44,7 +44,7 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut conn: S) {
 }
 
 /// `n` round trips in a G on `rt`; returns the stream and the time they took.
-fn round_trips<S>(rt: &runtime::Runtime, mut s: S, n: u64) -> (S, Duration)
+fn round_trips<S>(rt: &gort::Runtime, mut s: S, n: u64) -> (S, Duration)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -60,14 +60,14 @@ where
     })
 }
 
-fn tcp_client(rt: &runtime::Runtime) -> TcpStream {
+fn tcp_client(rt: &gort::Runtime) -> TcpStream {
     rt.block_on(async {
         let ln = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = ln.local_addr().expect("addr");
-        let server = runtime::go(async move {
+        let server = gort::go(async move {
             let (conn, _) = ln.accept().await.expect("accept");
             conn.set_nodelay(true).expect("nodelay");
-            drop(runtime::go(answer(conn)));
+            drop(gort::go(answer(conn)));
         });
         let client = TcpStream::connect(addr).await.expect("connect");
         client.set_nodelay(true).expect("nodelay");
@@ -76,13 +76,13 @@ fn tcp_client(rt: &runtime::Runtime) -> TcpStream {
     })
 }
 
-fn uds_client(rt: &runtime::Runtime, path: PathBuf) -> UnixStream {
+fn uds_client(rt: &gort::Runtime, path: PathBuf) -> UnixStream {
     rt.block_on(async move {
         let _ = std::fs::remove_file(&path);
         let ln = UnixListener::bind(&path).expect("bind");
-        let server = runtime::go(async move {
+        let server = gort::go(async move {
             let (conn, _) = ln.accept().await.expect("accept");
-            drop(runtime::go(answer(conn)));
+            drop(gort::go(answer(conn)));
         });
         let client = UnixStream::connect(&path).await.expect("connect");
         server.await.expect("accepted");
@@ -94,7 +94,7 @@ fn uds_client(rt: &runtime::Runtime, path: PathBuf) -> UnixStream {
 fn uds_vs_tcp(c: &mut Criterion) {
     let mut g = c.benchmark_group("uds_vs_tcp_64B");
     g.throughput(Throughput::Elements(ROUND_TRIPS));
-    let rt = runtime::Builder::new()
+    let rt = gort::Builder::new()
         .procs(2)
         .build()
         .expect("gort runtime");

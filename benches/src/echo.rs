@@ -10,7 +10,7 @@ pub const MSG: usize = 64;
 
 pub mod gort {
     use super::*;
-    use runtime::net::{TcpListener, TcpStream, UnixStream};
+    use ::gort::net::{TcpListener, TcpStream, UnixStream};
 
     /// The echo side: read a whole message, write it back, until the client goes away.
     pub async fn echo_tcp(s: TcpStream) {
@@ -31,7 +31,7 @@ pub mod gort {
         }
     }
 
-    pub fn tcp_pair(rt: &runtime::Runtime) -> TcpStream {
+    pub fn tcp_pair(rt: &::gort::Runtime) -> TcpStream {
         rt.block_on(async {
             let ln = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = ln.local_addr().unwrap();
@@ -39,21 +39,21 @@ pub mod gort {
             let (server, _) = ln.accept().await.unwrap();
             client.set_nodelay(true).unwrap();
             server.set_nodelay(true).unwrap();
-            runtime::go(echo_tcp(server));
+            ::gort::go(echo_tcp(server));
             client
         })
     }
 
-    pub fn unix_pair(rt: &runtime::Runtime) -> UnixStream {
+    pub fn unix_pair(rt: &::gort::Runtime) -> UnixStream {
         rt.block_on(async {
             let (client, server) = UnixStream::pair().unwrap();
-            runtime::go(echo_unix(server));
+            ::gort::go(echo_unix(server));
             client
         })
     }
 
     /// Run `n` round trips on `s` in a G; return the stream and the time they took.
-    pub fn tcp_round_trips(rt: &runtime::Runtime, s: TcpStream, n: u64) -> (TcpStream, Duration) {
+    pub fn tcp_round_trips(rt: &::gort::Runtime, s: TcpStream, n: u64) -> (TcpStream, Duration) {
         rt.block_on(async move {
             let msg = [7u8; MSG];
             let mut buf = [0u8; MSG];
@@ -67,7 +67,7 @@ pub mod gort {
     }
 
     pub fn unix_round_trips(
-        rt: &runtime::Runtime,
+        rt: &::gort::Runtime,
         s: UnixStream,
         n: u64,
     ) -> (UnixStream, Duration) {

@@ -11,7 +11,7 @@
 //!   the calling thread. The workloads therefore never block inside `block_on`; they wait for the
 //!   end of a run either by awaiting join handles there, or on a `std` channel from the benchmark's
 //!   own thread, which is outside both runtimes.
-//! - The preemption point is `runtime::coop()` for gort (yields only when sysmon asked) and
+//! - The preemption point is `gort::coop()` for gort (yields only when sysmon asked) and
 //!   `tokio::task::coop::consume_budget()` for tokio (yields every 128 calls, when the task's coop
 //!   budget runs out). They are each runtime's answer to the same question.
 
@@ -82,31 +82,31 @@ where
 }
 
 /// gort, with `procs(workers)`.
-pub struct Gort(runtime::Runtime);
+pub struct Gort(gort::Runtime);
 
 impl Gort {
     /// A runtime built by the caller (for settings the benchmarks do not vary, such as sysmon).
-    pub fn from_runtime(rt: runtime::Runtime) -> Gort {
+    pub fn from_runtime(rt: gort::Runtime) -> Gort {
         Gort(rt)
     }
 
     /// The runtime itself, for workloads the [`Peer`] trait does not cover (sockets).
-    pub fn runtime(&self) -> &runtime::Runtime {
+    pub fn runtime(&self) -> &gort::Runtime {
         &self.0
     }
 
     /// The scheduler's counters, for explaining a result.
-    pub fn stats(&self) -> runtime::Stats {
+    pub fn stats(&self) -> gort::Stats {
         self.0.stats()
     }
 }
 
 impl Peer for Gort {
     const NAME: &'static str = "gort";
-    type Join<T: Send + 'static> = Joined<runtime::JoinHandle<T>>;
+    type Join<T: Send + 'static> = Joined<gort::JoinHandle<T>>;
 
     fn build(workers: usize) -> io::Result<Self> {
-        runtime::Builder::new().procs(workers).build().map(Gort)
+        gort::Builder::new().procs(workers).build().map(Gort)
     }
 
     fn block_on<F>(&self, fut: F) -> F::Output
@@ -130,19 +130,19 @@ impl Peer for Gort {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Joined(runtime::go(fut))
+        Joined(gort::go(fut))
     }
 
     fn yield_now() -> impl Future<Output = ()> + Send {
-        runtime::yield_now()
+        gort::yield_now()
     }
 
     fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
-        runtime::time::sleep(d)
+        gort::time::sleep(d)
     }
 
     fn preempt_point() -> impl Future<Output = ()> + Send {
-        runtime::coop()
+        gort::coop()
     }
 }
 

@@ -15,7 +15,7 @@ fn main() {
     let clients: u64 = arg("--clients", 8);
     let ops: u64 = arg("--ops", 1000);
     let initial: u64 = arg("--initial", 100);
-    let r = runtime::run(actor::actor(clients, ops, initial));
+    let r = gort::run(actor::actor(clients, ops, initial));
     let b = r.books;
     println!("{clients} clients x {ops} operations on an account opened with {initial}");
     println!(

@@ -18,7 +18,7 @@ fn main() {
     let n: u64 = arg("--n", 16);
     let cap: usize = arg("--cap", 4);
     let delay = Duration::from_millis(arg("--delay-ms", 5));
-    let r = runtime::run(backpressure(n, cap, delay));
+    let r = gort::run(backpressure(n, cap, delay));
     println!("producer -> channel(cap {cap}) -> consumer taking one value every {delay:?}");
     for s in &r.sends {
         if s.blocked {

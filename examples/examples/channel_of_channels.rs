@@ -13,7 +13,7 @@ use examples::chapters::{arg, channel_of_channels::channel_of_channels};
 fn main() {
     let clients: u64 = arg("--clients", 4);
     let n: u64 = arg("--n", 5);
-    let r = runtime::run(channel_of_channels(clients, n));
+    let r = gort::run(channel_of_channels(clients, n));
     for (asked, answer) in &r.answers {
         match answer {
             Some(a) => println!("client {} asked {asked}^2 -> {a}", asked / n.max(1)),

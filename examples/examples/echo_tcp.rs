@@ -17,16 +17,16 @@
 use std::io::BufRead;
 
 use examples::chapters::{arg, echo_tcp, flag};
-use runtime::net::{TcpListener, TcpStream};
+use gort::net::{TcpListener, TcpStream};
 
 fn main() {
     let addr: String = arg("--addr", "127.0.0.1:7007".to_string());
     let result = if flag("--serve") {
-        runtime::run(serve(addr))
+        gort::run(serve(addr))
     } else if flag("--client") {
-        runtime::run(client(addr))
+        gort::run(client(addr))
     } else {
-        runtime::run(demo())
+        gort::run(demo())
     };
     if let Err(e) = result {
         eprintln!("echo_tcp: {e}");
@@ -42,7 +42,7 @@ async fn demo() -> std::io::Result<()> {
          {} round trips, {} bytes echoed, {} mismatches",
         r.round_trips, r.bytes, r.mismatches
     );
-    println!("threads: {} (Ms + sysmon)", runtime::stats().threads);
+    println!("threads: {} (Ms + sysmon)", gort::stats().threads);
     Ok(())
 }
 
@@ -52,7 +52,7 @@ async fn serve(addr: String) -> std::io::Result<()> {
     loop {
         let (conn, peer) = ln.accept().await?;
         println!("{peer}: connected");
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             match echo_tcp::echo(conn).await {
                 Ok(n) => println!("{peer}: closed after {n} bytes"),
                 Err(e) => println!("{peer}: {e}"),
@@ -69,7 +69,7 @@ async fn client(addr: String) -> std::io::Result<()> {
     );
     loop {
         // Reading the terminal blocks its thread: a blocking section, so the P is not held.
-        let line = runtime::blocking(|| {
+        let line = gort::blocking(|| {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).map(|_| line)
         })?;

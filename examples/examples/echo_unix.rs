@@ -16,16 +16,16 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use examples::chapters::{arg, echo_tcp, echo_unix, flag};
-use runtime::net::UnixStream;
+use gort::net::UnixStream;
 
 fn main() {
     let path = PathBuf::from(arg("--path", "/tmp/gort-echo.sock".to_string()));
     let result = if flag("--serve") {
-        runtime::run(serve(path))
+        gort::run(serve(path))
     } else if flag("--client") {
-        runtime::run(client(path))
+        gort::run(client(path))
     } else {
-        runtime::run(demo())
+        gort::run(demo())
     };
     if let Err(e) = result {
         eprintln!("echo_unix: {e}");
@@ -56,7 +56,7 @@ async fn serve(path: PathBuf) -> std::io::Result<()> {
         let (conn, _) = ln.accept().await?;
         n += 1;
         println!("connection {n}: connected");
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             match echo_tcp::echo(conn).await {
                 Ok(bytes) => println!("connection {n}: closed after {bytes} bytes"),
                 Err(e) => println!("connection {n}: {e}"),
@@ -69,7 +69,7 @@ async fn client(path: PathBuf) -> std::io::Result<()> {
     let mut conn = UnixStream::connect(&path).await?;
     println!("connected to {}; type lines (Ctrl-D ends)", path.display());
     loop {
-        let line = runtime::blocking(|| {
+        let line = gort::blocking(|| {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).map(|_| line)
         })?;

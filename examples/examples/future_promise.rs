@@ -15,7 +15,7 @@ fn main() {
     let n: u32 = arg("--n", 30);
     let ns = [n.saturating_sub(4), n.saturating_sub(2), n];
     let own = n.saturating_sub(1);
-    let r = runtime::run(async move { future_promise::future_promise(&ns, own).await });
+    let r = gort::run(async move { future_promise::future_promise(&ns, own).await });
     println!(
         "main G computed fib({}) = {} itself; by then {} of {} promises had delivered",
         r.own.0,

@@ -4,7 +4,7 @@
 //! Try: `GORTMAXPROCS=1 cargo run --release --example hello`, and
 //!      `GORTDEBUG=schedtrace=5 cargo run --release --example hello` to see Go's SCHED lines.
 //!
-//! What to watch for: the main G spawns 16 Gs with `runtime::go`. Each one does a little work and
+//! What to watch for: the main G spawns 16 Gs with `gort::go`. Each one does a little work and
 //! reports which P ran it. With one P everything runs on P0; with more, idle Ps steal work from the
 //! spawning P's run queue, so the Gs spread out. The stats at the end show how many Gs were stolen.
 //!
@@ -13,22 +13,22 @@
 use std::time::Duration;
 
 fn main() {
-    runtime::run(async {
-        let st = runtime::stats();
+    gort::run(async {
+        let st = gort::stats();
         println!("gort: {} Ps (set GORTMAXPROCS to change)", st.gomaxprocs);
         let handles: Vec<_> = (0..16u64)
             .map(|i| {
-                runtime::go(async move {
+                gort::go(async move {
                     // A bit of CPU work, then a short sleep: the G parks on a timer and is woken by
                     // whichever M runs that P's timers.
                     let mut x = i;
                     for k in 0..200_000u64 {
                         x = x.wrapping_mul(6364136223846793005).wrapping_add(k);
                     }
-                    runtime::time::sleep(Duration::from_millis(1)).await;
+                    gort::time::sleep(Duration::from_millis(1)).await;
                     (
-                        runtime::current_g().unwrap_or(0),
-                        runtime::current_p(),
+                        gort::current_g().unwrap_or(0),
+                        gort::current_p(),
                         std::hint::black_box(x),
                     )
                 })
@@ -43,7 +43,7 @@ fn main() {
                 Err(e) => eprintln!("a G failed: {e}"),
             }
         }
-        let st = runtime::stats();
+        let st = gort::stats();
         println!(
             "done: {} Gs spawned, {} stolen by idle Ps, {} threads",
             st.spawned, st.steals, st.threads

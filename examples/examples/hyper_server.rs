@@ -7,16 +7,16 @@
 //!
 //! What to watch for: hyper knows nothing of gort. It asks for I/O, a spawner and a timer through
 //! its `rt` traits, and `examples/src/hyper_rt.rs` answers with a gort `TcpStream` (reads and
-//! writes park the connection's G on the netpoller), `runtime::go` and `runtime::time::sleep`.
+//! writes park the connection's G on the netpoller), `gort::go` and `gort::time::sleep`.
 //! Every connection is one G running hyper's state machine. Ctrl-C or SIGTERM stops it.
 //!
 //! Chapter: network I/O through the netpoller — a production HTTP stack on the Go-style runtime.
 
 use std::process::ExitCode;
 
-use runtime::chan::channel;
-use runtime::net::TcpListener;
-use runtime::signal::{notify, Signal};
+use gort::chan::channel;
+use gort::net::TcpListener;
+use gort::signal::{notify, Signal};
 
 fn main() -> ExitCode {
     let mut addr = "127.0.0.1:8080".to_owned();
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    runtime::run(async move {
+    gort::run(async move {
         let signals = notify(&[Signal::Interrupt, Signal::Terminate]);
         let listener = match TcpListener::bind(addr.as_str()) {
             Ok(l) => l,
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             Err(e) => eprintln!("hyper_server: {e}"),
         }
         let (stop_tx, stop_rx) = channel(1);
-        runtime::go(async move {
+        gort::go(async move {
             let _ = signals.recv().await;
             stop_tx.close();
         });

@@ -6,7 +6,7 @@
 //! What to watch for: each chunk reports the P that ran it; with several Ps the chunks spread out
 //! (idle Ps steal them from the spawning P's run queue) and the wall time drops. The parallel sum
 //! always equals the sequential one. Each chunk is a few milliseconds of work: a loop in a G runs
-//! inside one poll, and only yields at a preemption point (`runtime::coop()` here) once sysmon asks.
+//! inside one poll, and only yields at a preemption point (`gort::coop()` here) once sysmon asks.
 //!
 //! Chapter: Go book ch. 15, concurrency patterns; runtime story: work stealing (`runtime/src/proc.rs`).
 
@@ -17,10 +17,10 @@ use examples::chapters::{arg, parallel_for};
 fn main() {
     let n: u64 = arg("--n", 1_000_000);
     let gs: u64 = arg("--gs", 16);
-    let (report, took, procs) = runtime::run(async move {
+    let (report, took, procs) = gort::run(async move {
         let t = Instant::now();
         let r = parallel_for::parallel_for(n, gs).await;
-        (r, t.elapsed(), runtime::stats().gomaxprocs)
+        (r, t.elapsed(), gort::stats().gomaxprocs)
     });
     println!("sum of work(i) for i < {n}, over {gs} Gs on {procs} Ps:");
     for ((lo, hi), p) in &report.chunks {

@@ -15,15 +15,15 @@ use examples::chapters::{arg, prime_sieve::prime_sieve};
 
 fn main() {
     let n: usize = arg("--n", 100);
-    let (primes, peak, after) = runtime::run(async move {
+    let (primes, peak, after) = gort::run(async move {
         let primes = prime_sieve(n).await;
-        let peak = runtime::stats().goroutines;
+        let peak = gort::stats().goroutines;
         // The stages see `done` close and return on their own schedule; give them a moment.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while runtime::stats().goroutines > 1 && Instant::now() < deadline {
-            runtime::time::sleep(Duration::from_millis(1)).await;
+        while gort::stats().goroutines > 1 && Instant::now() < deadline {
+            gort::time::sleep(Duration::from_millis(1)).await;
         }
-        (primes, peak, runtime::stats().goroutines)
+        (primes, peak, gort::stats().goroutines)
     });
     for row in primes.chunks(10) {
         let row: Vec<String> = row.iter().map(|p| format!("{p:>5}")).collect();

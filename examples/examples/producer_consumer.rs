@@ -17,7 +17,7 @@ fn main() {
     let consumers: usize = arg("--consumers", 3);
     let n: u64 = arg("--n", 100_000);
     let cap: usize = arg("--cap", 64);
-    let r = runtime::run(producer_consumer(producers, consumers, n, cap));
+    let r = gort::run(producer_consumer(producers, consumers, n, cap));
     println!("{producers} producers x {n} values -> {consumers} consumers (channel cap {cap})");
     for (c, got) in r.per_consumer.iter().enumerate() {
         println!("  consumer {c}: {got} values");

@@ -20,7 +20,7 @@ use examples::chapters::select_timeout::{
 };
 
 fn main() {
-    runtime::run(async {
+    gort::run(async {
         let ms = Duration::from_millis;
         let replicas = [Some(ms(30)), Some(ms(10)), Some(ms(50))];
         for limit in [ms(100), ms(5)] {

@@ -11,7 +11,7 @@
 //! it outright.
 //!
 //! Chapter: Go book ch. 13, signals (`os/signal.Notify`, `signal.NotifyContext`); runtime story:
-//! signals delivered through the netpoller (`runtime/src/signal.rs`), `runtime::context`.
+//! signals delivered through the netpoller (`runtime/src/signal.rs`), `gort::context`.
 
 use std::time::Duration;
 
@@ -20,16 +20,16 @@ use examples::chapters::{arg, signals};
 fn main() {
     let workers: usize = arg("--workers", 3);
     let after_ms: u64 = arg("--after-ms", 0);
-    let r = runtime::run(async move {
+    let r = gort::run(async move {
         // Listen before anything can send the signal.
-        let sigs = runtime::signal::notify(&signals::STOP_SIGNALS);
+        let sigs = gort::signal::notify(&signals::STOP_SIGNALS);
         println!(
             "pid {}: {workers} workers running; Ctrl-C or `kill -TERM {}` to stop",
             std::process::id(),
             std::process::id()
         );
         if after_ms > 0 {
-            runtime::time::after_func(Duration::from_millis(after_ms), || {
+            gort::time::after_func(Duration::from_millis(after_ms), || {
                 // SAFETY: sending SIGTERM to our own process; its handler is installed above.
                 unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
             });

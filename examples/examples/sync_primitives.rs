@@ -16,7 +16,7 @@ use examples::chapters::{arg, sync_primitives::sync_primitives};
 fn main() {
     let gs: usize = arg("--gs", 16);
     let iters: u64 = arg("--iters", 10_000);
-    let r = runtime::run(sync_primitives(gs, iters));
+    let r = gort::run(sync_primitives(gs, iters));
     println!("{gs} runners x {iters} increments");
     println!(
         "Once:      the configuration was initialised {} time(s)",

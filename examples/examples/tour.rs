@@ -9,10 +9,10 @@
 //! 2. **A channel pipeline**: generate → square → sum over unbuffered channels, so each value is a
 //!    rendezvous: the sender parks, the receiver takes the value straight from it, and the partner
 //!    runs next on the same P (`runnext`).
-//! 3. **Preemption**: more CPU-bound Gs than Ps, each calling `runtime::coop()` in its loop. sysmon
+//! 3. **Preemption**: more CPU-bound Gs than Ps, each calling `gort::coop()` in its loop. sysmon
 //!    sees a time slice pass 10 ms and asks the G to yield; it goes to the global run queue and the
 //!    others get the P.
-//! 4. **A blocking section handed off**: a G sleeps 200 ms inside `runtime::blocking` while small Gs
+//! 4. **A blocking section handed off**: a G sleeps 200 ms inside `gort::blocking` while small Gs
 //!    queue behind it. sysmon takes its P away and hands it to another M.
 //!
 //! While it runs, sysmon prints Go's `SCHED` line every 100 ms (the same as
@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use examples::http::{Config, Server, Shutdown};
-use runtime::chan::channel;
-use runtime::net::TcpStream;
+use gort::chan::channel;
+use gort::net::TcpStream;
 
 const TRACE_JSON: &str = "trace.json";
 const TRACE_HTML: &str = "trace.html";
@@ -38,13 +38,13 @@ fn main() {
     let started = Instant::now();
     match std::fs::File::create(TRACE_JSON) {
         Ok(f) => {
-            if let Err(e) = runtime::trace::start(io::BufWriter::new(f)) {
+            if let Err(e) = gort::trace::start(io::BufWriter::new(f)) {
                 eprintln!("tour: tracing is off: {e}");
             }
         }
         Err(e) => eprintln!("tour: cannot create {TRACE_JSON} ({e}); running without a trace"),
     }
-    let rt = match runtime::Builder::new()
+    let rt = match gort::Builder::new()
         .schedtrace(Duration::from_millis(100))
         .build()
     {
@@ -68,16 +68,16 @@ fn main() {
         println!("   sum of squares below 20000 = {sum}");
 
         act("3. preemption (more CPU-bound Gs than Ps; sysmon slices them at ~10 ms)");
-        let before = runtime::stats().preemptions;
-        cpu_bound(runtime::stats().gomaxprocs + 2, Duration::from_millis(300)).await;
-        println!("   {} preemptions", runtime::stats().preemptions - before);
+        let before = gort::stats().preemptions;
+        cpu_bound(gort::stats().gomaxprocs + 2, Duration::from_millis(300)).await;
+        println!("   {} preemptions", gort::stats().preemptions - before);
 
         act("4. a blocking section (sysmon hands its P to another M)");
-        let before = runtime::stats().handoffs;
+        let before = gort::stats().handoffs;
         let behind = blocking_handoff(Duration::from_millis(200)).await;
         println!(
             "   {behind} small Gs finished while the blocking section ran; {} hand-offs",
-            runtime::stats().handoffs - before
+            gort::stats().handoffs - before
         );
     });
 
@@ -106,12 +106,12 @@ async fn http_load(clients: usize, per_client: usize) -> io::Result<usize> {
     })?;
     let addr = server.local_addr()?;
     let (stop, stop_rx) = Shutdown::new();
-    let serving = runtime::go(server.serve(stop_rx));
+    let serving = gort::go(server.serve(stop_rx));
     let answered = Arc::new(AtomicUsize::new(0));
     let hs: Vec<_> = (0..clients)
         .map(|_| {
             let answered = answered.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let conn = TcpStream::connect(addr).await?;
                 let mut buf = Vec::new();
                 for _ in 0..per_client {
@@ -161,14 +161,14 @@ async fn read_response(conn: &TcpStream, buf: &mut Vec<u8>) -> io::Result<()> {
 async fn pipeline(n: u64) -> u64 {
     let (nums_tx, nums) = channel::<u64>(0);
     let (squares_tx, squares) = channel::<u64>(0);
-    runtime::go(async move {
+    gort::go(async move {
         for i in 0..n {
             if nums_tx.send(i).await.is_err() {
                 return;
             }
         }
     });
-    runtime::go(async move {
+    gort::go(async move {
         while let Some(i) = nums.recv().await {
             if squares_tx.send(i * i).await.is_err() {
                 return;
@@ -186,7 +186,7 @@ async fn pipeline(n: u64) -> u64 {
 async fn cpu_bound(n: usize, d: Duration) {
     let hs: Vec<_> = (0..n)
         .map(|_| {
-            runtime::go(async move {
+            gort::go(async move {
                 let t0 = Instant::now();
                 let mut x = 1u64;
                 while t0.elapsed() < d {
@@ -195,7 +195,7 @@ async fn cpu_bound(n: usize, d: Duration) {
                             x.wrapping_mul(6364136223846793005).wrapping_add(1),
                         );
                     }
-                    runtime::coop().await;
+                    gort::coop().await;
                 }
             })
         })
@@ -210,15 +210,15 @@ async fn cpu_bound(n: usize, d: Duration) {
 async fn blocking_handoff(block: Duration) -> usize {
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let d = done.clone();
-    let blocker = runtime::go(async move {
-        runtime::blocking(|| std::thread::sleep(block));
+    let blocker = gort::go(async move {
+        gort::blocking(|| std::thread::sleep(block));
         d.store(true, Ordering::SeqCst);
     });
-    runtime::yield_now().await;
+    gort::yield_now().await;
     let smalls: Vec<_> = (0..200)
         .map(|_| {
             let done = done.clone();
-            runtime::go(async move { !done.load(Ordering::SeqCst) })
+            gort::go(async move { !done.load(Ordering::SeqCst) })
         })
         .collect();
     let mut during = 0;
@@ -233,10 +233,10 @@ async fn blocking_handoff(block: Duration) -> usize {
 
 /// Stop the tracer, print the goroutine analysis, write the HTML timeline, and say what to open.
 fn finish_trace() {
-    if !runtime::trace::is_enabled() {
+    if !gort::trace::is_enabled() {
         return;
     }
-    if let Err(e) = runtime::trace::stop() {
+    if let Err(e) = gort::trace::stop() {
         eprintln!("tour: writing {TRACE_JSON} failed: {e}");
         return;
     }

@@ -1,4 +1,4 @@
-//! # trace_bootstrap — from `runtime::run` to the main G's first poll
+//! # trace_bootstrap — from `gort::run` to the main G's first poll
 //!
 //! Run: `cargo run --release --example trace_bootstrap`
 //! Look: the example prints the trace's first events; open `trace_bootstrap.json` in

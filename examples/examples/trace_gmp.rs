@@ -6,7 +6,7 @@
 //!       `cargo run --release --bin gort-trace -- html trace_gmp.json -o trace_gmp.html`.
 //!
 //! What to look for: a P track per core (2 to 4). The main G (G1) runs on one P and spawns 48 Gs with
-//! `runtime::go`; each `GoCreate` says `runnext: true` — a G made by a G goes to its P's `runnext`
+//! `gort::go`; each `GoCreate` says `runnext: true` — a G made by a G goes to its P's `runnext`
 //! slot, pushing the previous occupant to the tail of the local ring. `wakep` starts spinning Ms for
 //! the idle Ps, which steal half of that ring (the `Steal` marks), so the Gs spread over all the
 //! Ps. Each G then spawns one child: the child sits in `runnext` and runs right after its parent, on

@@ -5,7 +5,7 @@
 //! Look: open `trace_preemption.json` in https://ui.perfetto.dev, or
 //!       `cargo run --release --bin gort-trace -- html trace_preemption.json -o trace_preemption.html`.
 //!
-//! What to look for: one P. A G computes for 100 ms, calling `runtime::coop()` in its loop; a ticker
+//! What to look for: one P. A G computes for 100 ms, calling `gort::coop()` in its loop; a ticker
 //! G wants to wake every 1 ms. The cruncher's slices on P0 are 10 to 20 ms long: sysmon sees P0's
 //! `schedtick` unchanged for 10 ms (Go's `forcePreemptNS`) and sets the preempt flag (the
 //! `PreemptRequest` mark) — up to 10 ms late, because a sysmon that finds nothing to retake backs

@@ -4,7 +4,7 @@
 //! Look: open `trace_syscall_handoff.json` in https://ui.perfetto.dev (the M tracks matter here), or
 //!       `cargo run --release --bin gort-trace -- html trace_syscall_handoff.json -o trace_syscall_handoff.html`.
 //!
-//! What to look for: one P. A G makes three short `runtime::blocking` calls — each a `syscall`
+//! What to look for: one P. A G makes three short `gort::blocking` calls — each a `syscall`
 //! slice on its M track whose `exit` is `fast: own P`: the call was over before sysmon looked, and
 //! Go's `exitsyscallfast` took the P straight back. Then it blocks for 200 ms while 100 small Gs
 //! wait on the same P. sysmon sees the P in `SYSCALL` for more than one tick with work queued: the

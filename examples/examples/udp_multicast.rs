@@ -27,7 +27,7 @@ fn main() {
     let port: u16 = arg("--port", 9999);
     let every = Duration::from_millis(arg("--every-ms", 100));
     let count: u64 = arg("--count", if flag("--serve") { u64::MAX } else { 10 });
-    let r = runtime::run(async move {
+    let r = gort::run(async move {
         if flag("--serve") {
             serve(group, port, iface, every, count).await
         } else if flag("--listen") {

@@ -17,7 +17,7 @@ use examples::chapters::{arg, echo_unix, uds_vs_tcp};
 fn main() {
     let n: u64 = arg("--n", 20_000);
     let path = echo_unix::temp_path("uds-vs-tcp");
-    match runtime::run(uds_vs_tcp::compare(n, path)) {
+    match gort::run(uds_vs_tcp::compare(n, path)) {
         Ok(r) => {
             println!("{n} round trips of {} bytes each way:", uds_vs_tcp::MSG);
             for (name, t) in [("TCP 127.0.0.1", r.tcp), ("Unix socket", r.uds)] {

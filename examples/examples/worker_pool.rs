@@ -14,7 +14,7 @@ use examples::chapters::{arg, worker_pool};
 fn main() {
     let jobs: u64 = arg("--jobs", 1000);
     let workers: usize = arg("--workers", 4);
-    let done = runtime::run(worker_pool::worker_pool(jobs, workers));
+    let done = gort::run(worker_pool::worker_pool(jobs, workers));
     let mut per_worker = vec![0usize; workers];
     for d in &done {
         per_worker[d.worker] += 1;

@@ -3,9 +3,9 @@
 //!
 //! | hyper wants                 | gort gives                                                   |
 //! |-----------------------------|--------------------------------------------------------------|
-//! | `rt::Read` + `rt::Write`    | [`GortIo`]: a `runtime::net::TcpStream`, parked on the netpoller |
-//! | `rt::Executor` (spawn)      | [`GortExecutor`]: `runtime::go`, a new G                       |
-//! | `rt::Timer` (sleep)         | [`GortTimer`]: `runtime::time::sleep`, a timer on a P's heap    |
+//! | `rt::Read` + `rt::Write`    | [`GortIo`]: a `gort::net::TcpStream`, parked on the netpoller |
+//! | `rt::Executor` (spawn)      | [`GortExecutor`]: `gort::go`, a new G                       |
+//! | `rt::Timer` (sleep)         | [`GortTimer`]: `gort::time::sleep`, a timer on a P's heap    |
 //!
 //! With these, hyper's whole HTTP/1 state machine runs as one G per connection, and every read
 //! or write that would block parks that G on the netpoller, as a Go `net/http` goroutine does.
@@ -28,9 +28,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use runtime::chan::Receiver;
-use runtime::io::{AsyncRead, AsyncWrite};
-use runtime::net::{TcpListener, TcpStream};
+use gort::chan::Receiver;
+use gort::io::{AsyncRead, AsyncWrite};
+use gort::net::{TcpListener, TcpStream};
 
 use crate::http::race::{first, First};
 use crate::http::HELLO;
@@ -96,7 +96,7 @@ where
 {
     fn execute(&self, fut: F) {
         // A dropped JoinHandle detaches the G, like a `go` statement.
-        drop(runtime::go(fut));
+        drop(gort::go(fut));
     }
 }
 
@@ -105,7 +105,7 @@ where
 pub struct GortTimer;
 
 /// A gort `Sleep` that hyper can hold as a `dyn hyper::rt::Sleep`.
-pub struct GortSleep(runtime::time::Sleep);
+pub struct GortSleep(gort::time::Sleep);
 
 impl Future for GortSleep {
     type Output = ();
@@ -118,11 +118,11 @@ impl hyper::rt::Sleep for GortSleep {}
 
 impl hyper::rt::Timer for GortTimer {
     fn sleep(&self, d: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(GortSleep(runtime::time::sleep(d)))
+        Box::pin(GortSleep(gort::time::sleep(d)))
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(GortSleep(runtime::time::sleep_until(deadline)))
+        Box::pin(GortSleep(gort::time::sleep_until(deadline)))
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
@@ -155,12 +155,12 @@ pub async fn serve_hello(listener: TcpListener, stop: Receiver<()>) {
             First::B(Ok((stream, _))) => stream,
             First::B(Err(e)) => {
                 eprintln!("hyper_server: accept: {e}");
-                runtime::time::sleep(Duration::from_millis(10)).await;
+                gort::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        runtime::go(async move {
+        gort::go(async move {
             let conn = http1::Builder::new()
                 .timer(GortTimer)
                 .serve_connection(GortIo::new(stream), service_fn(hello));

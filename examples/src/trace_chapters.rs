@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use runtime::{Builder, Runtime};
+use gort::{Builder, Runtime};
 
 /// Burn CPU for about `d` without a preemption point (a G that computes).
 pub fn spin(d: Duration) {
@@ -38,7 +38,7 @@ fn build(procs: usize) -> Runtime {
 }
 
 /// Where an example's trace goes: `GORTTRACE` if set (the runtime writes it when dropped), else
-/// `trace_<name>.json`, recorded with `runtime::trace::start`/`stop`.
+/// `trace_<name>.json`, recorded with `gort::trace::start`/`stop`.
 pub struct TraceFile {
     pub path: String,
     api: bool,
@@ -57,7 +57,7 @@ pub fn trace_start(name: &str) -> TraceFile {
         Ok(f) => f,
         Err(e) => panic!("cannot create {path}: {e}"),
     };
-    if let Err(e) = runtime::trace::start(std::io::BufWriter::new(file)) {
+    if let Err(e) = gort::trace::start(std::io::BufWriter::new(file)) {
         panic!("cannot start tracing: {e}");
     }
     TraceFile { path, api: true }
@@ -68,7 +68,7 @@ impl TraceFile {
     /// example to print what it shows. None if it cannot be read (the message says why).
     pub fn finish(self) -> Option<gort_trace::Trace> {
         if self.api {
-            if let Err(e) = runtime::trace::stop() {
+            if let Err(e) = gort::trace::stop() {
                 eprintln!("writing the trace failed: {e}");
                 return None;
             }
@@ -95,7 +95,7 @@ impl TraceFile {
 }
 
 /// Print the scheduler counters, like a one-shot `GORTDEBUG=schedtrace` line.
-pub fn print_stats(label: &str, s: &runtime::Stats) {
+pub fn print_stats(label: &str, s: &gort::Stats) {
     println!(
         "{label}: gomaxprocs={} threads={} idleprocs={} runqueue={} local={:?} spawned={} steals={} handoffs={} preemptions={} rescues={}",
         s.gomaxprocs,
@@ -121,7 +121,7 @@ pub struct GmpReport {
     /// Children that ran on their parent's P (runnext keeps them there unless stolen).
     pub child_on_parent_p: usize,
     pub children: usize,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
 /// `procs` Ps; the main G spawns `n` Gs, each does ~`work` of CPU and spawns one child, which goes
@@ -131,12 +131,12 @@ pub fn gmp(procs: usize, n: usize, work: Duration) -> GmpReport {
     let report = rt.block_on(async move {
         let hs: Vec<_> = (0..n)
             .map(|_| {
-                runtime::go(async move {
+                gort::go(async move {
                     spin(work);
-                    let parent_p = runtime::current_p();
-                    let child = runtime::go(async move {
+                    let parent_p = gort::current_p();
+                    let child = gort::go(async move {
                         spin(work / 4);
-                        runtime::current_p()
+                        gort::current_p()
                     });
                     let child_p = child.await.ok().flatten();
                     (parent_p, child_p)
@@ -157,7 +157,7 @@ pub fn gmp(procs: usize, n: usize, work: Duration) -> GmpReport {
                 r.child_on_parent_p += 1;
             }
         }
-        r.stats = runtime::stats();
+        r.stats = gort::stats();
         r
     });
     drop(rt);
@@ -174,7 +174,7 @@ pub struct FindReport {
     pub order: Vec<String>,
     /// For each `E` that ran while `L`s were still queued: its position in `order`.
     pub interleaved: Vec<usize>,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
 /// One P. A G spawns `global` Gs that each yield at once (to the global queue), one G that sleeps
@@ -198,21 +198,21 @@ pub fn find_runnable(local: usize, global: usize, work: Duration) -> FindReport 
         let es: Vec<_> = (0..global)
             .map(|i| {
                 let o = o.clone();
-                runtime::go(async move {
-                    runtime::yield_now().await;
+                gort::go(async move {
+                    gort::yield_now().await;
                     log(&o, format!("E{i}"));
                 })
             })
             .collect();
         let t = o.clone();
-        let sleeper = runtime::go(async move {
-            runtime::time::sleep(Duration::from_millis(1)).await;
+        let sleeper = gort::go(async move {
+            gort::time::sleep(Duration::from_millis(1)).await;
             log(&t, "T".into());
         });
         let ls: Vec<_> = (0..local)
             .map(|i| {
                 let o = o.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     spin(work);
                     log(&o, format!("L{i}"));
                 })
@@ -221,7 +221,7 @@ pub fn find_runnable(local: usize, global: usize, work: Duration) -> FindReport 
         for h in ls.into_iter().chain(es).chain([sleeper]) {
             let _ = h.await;
         }
-        runtime::stats()
+        gort::stats()
     });
     drop(rt);
     let order = std::mem::take(&mut *order.lock().unwrap_or_else(|e| e.into_inner()));
@@ -246,7 +246,7 @@ pub fn find_runnable(local: usize, global: usize, work: Duration) -> FindReport 
 pub struct StealReport {
     /// How many of the flood's Gs ran on each P.
     pub per_p: Vec<usize>,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
 /// `procs` Ps. One G floods its own P with `n` Gs of ~`work` CPU each; the other Ps, idle, are
@@ -254,12 +254,12 @@ pub struct StealReport {
 pub fn work_stealing(procs: usize, n: usize, work: Duration) -> StealReport {
     let rt = build(procs);
     let report = rt.block_on(async move {
-        let flood = runtime::go(async move {
+        let flood = gort::go(async move {
             let hs: Vec<_> = (0..n)
                 .map(|_| {
-                    runtime::go(async move {
+                    gort::go(async move {
                         spin(work);
-                        runtime::current_p()
+                        gort::current_p()
                     })
                 })
                 .collect();
@@ -274,7 +274,7 @@ pub fn work_stealing(procs: usize, n: usize, work: Duration) -> StealReport {
         let per_p = flood.await.unwrap_or_default();
         StealReport {
             per_p,
-            stats: runtime::stats(),
+            stats: gort::stats(),
         }
     });
     drop(rt);
@@ -289,7 +289,7 @@ pub struct HandoffReport {
     /// Small Gs that finished while the long blocking section was still running.
     pub finished_during_block: usize,
     pub small: usize,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
 /// One P. A G makes a few short blocking calls (they return on the fast path: the P is still
@@ -301,18 +301,18 @@ pub fn syscall_handoff(small: usize, block: Duration) -> HandoffReport {
     let report = rt.block_on(async move {
         let done = Arc::new(AtomicBool::new(false));
         let d = done.clone();
-        let blocker = runtime::go(async move {
+        let blocker = gort::go(async move {
             for _ in 0..3 {
-                runtime::blocking(|| spin(Duration::from_micros(5)));
+                gort::blocking(|| spin(Duration::from_micros(5)));
             }
-            runtime::blocking(|| std::thread::sleep(block));
+            gort::blocking(|| std::thread::sleep(block));
             d.store(true, Ordering::SeqCst);
         });
-        runtime::yield_now().await; // let the blocker start its blocking calls
+        gort::yield_now().await; // let the blocker start its blocking calls
         let hs: Vec<_> = (0..small)
             .map(|_| {
                 let done = done.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     spin(Duration::from_micros(50));
                     !done.load(Ordering::SeqCst)
                 })
@@ -328,7 +328,7 @@ pub fn syscall_handoff(small: usize, block: Duration) -> HandoffReport {
         HandoffReport {
             finished_during_block: during,
             small,
-            stats: runtime::stats(),
+            stats: gort::stats(),
         }
     });
     drop(rt);
@@ -342,10 +342,10 @@ pub fn syscall_handoff(small: usize, block: Duration) -> HandoffReport {
 pub struct PreemptReport {
     /// How late each of the ticker's 1 ms sleeps woke up.
     pub ticker_late: Vec<Duration>,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
-/// One P. A CPU-bound G computes for `cpu`, calling `runtime::coop()` in its loop (a preemption
+/// One P. A CPU-bound G computes for `cpu`, calling `gort::coop()` in its loop (a preemption
 /// point); a ticker G sleeps 1 ms at a time. sysmon sees the same time slice for 10 ms, asks the G
 /// to yield, and it does at its next `coop()`: it goes to the global queue and the ticker runs.
 pub fn preemption(cpu: Duration) -> PreemptReport {
@@ -353,22 +353,22 @@ pub fn preemption(cpu: Duration) -> PreemptReport {
     let report = rt.block_on(async move {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
-        let cruncher = runtime::go(async move {
+        let cruncher = gort::go(async move {
             let start = Instant::now();
             while start.elapsed() < cpu {
                 spin(Duration::from_micros(20));
-                runtime::coop().await;
+                gort::coop().await;
             }
             s.store(true, Ordering::SeqCst);
         });
         // Spawned last, the ticker takes `runnext` and runs first, so it is asleep on its timer —
         // not queued — while the cruncher computes: what stops the cruncher is preemption, not
         // sysmon's runaway-poll rescue (which a queued G would trigger after 20 ms).
-        let ticker = runtime::go(async move {
+        let ticker = gort::go(async move {
             let mut late = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let t = Instant::now();
-                runtime::time::sleep(Duration::from_millis(1)).await;
+                gort::time::sleep(Duration::from_millis(1)).await;
                 late.push(t.elapsed().saturating_sub(Duration::from_millis(1)));
             }
             late
@@ -377,7 +377,7 @@ pub fn preemption(cpu: Duration) -> PreemptReport {
         let ticker_late = ticker.await.unwrap_or_default();
         PreemptReport {
             ticker_late,
-            stats: runtime::stats(),
+            stats: gort::stats(),
         }
     });
     drop(rt);
@@ -386,11 +386,11 @@ pub fn preemption(cpu: Duration) -> PreemptReport {
 
 // ---- chapter: bootstrap ----------------------------------------------------------------------------
 
-/// `runtime::run` with a main G that spawns one G and returns: the whole life of a runtime, from
+/// `gort::run` with a main G that spawns one G and returns: the whole life of a runtime, from
 /// `schedinit` to exit. Returns the main G's result.
 pub fn bootstrap() -> u64 {
-    runtime::run(async {
-        let child = runtime::go(async { 6 * 7 });
+    gort::run(async {
+        let child = gort::go(async { 6 * 7 });
         child.await.unwrap_or(0)
     })
 }
@@ -438,7 +438,7 @@ pub fn print_trace_facts(t: &gort_trace::Trace) {
 pub struct NetpollReport {
     /// Round trips completed by the clients.
     pub round_trips: usize,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
 /// `procs` Ps. An echo server G per connection and `conns` client Gs on loopback TCP; each client
@@ -447,7 +447,7 @@ pub struct NetpollReport {
 /// makes the G runnable again — the trace shows those wake-ups as `by: netpoll`, often several in one
 /// `Netpoll` batch.
 pub fn netpoller(procs: usize, conns: usize, rounds: usize) -> NetpollReport {
-    use runtime::net::{TcpListener, TcpStream};
+    use gort::net::{TcpListener, TcpStream};
     let rt = build(procs);
     let report = rt.block_on(async move {
         let listener = match TcpListener::bind("127.0.0.1:0") {
@@ -458,12 +458,12 @@ pub fn netpoller(procs: usize, conns: usize, rounds: usize) -> NetpollReport {
             Ok(a) => a,
             Err(e) => panic!("local address: {e}"),
         };
-        let server = runtime::go(async move {
+        let server = gort::go(async move {
             for _ in 0..conns {
                 let Ok((s, _)) = listener.accept().await else {
                     return;
                 };
-                runtime::go(async move {
+                gort::go(async move {
                     let mut buf = [0u8; 64];
                     while let Ok(n) = s.read(&mut buf).await {
                         if n == 0 || s.write_all(&buf[..n]).await.is_err() {
@@ -475,7 +475,7 @@ pub fn netpoller(procs: usize, conns: usize, rounds: usize) -> NetpollReport {
         });
         let clients: Vec<_> = (0..conns)
             .map(|c| {
-                runtime::go(async move {
+                gort::go(async move {
                     let Ok(s) = TcpStream::connect(addr).await else {
                         return 0;
                     };
@@ -502,7 +502,7 @@ pub fn netpoller(procs: usize, conns: usize, rounds: usize) -> NetpollReport {
         let _ = server.await;
         NetpollReport {
             round_trips,
-            stats: runtime::stats(),
+            stats: gort::stats(),
         }
     });
     drop(rt);
@@ -517,7 +517,7 @@ pub struct ChanReport {
     /// Values received by the consumers, in order, per channel.
     pub unbuffered: Vec<u64>,
     pub buffered: Vec<u64>,
-    pub stats: runtime::Stats,
+    pub stats: gort::Stats,
 }
 
 /// One P, three scenes of `runtime/chan.go`:
@@ -527,19 +527,19 @@ pub struct ChanReport {
 /// 3. **sender parked on a full channel**: a producer outruns a slow consumer on a 2-slot channel,
 ///    parks in `sendq` (`chan send`), and is readied by the receive that makes room.
 pub fn channels(n: u64) -> ChanReport {
-    use runtime::chan::channel;
+    use gort::chan::channel;
     let rt = build(1);
     let report = rt.block_on(async move {
         // 1. direct hand-off: the receiver is spawned first and parks before anything is sent.
         let (tx, rx) = channel::<u64>(0);
-        let receiver = runtime::go(async move {
+        let receiver = gort::go(async move {
             let mut got = Vec::new();
             while let Some(v) = rx.recv().await {
                 got.push(v);
             }
             got
         });
-        runtime::yield_now().await; // let it park in recvq
+        gort::yield_now().await; // let it park in recvq
         for i in 0..n {
             let _ = tx.send(i).await;
         }
@@ -549,7 +549,7 @@ pub fn channels(n: u64) -> ChanReport {
         // 2 and 3. a 2-slot channel: the first sends fill the buffer; then the producer parks on
         // the full channel until the (deliberately slow) consumer makes room.
         let (tx, rx) = channel::<u64>(2);
-        let producer = runtime::go(async move {
+        let producer = gort::go(async move {
             for i in 0..n {
                 let _ = tx.send(i).await;
             }
@@ -557,13 +557,13 @@ pub fn channels(n: u64) -> ChanReport {
         let mut buffered = Vec::new();
         while let Some(v) = rx.recv().await {
             buffered.push(v);
-            runtime::yield_now().await; // slow consumer: let the producer fill the buffer again
+            gort::yield_now().await; // slow consumer: let the producer fill the buffer again
         }
         let _ = producer.await;
         ChanReport {
             unbuffered,
             buffered,
-            stats: runtime::stats(),
+            stats: gort::stats(),
         }
     });
     drop(rt);

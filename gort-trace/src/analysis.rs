@@ -28,7 +28,7 @@ pub enum Block {
     Net,
     /// `sleep` (timers).
     Sleep,
-    /// Blocking sections (`runtime::blocking`; Go's "Blocking syscall").
+    /// Blocking sections (`gort::blocking`; Go's "Blocking syscall").
     Syscall,
     /// Parked without a wait reason (a future waiting on something outside the runtime).
     Other,

@@ -312,7 +312,7 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
     let extra_y = legend_y + ((MARKS.len() as f64 / 2.0).ceil() + 1.0) * 22.0 + 6.0;
     let _ = writeln!(
         svg,
-        "<rect class=\"sys\" x=\"{:.1}\" y=\"{:.1}\" width=\"20\" height=\"8\"/><text x=\"{:.1}\" y=\"{extra_y:.1}\">a blocking section (runtime::blocking) on an M</text>",
+        "<rect class=\"sys\" x=\"{:.1}\" y=\"{:.1}\" width=\"20\" height=\"8\"/><text x=\"{:.1}\" y=\"{extra_y:.1}\">a blocking section (gort::blocking) on an M</text>",
         LEFT + 2.0,
         extra_y - 8.0,
         LEFT + 34.0

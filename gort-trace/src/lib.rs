@@ -1,7 +1,7 @@
 //! gort-trace: reading gort's execution traces offline — the part of Go's `go tool trace` that
 //! works on a trace file (cmd/trace).
 //!
-//! gort's tracer (`runtime::trace`, or `GORTTRACE=trace.json`) writes Chrome Trace Event JSON, which
+//! gort's tracer (`gort::trace`, or `GORTTRACE=trace.json`) writes Chrome Trace Event JSON, which
 //! Perfetto and chrome://tracing open directly. This crate reads the same file and answers the
 //! questions Go's trace tool answers without a browser:
 //!

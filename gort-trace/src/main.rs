@@ -16,7 +16,7 @@ const USAGE: &str = "usage:
   gort-trace events  <trace.json> [--limit N]      the trace as a time-ordered listing (default 200 lines; 0 = all)
 
 Record a trace with GORTTRACE=trace.json (written when the runtime is dropped) or
-runtime::trace::start / runtime::trace::stop. Perfetto (ui.perfetto.dev) opens the same file.";
+gort::trace::start / gort::trace::stop. Perfetto (ui.perfetto.dev) opens the same file.";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]

@@ -198,7 +198,7 @@ impl Runtime {
         if getg::cur_sched().is_some() {
             panic!(
                 "gort: block_on called from inside a G; it would block an M. Await the future \
-                 instead, or spawn it with runtime::go"
+                 instead, or spawn it with gort::go"
             );
         }
         let _enter = EnterGuard::new(&self.sched);
@@ -376,7 +376,7 @@ where
 /// Go's `go` statement: start a new G running `fut`. It runs concurrently, on any M; the returned
 /// handle awaits its result (dropping the handle detaches it).
 ///
-/// Panics if called outside a runtime: use it from code that runs inside `runtime::run(...)` or
+/// Panics if called outside a runtime: use it from code that runs inside `gort::run(...)` or
 /// `Runtime::block_on`, or call `Runtime::go` on a runtime handle.
 pub fn go<F>(fut: F) -> JoinHandle<F::Output>
 where
@@ -386,7 +386,7 @@ where
     match current() {
         Some(sched) => newproc(&sched, fut),
         None => panic!(
-            "runtime::go called outside a gort runtime: call it from inside runtime::run(...) or \
+            "gort::go called outside a gort runtime: call it from inside gort::run(...) or \
              Runtime::block_on(...), or use Runtime::go on a runtime you built"
         ),
     }

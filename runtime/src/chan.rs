@@ -74,13 +74,13 @@ pub use waitq::WakeList;
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
 ///
 /// ```
-/// use runtime::chan::channel;
+/// use gort::chan::channel;
 ///
-/// let sum = runtime::run(async {
+/// let sum = gort::run(async {
 ///     let (tx, rx) = channel::<u64>(0);
 ///     for w in 0..4 {
 ///         let tx = tx.clone();
-///         runtime::go(async move {
+///         gort::go(async move {
 ///             for i in 0..10 {
 ///                 tx.send(w * 10 + i).await.unwrap();
 ///             }

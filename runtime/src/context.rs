@@ -18,8 +18,8 @@
 //! with `None`, exactly like `<-ctx.Done()` in Go:
 //!
 //! ```
-//! use runtime::{chan, context, select};
-//! runtime::run(async {
+//! use gort::{chan, context, select};
+//! gort::run(async {
 //!     let (ctx, cancel) = context::with_cancel(&context::background());
 //!     let (_tx, work) = chan::channel::<u32>(0); // nothing will arrive
 //!     cancel.cancel();

@@ -63,12 +63,12 @@ pub(crate) fn poll_preempt(cx: &mut Context<'_>) -> Poll<()> {
 /// yield, in which case the G goes to the back of the global queue and resumes later.
 ///
 /// ```
-/// runtime::run(async {
+/// gort::run(async {
 ///     let mut sum = 0u64;
 ///     for i in 0..1_000_000u64 {
 ///         sum += i;
 ///         if i % 1024 == 0 {
-///             runtime::coop().await; // lets sysmon preempt this loop
+///             gort::coop().await; // lets sysmon preempt this loop
 ///         }
 ///     }
 ///     assert_eq!(sum, 499_999_500_000);

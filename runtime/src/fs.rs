@@ -1,4 +1,4 @@
-//! `runtime::fs`: files, as Go's `os` package does them (os/file.go, file_posix.go; the system
+//! `gort::fs`: files, as Go's `os` package does them (os/file.go, file_posix.go; the system
 //! calls go through `entersyscall` / `exitsyscall`, runtime/proc.go).
 //!
 //! Regular files cannot be waited on with epoll or kqueue: they are always "ready", and a read may
@@ -11,18 +11,18 @@
 //! so the G can be preempted between calls; the call itself holds the M, as in Go.
 //!
 //! ```
-//! runtime::run(async {
+//! gort::run(async {
 //!     let path = std::env::temp_dir().join(format!("gort-fs-doc-{}", std::process::id()));
-//!     runtime::fs::write(&path, b"hello").await.unwrap();
-//!     assert_eq!(runtime::fs::read_to_string(&path).await.unwrap(), "hello");
-//!     runtime::fs::remove_file(&path).await.unwrap();
+//!     gort::fs::write(&path, b"hello").await.unwrap();
+//!     assert_eq!(gort::fs::read_to_string(&path).await.unwrap(), "hello");
+//!     gort::fs::remove_file(&path).await.unwrap();
 //! });
 //! ```
 //!
 //! ## Where this differs from Go and why
 //! Go marks files that *can* be polled (pipes, terminals, character devices) and puts those on the
 //! netpoller. Everything here goes through blocking sections; for a pipe or socket, use
-//! `runtime::net`.
+//! `gort::net`.
 
 use std::future::poll_fn;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -64,7 +64,7 @@ pub async fn remove_file<P: AsRef<Path>>(path: P) -> io::Result<()> {
 ///
 /// Also implements `AsyncRead`, `AsyncWrite` and `AsyncSeek` (each poll is one blocking call that
 /// completes; none ever returns `Pending` except to yield to a preemption request), so it works
-/// with `runtime::io`'s helpers and buffers.
+/// with `gort::io`'s helpers and buffers.
 #[derive(Debug)]
 pub struct File {
     std: std::fs::File,

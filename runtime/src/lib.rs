@@ -3,8 +3,8 @@
 //! names the Go source it mirrors.
 //!
 //! ```
-//! let sum = runtime::run(async {
-//!     let handles: Vec<_> = (1..=10u64).map(|i| runtime::go(async move { i * i })).collect();
+//! let sum = gort::run(async {
+//!     let handles: Vec<_> = (1..=10u64).map(|i| gort::go(async move { i * i })).collect();
 //!     let mut sum = 0;
 //!     for h in handles {
 //!         sum += h.await.expect("G panicked");

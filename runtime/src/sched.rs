@@ -23,7 +23,7 @@
 //! | `RUNNING` (`_Prunning`) | its M is in scheduler code | nobody |
 //! | `IN_POLL` | its M is inside a G's `poll` | sysmon, after `rescue_threshold` (runaway poll) |
 //! | `IN_POLL_LOCKED` | ... and is pushing onto the P's run queue right now | nobody (sysmon retries later) |
-//! | `SYSCALL` (`_Psyscall`) | its M is in `runtime::blocking` | sysmon, after one tick if there is other work |
+//! | `SYSCALL` (`_Psyscall`) | its M is in `gort::blocking` | sysmon, after one tick if there is other work |
 //!
 //! Code running inside a poll touches its P only through the `IN_POLL → IN_POLL_LOCKED → IN_POLL`
 //! handshake (see `getg.rs: MCtx::runqput`), so when sysmon revokes the P (`IN_POLL → IDLE`) the stuck
@@ -296,7 +296,7 @@ pub(crate) mod flags {
     /// `Runtime::drop` has begun: every M leaves its loop.
     pub(crate) const SHUTDOWN: u8 = 1;
     /// The execution tracer is recording: this runtime's copy of the process-wide switch, set for
-    /// every live runtime by `runtime::trace::start`/`stop` (`trace/buf.rs`). The tracer's hooks
+    /// every live runtime by `gort::trace::start`/`stop` (`trace/buf.rs`). The tracer's hooks
     /// test it here rather than the process-wide flag because the `Sched` is at hand (in a
     /// register) wherever they run, while a `static` of a library crate is reached through the GOT
     /// in position-independent code: a load more per check.

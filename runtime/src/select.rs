@@ -1,7 +1,7 @@
 //! `select!`: Go's `select` statement (runtime/select.go: `selectgo`, `sellock`, `selunlock`).
 //!
 //! ```ignore
-//! runtime::select! {
+//! gort::select! {
 //!     recv(rx) -> v => { /* v: Option<T>; None if rx's channel is closed */ },
 //!     send(tx, value) -> res => { /* res: Result<(), SendError<T>> */ },
 //!     default => { /* nothing was ready */ },
@@ -506,12 +506,12 @@ pub mod __private {
 /// algorithm.
 ///
 /// ```
-/// use runtime::chan::channel;
+/// use gort::chan::channel;
 ///
-/// let got = runtime::run(async {
+/// let got = gort::run(async {
 ///     let (tx, rx) = channel::<u32>(0);
 ///     let (quit_tx, quit) = channel::<()>(0);
-///     runtime::go(async move {
+///     gort::go(async move {
 ///         for i in 0..3 {
 ///             tx.send(i).await.unwrap();
 ///         }
@@ -519,7 +519,7 @@ pub mod __private {
 ///     });
 ///     let mut got = Vec::new();
 ///     loop {
-///         runtime::select! {
+///         gort::select! {
 ///             // Once the sender G has finished, `rx` is closed too and both arms are ready;
 ///             // either may be chosen, so a closed `rx` (None) also ends the loop.
 ///             recv(rx) -> v => match v {
@@ -530,7 +530,7 @@ pub mod __private {
 ///         }
 ///     }
 ///     // Nothing ready any more: `default` runs.
-///     let polled = runtime::select! {
+///     let polled = gort::select! {
 ///         recv(rx) -> v => v,
 ///         default => None,
 ///     };

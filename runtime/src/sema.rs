@@ -857,7 +857,7 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! Models of the races that matter, run with
-    //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p runtime --release --lib sema`.
+    //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p gort --release --lib sema`.
 
     use super::*;
     use crate::loom::sync::atomic::{AtomicUsize, Ordering};

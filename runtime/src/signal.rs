@@ -1,4 +1,4 @@
-//! `runtime::signal`: Unix signals delivered as channel values (Go's os/signal: `Notify`, `Stop`, and
+//! `gort::signal`: Unix signals delivered as channel values (Go's os/signal: `Notify`, `Stop`, and
 //! runtime/sigqueue.go: `signal_recv`).
 //!
 //! A signal handler may only do async-signal-safe things, so gort's handler does one: it writes the
@@ -205,14 +205,14 @@ fn prune(reg: &mut Registry) {
 pub fn notify(signals: &[Signal]) -> Receiver<Signal> {
     match try_notify(signals) {
         Ok(rx) => rx,
-        Err(e) => panic!("runtime::signal::notify: {e}"),
+        Err(e) => panic!("gort::signal::notify: {e}"),
     }
 }
 
 /// [`notify`], returning OS errors instead of panicking.
 pub fn try_notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
     let sched = crate::boot::current()
-        .ok_or_else(|| io::Error::other("runtime::signal::notify called outside a gort runtime"))?;
+        .ok_or_else(|| io::Error::other("gort::signal::notify called outside a gort runtime"))?;
     let (tx, rx) = channel(8);
     let mut guard = registry();
     let reg = guard.get_or_insert_with(Registry::default);

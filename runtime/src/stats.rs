@@ -1,4 +1,4 @@
-//! `runtime::stats()`: a snapshot of the scheduler's counters — the numbers schedtrace prints, as a
+//! `gort::stats()`: a snapshot of the scheduler's counters — the numbers schedtrace prints, as a
 //! plain struct for programs and tests.
 
 use crate::loom::sync::atomic::Ordering;
@@ -69,7 +69,7 @@ pub fn stats() -> Stats {
     match crate::boot::current() {
         Some(s) => Stats::collect(&s),
         None => panic!(
-            "runtime::stats called outside a gort runtime: call it from a G, or use Runtime::stats"
+            "gort::stats called outside a gort runtime: call it from a G, or use Runtime::stats"
         ),
     }
 }

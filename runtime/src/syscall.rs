@@ -23,8 +23,8 @@ use crate::sched::{pstate, pstatus};
 /// `entersyscall`/`exitsyscall`. Outside a G it just calls `f`.
 ///
 /// ```
-/// runtime::run(async {
-///     let n = runtime::blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0));
+/// gort::run(async {
+///     let n = gort::blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0));
 ///     assert!(n > 0);
 /// });
 /// ```

@@ -12,7 +12,7 @@
 //!    - in a blocking section (`SYSCALL`) for over one sysmon tick while other work waits, or for
 //!      10 ms regardless: take the P and `handoffp` it;
 //!    - inside one poll for `rescue_threshold` (20 ms) while other work waits — a *runaway poll*: a G
-//!      that blocks its thread without `runtime::blocking` (a `std::thread::sleep`, a blocking library
+//!      that blocks its thread without `gort::blocking` (a `std::thread::sleep`, a blocking library
 //!      call, a loop with no preemption point). Go cannot have this problem (it preempts with
 //!      signals); a future cannot be interrupted, so we treat the stuck M as if it were in a system
 //!      call: take the P (`IN_POLL → IDLE`, a CAS that the M's own handshake makes safe, see
@@ -257,8 +257,8 @@ pub(crate) fn report_rescued(ctx: &MCtx, gid: u64) {
         eprintln!(
             "gort: G{gid} did not return from one poll for {ms:.0} ms (a blocking call, a loop with no \
              preemption point, or its thread descheduled by an overloaded OS); sysmon handed P{pid} to \
-             another M after {:?}. Wrap blocking calls in runtime::blocking, or call \
-             runtime::coop().await in long loops.",
+             another M after {:?}. Wrap blocking calls in gort::blocking, or call \
+             gort::coop().await in long loops.",
             sched.config.rescue_threshold
         );
     }

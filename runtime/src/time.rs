@@ -1,4 +1,4 @@
-//! `runtime::time`: sleeping, timeouts and tickers on the per-P timer heaps (`timer.rs`), like Go's
+//! `gort::time`: sleeping, timeouts and tickers on the per-P timer heaps (`timer.rs`), like Go's
 //! `time` package on Go 1.14+ timers.
 //!
 //! A [`Sleep`] arms its timer on the P of the M that first polls it; the timer wakes the G through
@@ -20,8 +20,8 @@ fn sched_for(what: &str) -> Arc<Sched> {
     match crate::boot::current() {
         Some(s) => s,
         None => panic!(
-            "runtime::time::{what} used outside a gort runtime: timers run on the runtime's Ps, so \
-             create and await them inside runtime::run(...) or a G"
+            "gort::time::{what} used outside a gort runtime: timers run on the runtime's Ps, so \
+             create and await them inside gort::run(...) or a G"
         ),
     }
 }
@@ -199,7 +199,7 @@ impl Ticker {
     pub fn new(period: Duration) -> Ticker {
         assert!(
             !period.is_zero(),
-            "runtime::time::Ticker: non-positive interval"
+            "gort::time::Ticker: non-positive interval"
         );
         let next = Instant::now() + period;
         Ticker {
@@ -217,7 +217,7 @@ impl Ticker {
     pub fn reset(&mut self, period: Duration) {
         assert!(
             !period.is_zero(),
-            "runtime::time::Ticker: non-positive interval"
+            "gort::time::Ticker: non-positive interval"
         );
         self.period = period;
         self.next = Instant::now() + period;
@@ -269,11 +269,11 @@ impl fmt::Debug for Ticker {
 ///
 /// ```
 /// use std::time::Duration;
-/// runtime::run(async {
-///     let (_tx, rx) = runtime::chan::channel::<u32>(0); // nothing will ever be sent
-///     let timed_out = runtime::select! {
+/// gort::run(async {
+///     let (_tx, rx) = gort::chan::channel::<u32>(0); // nothing will ever be sent
+///     let timed_out = gort::select! {
 ///         recv(rx) -> _ => false,
-///         recv(runtime::time::after(Duration::from_millis(5))) -> _ => true,
+///         recv(gort::time::after(Duration::from_millis(5))) -> _ => true,
 ///     };
 ///     assert!(timed_out);
 /// });

@@ -5,7 +5,7 @@ use std::sync::{mpsc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use runtime::time::timeout;
+use gort::time::timeout;
 
 /// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
 /// Its own G, so the guard's timer cannot wake (and so rescue) a G the test expects to wake.
@@ -14,7 +14,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match timeout(Duration::from_secs(secs), runtime::go(fut)).await {
+    match timeout(Duration::from_secs(secs), gort::go(fut)).await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => match e.try_into_panic() {
             Ok(p) => std::panic::resume_unwind(p),
@@ -36,7 +36,7 @@ where
 {
     let (tx, rx) = mpsc::channel();
     let t = thread::spawn(move || {
-        let rt = runtime::Builder::new()
+        let rt = gort::Builder::new()
             .procs(procs)
             .build()
             .expect("runtime");

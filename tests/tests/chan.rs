@@ -1,32 +1,32 @@
-//! Channels on the real runtime: Gs blocking and waking through `runtime::chan`. Every test is
+//! Channels on the real runtime: Gs blocking and waking through `gort::chan`. Every test is
 //! bounded by its data (no open-ended waits) and asserts values and order, never speed.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::chan::{channel, Receiver, SendError, Sender, TryRecvError, TrySendError};
-use runtime::Builder;
+use gort::chan::{channel, Receiver, SendError, Sender, TryRecvError, TrySendError};
+use gort::Builder;
 
-fn rt(procs: usize) -> runtime::Runtime {
+fn rt(procs: usize) -> gort::Runtime {
     Builder::new().procs(procs).build().expect("runtime")
 }
 
 /// Let other Gs run for a while (they may be on other Ps, hence the short sleeps too).
 async fn settle() {
     for _ in 0..20 {
-        runtime::yield_now().await;
+        gort::yield_now().await;
     }
-    runtime::time::sleep(Duration::from_millis(5)).await;
+    gort::time::sleep(Duration::from_millis(5)).await;
 }
 
 #[test]
 fn unbuffered_send_blocks_until_received() {
-    runtime::run(async {
+    gort::run(async {
         let (tx, rx) = channel::<u32>(0);
         let done = Arc::new(AtomicBool::new(false));
         let d = done.clone();
-        let sender = runtime::go(async move {
+        let sender = gort::go(async move {
             tx.send(42).await.unwrap();
             d.store(true, Ordering::SeqCst);
         });
@@ -44,11 +44,11 @@ fn unbuffered_send_blocks_until_received() {
 
 #[test]
 fn buffered_fills_then_blocks() {
-    runtime::run(async {
+    gort::run(async {
         let (tx, rx) = channel::<u32>(3);
         let sent = Arc::new(AtomicUsize::new(0));
         let s = sent.clone();
-        let sender = runtime::go(async move {
+        let sender = gort::go(async move {
             for i in 0..10 {
                 tx.send(i).await.unwrap();
                 s.fetch_add(1, Ordering::SeqCst);
@@ -81,7 +81,7 @@ fn buffered_fills_then_blocks() {
 
 #[test]
 fn close_drains_then_none() {
-    runtime::run(async {
+    gort::run(async {
         let (tx, rx) = channel::<u32>(4);
         for i in 0..4 {
             tx.send(i).await.unwrap();
@@ -97,7 +97,7 @@ fn close_drains_then_none() {
 
 #[test]
 fn send_after_close_errors_with_the_value_back() {
-    runtime::run(async {
+    gort::run(async {
         let (tx, rx) = channel::<Vec<u8>>(1);
         drop(rx); // receivers going away does not close; closing does
         assert!(!tx.is_closed());
@@ -110,20 +110,20 @@ fn send_after_close_errors_with_the_value_back() {
 
 #[test]
 fn close_wakes_all_waiters() {
-    runtime::run(async {
+    gort::run(async {
         let (tx, rx) = channel::<u32>(0);
         let (ftx, frx) = channel::<u32>(1);
         ftx.send(0).await.unwrap(); // full
         let receivers: Vec<_> = (0..10)
             .map(|_| {
                 let rx = rx.clone();
-                runtime::go(async move { rx.recv().await })
+                gort::go(async move { rx.recv().await })
             })
             .collect();
         let senders: Vec<_> = (1..=10)
             .map(|i| {
                 let ftx = ftx.clone();
-                runtime::go(async move { ftx.send(i).await.map_err(SendError::into_inner) })
+                gort::go(async move { ftx.send(i).await.map_err(SendError::into_inner) })
             })
             .collect();
         settle().await;
@@ -148,7 +148,7 @@ fn close_wakes_all_waiters() {
 
 #[test]
 fn len_and_cap() {
-    runtime::run(async {
+    gort::run(async {
         let (tx, rx) = channel::<u8>(5);
         assert_eq!((tx.cap(), rx.cap(), tx.len()), (5, 5, 0));
         for i in 0..4 {
@@ -170,21 +170,21 @@ fn dropped_recv_future_loses_nothing() {
     for cap in [0, 2] {
         rt(2).block_on(async move {
             let (tx, rx) = channel::<u32>(cap);
-            let producer = runtime::go(async move {
+            let producer = gort::go(async move {
                 for i in 0..N {
                     tx.send(i).await.unwrap();
                     // Pauses longer than the consumer's timeout, so it abandons many receives.
                     if i % 4 == 0 {
-                        runtime::time::sleep(Duration::from_micros(200)).await;
+                        gort::time::sleep(Duration::from_micros(200)).await;
                     } else if i % 3 == 0 {
-                        runtime::yield_now().await;
+                        gort::yield_now().await;
                     }
                 }
             });
             let mut got = Vec::with_capacity(N as usize);
             let mut timeouts = 0u32;
             loop {
-                match runtime::time::timeout(Duration::from_micros(50), rx.recv()).await {
+                match gort::time::timeout(Duration::from_micros(50), rx.recv()).await {
                     Ok(Some(v)) => got.push(v),
                     Ok(None) => break,
                     Err(_) => timeouts += 1,
@@ -208,10 +208,10 @@ fn dropped_send_future_delivers_at_most_once() {
     const N: u32 = 2_000;
     rt(2).block_on(async {
         let (tx, rx) = channel::<u32>(0);
-        let producer = runtime::go(async move {
+        let producer = gort::go(async move {
             let mut completed = Vec::new();
             for i in 0..N {
-                if let Ok(res) = runtime::time::timeout(Duration::from_micros(30), tx.send(i)).await
+                if let Ok(res) = gort::time::timeout(Duration::from_micros(30), tx.send(i)).await
                 {
                     res.unwrap();
                     completed.push(i);
@@ -223,7 +223,7 @@ fn dropped_send_future_delivers_at_most_once() {
         while let Some(v) = rx.recv().await {
             got.push(v);
             if v % 5 == 0 {
-                runtime::time::sleep(Duration::from_micros(100)).await;
+                gort::time::sleep(Duration::from_micros(100)).await;
             }
         }
         let completed = producer.await.unwrap();
@@ -248,7 +248,7 @@ fn producers_consumers(procs: usize, cap: usize) {
         let (tx, rx) = channel::<u64>(cap);
         for p in 0..PRODUCERS {
             let tx = tx.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 for i in 0..PER {
                     tx.send(p * PER + i).await.unwrap();
                 }
@@ -258,7 +258,7 @@ fn producers_consumers(procs: usize, cap: usize) {
         let consumers: Vec<_> = (0..CONSUMERS)
             .map(|_| {
                 let rx = rx.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let mut got = Vec::new();
                     while let Some(v) = rx.recv().await {
                         got.push(v);
@@ -320,7 +320,7 @@ async fn sieve(n: usize) -> Vec<u64> {
         }
     }
     let (tx, mut rx) = channel(0);
-    runtime::go(generate(tx));
+    gort::go(generate(tx));
     let mut primes = Vec::with_capacity(n);
     for _ in 0..n {
         let Some(prime) = rx.recv().await else {
@@ -328,7 +328,7 @@ async fn sieve(n: usize) -> Vec<u64> {
         };
         primes.push(prime);
         let (tx1, rx1) = channel(0);
-        runtime::go(filter(rx, tx1, prime));
+        gort::go(filter(rx, tx1, prime));
         rx = rx1;
     }
     primes
@@ -356,7 +356,7 @@ fn simple_sieve(n: usize) -> Vec<u64> {
 fn prime_sieve_daisy_chain_finds_the_first_1000_primes() {
     let want = simple_sieve(1_000);
     assert_eq!(want.len(), 1_000);
-    let got = runtime::run(sieve(1_000));
+    let got = gort::run(sieve(1_000));
     assert_eq!(got, want);
 }
 
@@ -374,9 +374,9 @@ fn receiver_is_a_stream() {
         }
     }
 
-    runtime::run(async {
+    gort::run(async {
         let (tx, mut rx) = channel::<u32>(0);
-        runtime::go(async move {
+        gort::go(async move {
             for i in 0..100 {
                 tx.send(i).await.unwrap();
             }

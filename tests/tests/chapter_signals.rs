@@ -8,8 +8,8 @@ use std::thread;
 use std::time::Duration;
 
 use examples::chapters::signals::{notify_context, serve_until_signal, STOP_SIGNALS};
-use runtime::signal::{self, Signal};
-use runtime::Builder;
+use gort::signal::{self, Signal};
+use gort::Builder;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -59,7 +59,7 @@ where
 fn stop_with(sig: i32) -> examples::chapters::signals::Report {
     limited(async move {
         let sigs = signal::notify(&STOP_SIGNALS);
-        runtime::time::after_func(Duration::from_millis(30), move || raise(sig));
+        gort::time::after_func(Duration::from_millis(30), move || raise(sig));
         serve_until_signal(sigs, 3, Duration::from_millis(5), Duration::from_secs(5)).await
     })
 }
@@ -94,7 +94,7 @@ fn sigint_stops_the_program_the_same_way() {
 fn notify_context_stops_listening_when_its_parent_is_cancelled() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (got, err) = limited(async {
-        let (parent, cancel) = runtime::context::with_cancel(&runtime::context::background());
+        let (parent, cancel) = gort::context::with_cancel(&gort::context::background());
         let (ctx, watcher) = notify_context(&parent, signal::notify(&[Signal::User2]));
         assert!(!is_default(libc::SIGUSR2));
         // Make sure the runtime's signal-reading G has started before this runtime ends: one
@@ -102,7 +102,7 @@ fn notify_context_stops_listening_when_its_parent_is_cancelled() {
         // registry believing a reader runs, and later runtimes then get no signals; reported.)
         let probe = signal::notify(&[Signal::User1]);
         raise(libc::SIGUSR1);
-        let delivered = runtime::time::timeout(Duration::from_secs(10), probe.recv()).await;
+        let delivered = gort::time::timeout(Duration::from_secs(10), probe.recv()).await;
         assert_eq!(delivered, Ok(Some(Signal::User1)));
         signal::stop(&probe);
 
@@ -111,7 +111,7 @@ fn notify_context_stops_listening_when_its_parent_is_cancelled() {
         (got, ctx.err())
     });
     assert_eq!(got, None, "a signal was reported though none was sent");
-    assert_eq!(err, Some(runtime::context::ContextError::Canceled));
+    assert_eq!(err, Some(gort::context::ContextError::Canceled));
     assert!(
         is_default(libc::SIGUSR2),
         "still listening for SIGUSR2 after the context was cancelled"

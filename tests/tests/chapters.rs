@@ -13,7 +13,7 @@ use examples::chapters::{
     prime_sieve, producer_consumer, select_timeout, sync_primitives, udp_multicast, uds_vs_tcp,
     worker_pool,
 };
-use runtime::Builder;
+use gort::Builder;
 
 /// A hang is a failure, not a stuck test run.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -160,7 +160,7 @@ fn a_promise_keeps_its_value_after_its_g_has_exited() {
         let rx = future_promise::promise(|| 7u32);
         // Wait until the computing G is gone (its sender dropped) before receiving.
         while !rx.is_closed() {
-            runtime::yield_now().await;
+            gort::yield_now().await;
         }
         rx.recv().await
     });
@@ -219,12 +219,12 @@ fn prime_sieve_leaves_no_g_behind() {
         assert_eq!(primes.len(), 50);
         // The stages return on their own schedule after `done` closes: wait, boundedly.
         for _ in 0..5000 {
-            if runtime::stats().goroutines == 1 {
+            if gort::stats().goroutines == 1 {
                 break;
             }
-            runtime::time::sleep(Duration::from_millis(1)).await;
+            gort::time::sleep(Duration::from_millis(1)).await;
         }
-        runtime::stats().goroutines
+        gort::stats().goroutines
     });
     assert_eq!(alive, 1, "filter Gs still alive after the sieve returned");
 }
@@ -279,7 +279,7 @@ fn a_context_deadline_stops_the_worker_with_deadline_exceeded() {
         2,
         select_timeout::work_until_deadline(Duration::from_millis(20), Duration::from_millis(1)),
     );
-    assert_eq!(err, Some(runtime::context::ContextError::DeadlineExceeded));
+    assert_eq!(err, Some(gort::context::ContextError::DeadlineExceeded));
 }
 
 #[test]

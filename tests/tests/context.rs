@@ -1,19 +1,19 @@
-//! `runtime::context` on the real runtime: cancellation trees observed from Gs blocked on `done()`,
+//! `gort::context` on the real runtime: cancellation trees observed from Gs blocked on `done()`,
 //! and deadlines driven by the runtime's timers. Timing is only ever a lower bound (a deadline has
 //! passed) or an explicit limit that turns a hang into a failure; nothing asserts speed.
 
 use std::time::{Duration, Instant};
 
-use runtime::chan;
-use runtime::context::{self, Context, ContextError};
-use runtime::select;
-use runtime::time::{sleep, timeout};
+use gort::chan;
+use gort::context::{self, Context, ContextError};
+use gort::select;
+use gort::time::{sleep, timeout};
 use tests::limited;
 
 /// A G that waits for `ctx` to be done and reports the error it saw.
-fn watch(ctx: &Context) -> runtime::JoinHandle<Option<ContextError>> {
+fn watch(ctx: &Context) -> gort::JoinHandle<Option<ContextError>> {
     let ctx = ctx.clone();
-    runtime::go(async move {
+    gort::go(async move {
         assert_eq!(ctx.done().recv().await, None, "done only ever closes");
         ctx.err()
     })
@@ -120,7 +120,7 @@ fn done_is_a_select_arm_beside_work() {
     limited(2, async {
         let (ctx, cancel) = context::with_cancel(&context::background());
         let (tx, rx) = chan::channel::<u32>(0);
-        let worker = runtime::go(async move {
+        let worker = gort::go(async move {
             let mut got = Vec::new();
             loop {
                 select! {

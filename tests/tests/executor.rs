@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::{Builder, JoinHandle};
+use gort::{Builder, JoinHandle};
 
-fn rt(procs: usize) -> runtime::Runtime {
+fn rt(procs: usize) -> gort::Runtime {
     Builder::new().procs(procs).build().expect("runtime")
 }
 
@@ -15,7 +15,7 @@ fn spawn_100k_parents_each_awaiting_a_child(procs: usize) {
     let total = rt.block_on(async {
         let handles: Vec<JoinHandle<u64>> = (0..100_000u64)
             .map(|i| {
-                runtime::go(async move { runtime::go(async move { i * 2 }).await.unwrap() + 1 })
+                gort::go(async move { gort::go(async move { i * 2 }).await.unwrap() + 1 })
             })
             .collect();
         let mut total = 0u64;
@@ -44,8 +44,8 @@ fn tree(depth: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = u64> +
         if depth == 0 {
             return 1;
         }
-        let l = runtime::go(tree(depth - 1));
-        let r = runtime::go(tree(depth - 1));
+        let l = gort::go(tree(depth - 1));
+        let r = gort::go(tree(depth - 1));
         l.await.unwrap() + r.await.unwrap()
     })
 }
@@ -82,7 +82,7 @@ fn wakes_from_foreign_threads_run_the_g() {
                     w.wake();
                 }
             });
-            hs.push(runtime::go(async move {
+            hs.push(gort::go(async move {
                 std::future::poll_fn(|cx| {
                     let mut g = shared.lock().unwrap();
                     if g.done {
@@ -110,7 +110,7 @@ fn idle_ps_steal_from_a_p_that_spawns_cpu_heavy_children() {
     let results = rt.block_on(async {
         let hs: Vec<_> = (0..64u64)
             .map(|i| {
-                runtime::go(async move {
+                gort::go(async move {
                     // ~1 ms of arithmetic: long enough that the spawning P cannot drain its queue
                     // before the idle P comes looking.
                     let mut x = i;
@@ -136,19 +136,19 @@ fn idle_ps_steal_from_a_p_that_spawns_cpu_heavy_children() {
 fn a_panicking_g_reports_through_its_handle_and_others_keep_running() {
     let rt = rt(2);
     rt.block_on(async {
-        let bad = runtime::go(async {
+        let bad = gort::go(async {
             if std::hint::black_box(true) {
                 panic!("boom in a G");
             }
             1
         });
-        let good = runtime::go(async { 41 + 1 });
+        let good = gort::go(async { 41 + 1 });
         let err = bad.await.unwrap_err();
         assert!(err.is_panic() && !err.is_cancelled());
         assert!(err.to_string().contains("boom in a G"), "{err}");
         assert_eq!(good.await.unwrap(), 42);
         // The runtime still serves new Gs after the panic.
-        assert_eq!(runtime::go(async { 7 }).await.unwrap(), 7);
+        assert_eq!(gort::go(async { 7 }).await.unwrap(), 7);
     });
 }
 
@@ -163,11 +163,11 @@ fn abort_cancels_a_parked_g_and_runs_its_destructors() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let d2 = dropped.clone();
     rt(2).block_on(async move {
-        let h = runtime::go(async move {
+        let h = gort::go(async move {
             let _f = Flag(d2);
             std::future::pending::<()>().await;
         });
-        runtime::yield_now().await;
+        gort::yield_now().await;
         h.abort();
         let err = h.await.unwrap_err();
         assert!(err.is_cancelled(), "{err}");
@@ -178,9 +178,9 @@ fn abort_cancels_a_parked_g_and_runs_its_destructors() {
 #[test]
 fn abort_after_completion_keeps_the_output() {
     rt(1).block_on(async {
-        let h = runtime::go(async { 5 });
+        let h = gort::go(async { 5 });
         while !h.is_finished() {
-            runtime::yield_now().await;
+            gort::yield_now().await;
         }
         h.abort();
         assert_eq!(h.await.unwrap(), 5);
@@ -197,10 +197,10 @@ fn run_returning_drops_every_pending_g() {
     }
     let drops = Arc::new(AtomicUsize::new(0));
     let d = drops.clone();
-    let out = runtime::run(async move {
+    let out = gort::run(async move {
         for _ in 0..1000 {
             let c = Counted(d.clone());
-            runtime::go(async move {
+            gort::go(async move {
                 let _c = c;
                 std::future::pending::<()>().await;
             });
@@ -222,11 +222,11 @@ fn dropped_join_handle_detaches_the_g() {
     let d = done.clone();
     rt.block_on(async move {
         let (tx, rx) = std::sync::mpsc::channel();
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             d.fetch_add(1, Ordering::SeqCst);
             tx.send(()).unwrap();
         }));
-        runtime::blocking(|| rx.recv_timeout(Duration::from_secs(10))).unwrap();
+        gort::blocking(|| rx.recv_timeout(Duration::from_secs(10))).unwrap();
     });
     assert_eq!(done.load(Ordering::SeqCst), 1);
 }
@@ -235,7 +235,7 @@ fn dropped_join_handle_detaches_the_g() {
 fn creating_and_dropping_100_runtimes_in_a_loop() {
     for i in 0..100u64 {
         let rt = rt(1 + (i as usize % 2));
-        let v = rt.block_on(async move { runtime::go(async move { i + 1 }).await.unwrap() });
+        let v = rt.block_on(async move { gort::go(async move { i + 1 }).await.unwrap() });
         assert_eq!(v, i + 1);
     }
 }
@@ -243,7 +243,7 @@ fn creating_and_dropping_100_runtimes_in_a_loop() {
 #[test]
 fn go_outside_a_runtime_panics_naming_the_fix() {
     let err = std::panic::catch_unwind(|| {
-        drop(runtime::go(async {}));
+        drop(gort::go(async {}));
     })
     .unwrap_err();
     let msg = err
@@ -253,7 +253,7 @@ fn go_outside_a_runtime_panics_naming_the_fix() {
         .or_else(|| err.downcast_ref::<String>().cloned())
         .unwrap();
     assert!(
-        msg.contains("outside a gort runtime") && msg.contains("runtime::run"),
+        msg.contains("outside a gort runtime") && msg.contains("gort::run"),
         "{msg}"
     );
 }
@@ -279,9 +279,9 @@ fn yield_now_lets_other_gs_run_on_one_p() {
     let order = rt(1).block_on(async {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let l2 = log.clone();
-        let other = runtime::go(async move { l2.lock().unwrap().push("other") });
+        let other = gort::go(async move { l2.lock().unwrap().push("other") });
         // The child sits in runnext; a Gosched puts us on the global queue behind it.
-        runtime::yield_now().await;
+        gort::yield_now().await;
         log.lock().unwrap().push("main");
         other.await.unwrap();
         let v = log.lock().unwrap().clone();
@@ -296,9 +296,9 @@ fn stats_reports_procs_and_live_goroutines() {
     rt.block_on(async {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let parked: Vec<_> = (0..10)
-            .map(|_| runtime::go(std::future::pending::<()>()))
+            .map(|_| gort::go(std::future::pending::<()>()))
             .collect();
-        let st = runtime::stats();
+        let st = gort::stats();
         assert_eq!(st.gomaxprocs, 2);
         assert_eq!(st.local_runq.len(), 2);
         assert!(st.goroutines >= 11, "{st:?}");
@@ -324,9 +324,9 @@ fn procs_zero_is_a_clear_error() {
 #[test]
 fn join_error_is_send_sync_and_converts_to_io_error() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
-    assert_send_sync::<runtime::JoinError>();
+    assert_send_sync::<gort::JoinError>();
     let err = rt(1).block_on(async {
-        runtime::go(async {
+        gort::go(async {
             if std::hint::black_box(true) {
                 panic!("converted");
             }
@@ -350,8 +350,8 @@ fn dropping_a_runtime_never_waits_for_a_pending_timer() {
             let hs: Vec<_> = (0..2_000)
                 .map(|_| {
                     let done = done.clone();
-                    runtime::go(async move {
-                        runtime::yield_now().await;
+                    gort::go(async move {
+                        gort::yield_now().await;
                         done.fetch_add(1, Ordering::SeqCst);
                     })
                 })
@@ -361,11 +361,11 @@ fn dropping_a_runtime_never_waits_for_a_pending_timer() {
                     h.await.unwrap();
                 }
             };
-            runtime::time::timeout(Duration::from_secs(3600), all)
+            gort::time::timeout(Duration::from_secs(3600), all)
                 .await
                 .expect("joined");
             // An armed timer an hour away, for the idle Ms to sleep towards.
-            drop(runtime::go(runtime::time::sleep(Duration::from_secs(3600))));
+            drop(gort::go(gort::time::sleep(Duration::from_secs(3600))));
         });
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -1,4 +1,4 @@
-//! runtime::fs: file I/O in blocking sections (Go's os package), and runtime::io over files.
+//! gort::fs: file I/O in blocking sections (Go's os package), and gort::io over files.
 //! Files live in a per-process temporary directory.
 
 use std::io;
@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use runtime::fs::{self, File};
-use runtime::io::{self as rio, BufReader, BufWriter};
-use runtime::Builder;
+use gort::fs::{self, File};
+use gort::io::{self as rio, BufReader, BufWriter};
+use gort::Builder;
 
-fn rt() -> runtime::Runtime {
+fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
 }
 
@@ -161,7 +161,7 @@ fn many_gs_doing_file_io_at_once_all_finish() {
         let hs: Vec<_> = (0..50)
             .map(|i| {
                 let done = done.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let path = tmp(&format!("many_{i}"));
                     fs::write(&path, pattern(10_000 + i)).await.unwrap();
                     assert_eq!(fs::read(&path).await.unwrap(), pattern(10_000 + i));

@@ -2,7 +2,7 @@
 //! as a client sees it: over loopback sockets, with a small blocking client written here (so the
 //! client shares no code with the server under test).
 //!
-//! Most tests run the server in-process: a std thread runs `runtime::run(server.serve(..))` on an
+//! Most tests run the server in-process: a std thread runs `gort::run(server.serve(..))` on an
 //! ephemeral port, and a `Shutdown` handle stops it at the end. The SIGTERM test needs a process
 //! of its own, since a signal goes to a whole process. It re-runs this very test binary as the
 //! child — `current_exe()` with `--exact child_http_server_process`, an `#[ignore]`d test that,
@@ -35,7 +35,7 @@ impl TestServer {
         let (stop, stop_rx) = Shutdown::new();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
-            runtime::run(async move {
+            gort::run(async move {
                 let server = Server::bind(cfg).expect("bind loopback");
                 tx.send((server.local_addr().expect("addr"), server.conns()))
                     .expect("test waits for the address");

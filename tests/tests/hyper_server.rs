@@ -6,21 +6,21 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use examples::http::HELLO;
-use runtime::chan::channel;
-use runtime::net::TcpListener;
+use gort::chan::channel;
+use gort::net::TcpListener;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Start the hyper hello server; returns its address, a stop handle and the server's thread.
 fn start() -> (
     SocketAddr,
-    runtime::chan::Sender<()>,
+    gort::chan::Sender<()>,
     std::thread::JoinHandle<()>,
 ) {
     let (stop_tx, stop_rx) = channel::<()>(1);
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
-        runtime::run(async move {
+        gort::run(async move {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
             tx.send(listener.local_addr().expect("addr"))
                 .expect("test waits");

@@ -1,4 +1,4 @@
-//! Failure paths of runtime::net: peer resets, closing a socket under a waiting G, fd-number reuse,
+//! Failure paths of gort::net: peer resets, closing a socket under a waiting G, fd-number reuse,
 //! fd exhaustion at accept, and Gs dropped while they wait on I/O. Each must end in an error or
 //! clean progress, never a panic, a hang or a stale wake-up.
 //!
@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use runtime::net::{TcpListener, TcpStream};
-use runtime::time::{sleep, timeout};
-use runtime::Builder;
+use gort::net::{TcpListener, TcpStream};
+use gort::time::{sleep, timeout};
+use gort::Builder;
 use tests::bounded;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -26,13 +26,13 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn rt() -> runtime::Runtime {
+fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
 }
 
 async fn pair_on(ln: &TcpListener) -> (TcpStream, TcpStream) {
     let addr = ln.local_addr().unwrap();
-    let client = runtime::go(async move { TcpStream::connect(addr).await.unwrap() });
+    let client = gort::go(async move { TcpStream::connect(addr).await.unwrap() });
     let (server, _) = ln.accept().await.unwrap();
     (client.await.unwrap(), server)
 }
@@ -61,7 +61,7 @@ fn peer_reset_surfaces_as_connection_reset_on_the_next_read() {
     let _s = serial();
     rt().block_on(bounded(60, async {
         let (client, server) = pair().await;
-        let reader = runtime::go(async move {
+        let reader = gort::go(async move {
             server.write_all(b"x").await.unwrap();
             let mut buf = [0u8; 8];
             let first = server.read(&mut buf).await; // parks until the reset arrives
@@ -91,7 +91,7 @@ fn closing_the_write_half_wakes_a_reader_on_the_read_half_with_an_error() {
     rt().block_on(bounded(60, async {
         let (client, _server) = pair().await;
         let (mut r, w) = client.into_split();
-        let reader = runtime::go(async move {
+        let reader = gort::go(async move {
             let mut buf = [0u8; 8];
             let res = r.read(&mut buf).await;
             (res, r)
@@ -115,7 +115,7 @@ fn closing_a_shared_stream_fails_the_waiting_reader_and_the_queued_one() {
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let c = client.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let mut buf = [0u8; 8];
                     c.read(&mut buf).await
                 })
@@ -139,7 +139,7 @@ fn closing_a_listener_wakes_a_g_waiting_in_accept() {
         let ln = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
         let acceptor = {
             let ln = ln.clone();
-            runtime::go(async move { ln.accept().await.map(|_| ()) })
+            gort::go(async move { ln.accept().await.map(|_| ()) })
         };
         sleep(Duration::from_millis(20)).await;
         ln.close();
@@ -160,7 +160,7 @@ fn a_new_socket_reusing_a_closed_fd_number_gets_no_stale_wakeup() {
 
         // A reader parks on `old`; closing it wakes the reader with an error.
         let (mut r, w) = old.into_split();
-        let reader = runtime::go(async move {
+        let reader = gort::go(async move {
             let mut buf = [0u8; 8];
             r.read(&mut buf).await.map(|_| ())
         });
@@ -187,7 +187,7 @@ fn a_new_socket_reusing_a_closed_fd_number_gets_no_stale_wakeup() {
         let (fresh, fresh_peer) = reused.expect("fd number was never reused");
 
         let polls = Arc::new(AtomicUsize::new(0));
-        let reader = runtime::go(CountPolls {
+        let reader = gort::go(CountPolls {
             fut: Box::pin(async move {
                 let mut buf = [0u8; 16];
                 let n = fresh.read(&mut buf).await.unwrap();
@@ -226,7 +226,7 @@ fn aborting_a_g_waiting_in_accept_closes_the_listener_so_the_port_can_be_rebound
     rt().block_on(bounded(60, async {
         let ln = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = ln.local_addr().unwrap();
-        let g = runtime::go(async move {
+        let g = gort::go(async move {
             let _ = ln.accept().await;
         });
         sleep(Duration::from_millis(20)).await;
@@ -247,7 +247,7 @@ fn aborting_a_g_waiting_in_read_closes_its_socket_and_others_keep_working() {
     let _s = serial();
     rt().block_on(bounded(60, async {
         let (client, server) = pair().await;
-        let g = runtime::go(async move {
+        let g = gort::go(async move {
             let mut buf = [0u8; 8];
             let _ = server.read(&mut buf).await;
         });

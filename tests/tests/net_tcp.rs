@@ -1,4 +1,4 @@
-//! TCP on the netpoller (runtime::net::tcp), deadlines, and the runtime::io helpers over TCP.
+//! TCP on the netpoller (gort::net::tcp), deadlines, and the gort::io helpers over TCP.
 //! Loopback only; every loop is bounded; nothing asserts speed. A test that would hang fails at
 //! its `bounded` limit instead.
 
@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runtime::io::{self as rio, BufReader, BufWriter};
-use runtime::net::{TcpListener, TcpStream};
-use runtime::time::sleep;
-use runtime::Builder;
+use gort::io::{self as rio, BufReader, BufWriter};
+use gort::net::{TcpListener, TcpStream};
+use gort::time::sleep;
+use gort::Builder;
 use tests::{bounded, ensure_nofile, fill, matches};
 
-fn rt() -> runtime::Runtime {
+fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
 }
 
@@ -21,7 +21,7 @@ fn rt() -> runtime::Runtime {
 async fn pair() -> (TcpStream, TcpStream) {
     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = ln.local_addr().unwrap();
-    let client = runtime::go(async move { TcpStream::connect(addr).await.unwrap() });
+    let client = gort::go(async move { TcpStream::connect(addr).await.unwrap() });
     let (server, _) = ln.accept().await.unwrap();
     (client.await.unwrap(), server)
 }
@@ -41,11 +41,11 @@ fn echo_1000_concurrent_connections_of_1mib_each_returns_every_byte_intact() {
     rt().block_on(bounded(600, async {
         let ln = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = ln.local_addr().unwrap();
-        let server = runtime::go(async move {
+        let server = gort::go(async move {
             let mut echoes = Vec::with_capacity(CONNS);
             for _ in 0..CONNS {
                 let (s, _) = ln.accept().await.unwrap();
-                echoes.push(runtime::go(async move {
+                echoes.push(gort::go(async move {
                     let (mut r, mut w) = s.into_split();
                     let n = rio::copy(&mut r, &mut w).await.unwrap();
                     // Dropping `w` shuts down writing: the client reads EOF.
@@ -60,10 +60,10 @@ fn echo_1000_concurrent_connections_of_1mib_each_returns_every_byte_intact() {
         });
         let clients: Vec<_> = (0..CONNS)
             .map(|c| {
-                runtime::go(async move {
+                gort::go(async move {
                     let s = TcpStream::connect(addr).await.unwrap();
                     let (mut r, mut w) = s.into_split();
-                    let writer = runtime::go(async move {
+                    let writer = gort::go(async move {
                         let mut buf = vec![0u8; CHUNK];
                         let mut off = 0;
                         while off < TOTAL {
@@ -110,7 +110,7 @@ fn shared_stream_serves_concurrent_writers_without_interleaving_their_messages()
         let hs: Vec<_> = (0..WRITERS)
             .map(|w| {
                 let client = client.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let msg = vec![w as u8; LEN];
                     for _ in 0..MSGS {
                         client.write_all(&msg).await.unwrap();
@@ -184,7 +184,7 @@ fn moving_the_deadline_earlier_wakes_a_waiting_reader_at_the_new_deadline() {
             .unwrap();
         let reader = {
             let server = server.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut buf = [0u8; 8];
                 server.read(&mut buf).await
             })
@@ -212,7 +212,7 @@ fn clearing_the_deadline_while_a_reader_waits_lets_it_wait_for_data() {
         server.set_read_deadline(Some(old)).unwrap();
         let reader = {
             let server = server.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut buf = [0u8; 8];
                 let n = server.read(&mut buf).await?;
                 Ok::<_, io::Error>(buf[..n].to_vec())
@@ -228,7 +228,7 @@ fn clearing_the_deadline_while_a_reader_waits_lets_it_wait_for_data() {
 }
 
 async fn sleep_until_past(t: Instant) {
-    runtime::time::sleep_until(t).await;
+    gort::time::sleep_until(t).await;
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn async_read_of_a_split_half_times_out_at_its_deadline_then_reads_once_cleared(
         let (mut half, _w) = server.into_split();
         half.set_read_deadline(Some(Instant::now() + Duration::from_millis(30)))
             .unwrap();
-        let reader = runtime::go(async move {
+        let reader = gort::go(async move {
             let mut buf = [0u8; 8];
             let first = rio::read(&mut half, &mut buf).await.map(|_| ());
             (first, half)
@@ -336,12 +336,12 @@ fn addresses_and_options_are_reported() {
 fn bufreader_read_line_splits_lines_across_small_reads() {
     rt().block_on(bounded(60, async {
         let (client, server) = pair().await;
-        let writer = runtime::go(async move {
+        let writer = gort::go(async move {
             // Bytes trickle in a few at a time so lines straddle reads.
             let text = b"alpha\nbeta\n\ngamma without newline";
             for piece in text.chunks(3) {
                 client.write_all(piece).await.unwrap();
-                runtime::yield_now().await;
+                gort::yield_now().await;
             }
         });
         let mut r = BufReader::with_capacity(4, server);
@@ -381,12 +381,12 @@ fn io_copy_moves_a_whole_stream_and_counts_its_bytes() {
         let (a_client, a_server) = pair().await;
         let (b_client, b_server) = pair().await;
         // a_client -> a_server --copy--> b_client -> b_server
-        let source = runtime::go(async move {
+        let source = gort::go(async move {
             let mut data = vec![0u8; LEN];
             fill(1, 0, &mut data);
             a_client.write_all(&data).await.unwrap();
         });
-        let copier = runtime::go(async move {
+        let copier = gort::go(async move {
             let (mut r, _w) = a_server.into_split();
             let mut w = BufWriter::with_capacity(10_000, b_client);
             let n = rio::copy(&mut r, &mut w).await.unwrap();
@@ -414,7 +414,7 @@ fn ipv6_loopback_round_trip_works_when_available() {
             }
         };
         let addr = ln.local_addr().unwrap();
-        let c = runtime::go(async move {
+        let c = gort::go(async move {
             let s = TcpStream::connect(addr).await.unwrap();
             s.write_all(b"six").await.unwrap();
         });
@@ -438,7 +438,7 @@ fn concurrent_accepts_on_a_shared_listener_each_get_a_connection() {
             .map(|_| {
                 let ln = ln.clone();
                 let accepted = accepted.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let (s, _) = ln.accept().await.unwrap();
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let mut b = [0u8; 1];

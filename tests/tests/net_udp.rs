@@ -1,4 +1,4 @@
-//! UDP on the netpoller (runtime::net::udp). Loopback only. Datagrams go one at a time (send, then
+//! UDP on the netpoller (gort::net::udp). Loopback only. Datagrams go one at a time (send, then
 //! wait for the echo), so none can be dropped for want of buffer space and every one is checked.
 
 use std::io;
@@ -6,12 +6,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runtime::net::UdpSocket;
-use runtime::time::sleep;
-use runtime::Builder;
+use gort::net::UdpSocket;
+use gort::time::sleep;
+use gort::Builder;
 use tests::bounded;
 
-fn rt() -> runtime::Runtime {
+fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
 }
 
@@ -27,7 +27,7 @@ fn udp_echo_round_trips_100_datagrams_every_one_checked() {
     rt().block_on(bounded(60, async {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
         let server_addr = server.local_addr().unwrap();
-        let echo = runtime::go(async move {
+        let echo = gort::go(async move {
             let mut buf = [0u8; 2048];
             for _ in 0..100 {
                 let (n, from) = server.recv_from(&mut buf).await.unwrap();
@@ -80,7 +80,7 @@ fn udp_recv_deadline_times_out_and_a_waiting_receiver_sees_a_moved_deadline() {
             .unwrap();
         let waiter = {
             let s = s.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut buf = [0u8; 8];
                 s.recv_from(&mut buf).await.map(|(n, _)| n)
             })
@@ -100,7 +100,7 @@ fn closing_a_udp_socket_wakes_its_receiver_with_an_error() {
         let s = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
         let waiter = {
             let s = s.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut buf = [0u8; 8];
                 s.recv_from(&mut buf).await.map(|(n, _)| n)
             })

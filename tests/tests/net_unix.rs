@@ -1,4 +1,4 @@
-//! Unix-domain sockets on the netpoller (runtime::net::unix): streams, datagrams, split halves,
+//! Unix-domain sockets on the netpoller (gort::net::unix): streams, datagrams, split halves,
 //! deadlines. Socket files live in a per-test temporary directory.
 
 use std::io;
@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runtime::io as rio;
-use runtime::net::{UnixDatagram, UnixListener, UnixStream};
-use runtime::time::sleep;
-use runtime::Builder;
+use gort::io as rio;
+use gort::net::{UnixDatagram, UnixListener, UnixStream};
+use gort::time::sleep;
+use gort::Builder;
 use tests::{bounded, ensure_nofile, fill, matches};
 
-fn rt() -> runtime::Runtime {
+fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
 }
 
@@ -38,11 +38,11 @@ fn echo_1000_concurrent_unix_connections_returns_every_byte_intact() {
         let path = path.clone();
         async move {
             let ln = UnixListener::bind(&path).unwrap();
-            let server = runtime::go(async move {
+            let server = gort::go(async move {
                 let mut echoes = Vec::with_capacity(CONNS);
                 for _ in 0..CONNS {
                     let (s, _) = ln.accept().await.unwrap();
-                    echoes.push(runtime::go(async move {
+                    echoes.push(gort::go(async move {
                         let (mut r, mut w) = s.into_split();
                         rio::copy(&mut r, &mut w).await.unwrap()
                     }));
@@ -56,10 +56,10 @@ fn echo_1000_concurrent_unix_connections_returns_every_byte_intact() {
             let clients: Vec<_> = (0..CONNS)
                 .map(|c| {
                     let path = path.clone();
-                    runtime::go(async move {
+                    gort::go(async move {
                         let s = UnixStream::connect(&path).await.unwrap();
                         let (mut r, mut w) = s.into_split();
-                        let writer = runtime::go(async move {
+                        let writer = gort::go(async move {
                             let mut buf = vec![0u8; CHUNK];
                             let mut off = 0;
                             while off < TOTAL {
@@ -133,7 +133,7 @@ fn closing_the_write_half_wakes_a_reader_waiting_on_the_read_half_with_an_error(
     rt().block_on(bounded(60, async {
         let (a, _b) = UnixStream::pair().unwrap();
         let (mut r, w) = a.into_split();
-        let reader = runtime::go(async move {
+        let reader = gort::go(async move {
             let mut buf = [0u8; 4];
             r.read(&mut buf).await
         });
@@ -170,7 +170,7 @@ fn closing_a_unix_listener_wakes_a_g_waiting_in_accept() {
             let ln = Arc::new(UnixListener::bind(&path).unwrap());
             let acceptor = {
                 let ln = ln.clone();
-                runtime::go(async move { ln.accept().await.map(|_| ()) })
+                gort::go(async move { ln.accept().await.map(|_| ()) })
             };
             sleep(Duration::from_millis(20)).await;
             ln.close();
@@ -191,7 +191,7 @@ fn unix_datagrams_round_trip_between_bound_paths() {
         async move {
             let a = UnixDatagram::bind(&pa).unwrap();
             let b = UnixDatagram::bind(&pb).unwrap();
-            let echo = runtime::go(async move {
+            let echo = gort::go(async move {
                 let mut buf = [0u8; 64];
                 for _ in 0..50 {
                     let (n, from) = b.recv_from(&mut buf).await.unwrap();

@@ -1,25 +1,25 @@
-//! `runtime::select!` on the real runtime. Bounded by data, asserting outcomes, never speed.
+//! `gort::select!` on the real runtime. Bounded by data, asserting outcomes, never speed.
 
 use std::time::Duration;
 
-use runtime::chan::{channel, Receiver, SendError, TryRecvError};
-use runtime::Builder;
+use gort::chan::{channel, Receiver, SendError, TryRecvError};
+use gort::Builder;
 
-fn rt(procs: usize) -> runtime::Runtime {
+fn rt(procs: usize) -> gort::Runtime {
     Builder::new().procs(procs).build().expect("runtime")
 }
 
 #[test]
 fn select_fairness_two_always_ready_arms_each_chosen_45_to_55_percent() {
     const N: u32 = 100_000;
-    let (a, b) = runtime::run(async {
+    let (a, b) = gort::run(async {
         let (ta, ra) = channel::<()>(1);
         let (tb, rb) = channel::<()>(1);
         ta.send(()).await.unwrap();
         tb.send(()).await.unwrap();
         let (mut a, mut b) = (0u32, 0u32);
         for _ in 0..N {
-            runtime::select! {
+            gort::select! {
                 recv(ra) -> v => { v.unwrap(); a += 1; ta.send(()).await.unwrap(); }
                 recv(rb) -> v => { v.unwrap(); b += 1; tb.send(()).await.unwrap(); }
             }
@@ -37,7 +37,7 @@ fn select_fairness_two_always_ready_arms_each_chosen_45_to_55_percent() {
 
 #[test]
 fn default_fires_only_when_nothing_is_ready() {
-    runtime::run(async {
+    gort::run(async {
         let (ta, ra) = channel::<u32>(1);
         let (tb, rb) = channel::<u32>(0);
         for round in 0..100u32 {
@@ -45,7 +45,7 @@ fn default_fires_only_when_nothing_is_ready() {
             if ready {
                 ta.send(round).await.unwrap();
             }
-            let got = runtime::select! {
+            let got = gort::select! {
                 recv(ra) -> v => Some(v.unwrap()),
                 recv(rb) -> _ => panic!("nothing was sent on b"),
                 default => None,
@@ -62,16 +62,16 @@ fn a_losing_send_never_delivers() {
     // receiver gets its value; the other channel is then closed, and its receiver must see `None`.
     // Depending on timing the receivers park before the select (both cases ready in pass 1) or after
     // it (the select parks and the first receiver fires it); the outcome must be the same.
-    runtime::run(async {
+    gort::run(async {
         for round in 0..300 {
             let (ta, ra) = channel::<u32>(0);
             let (tb, rb) = channel::<u32>(0);
-            let ha = runtime::go(async move { ra.recv().await });
-            let hb = runtime::go(async move { rb.recv().await });
+            let ha = gort::go(async move { ra.recv().await });
+            let hb = gort::go(async move { rb.recv().await });
             if round % 2 == 0 {
-                runtime::time::sleep(Duration::from_micros(200)).await;
+                gort::time::sleep(Duration::from_micros(200)).await;
             }
-            let arm = runtime::select! {
+            let arm = gort::select! {
                 send(ta, 1) -> r => { r.unwrap(); 0 }
                 send(tb, 2) -> r => { r.unwrap(); 1 }
             };
@@ -88,13 +88,13 @@ fn a_losing_send_never_delivers() {
 
 #[test]
 fn a_losing_recv_consumes_nothing() {
-    runtime::run(async {
+    gort::run(async {
         for _ in 0..300 {
             let (ta, ra) = channel::<u32>(0);
             let (tb, rb) = channel::<u32>(0);
-            let ha = runtime::go(async move { ta.send(1).await.is_ok() });
-            let hb = runtime::go(async move { tb.send(2).await.is_ok() });
-            let got = runtime::select! {
+            let ha = gort::go(async move { ta.send(1).await.is_ok() });
+            let hb = gort::go(async move { tb.send(2).await.is_ok() });
+            let got = gort::select! {
                 recv(ra) -> v => v.unwrap(),
                 recv(rb) -> v => v.unwrap(),
             };
@@ -114,18 +114,18 @@ fn a_losing_recv_consumes_nothing() {
 
 #[test]
 fn same_channel_in_two_arms() {
-    runtime::run(async {
+    gort::run(async {
         // Two receive arms on one channel: every value exactly once. (Which arm fires depends on
         // timing: random when the sender is parked first, the first-queued sudog otherwise.)
         let (tx, rx) = channel::<u32>(0);
-        runtime::go(async move {
+        gort::go(async move {
             for i in 0..2_000 {
                 tx.send(i).await.unwrap();
             }
         });
         let mut got = Vec::new();
         loop {
-            let v = runtime::select! {
+            let v = gort::select! {
                 recv(rx) -> v => v,
                 recv(rx) -> v => v,
             };
@@ -140,7 +140,7 @@ fn same_channel_in_two_arms() {
         // G meets it, once per round, in either direction.
         let (tx, rx) = channel::<u32>(0);
         let (ptx, prx) = (tx.clone(), rx.clone());
-        let partner = runtime::go(async move {
+        let partner = gort::go(async move {
             let mut taken = Vec::new();
             for i in 0..500u32 {
                 if i % 2 == 0 {
@@ -153,7 +153,7 @@ fn same_channel_in_two_arms() {
         });
         let (mut sent, mut received) = (0u32, Vec::new());
         for _ in 0..500 {
-            runtime::select! {
+            gort::select! {
                 send(tx, sent) -> r => { r.unwrap(); sent += 1; }
                 recv(rx) -> v => received.push(v.unwrap()),
             }
@@ -170,14 +170,14 @@ fn same_channel_in_two_arms() {
 #[test]
 fn mixed_element_types_and_a_closed_channel_as_a_done_signal() {
     // Go's `case <-ctx.Done()`: a closed channel is always ready and yields None.
-    runtime::run(async {
+    gort::run(async {
         let (done_tx, done) = channel::<()>(0);
         let (work_tx, work) = channel::<String>(4);
         let (nums_tx, nums) = channel::<u64>(4);
-        let worker = runtime::go(async move {
+        let worker = gort::go(async move {
             let (mut words, mut sum) = (Vec::new(), 0u64);
             loop {
-                runtime::select! {
+                gort::select! {
                     recv(done) -> v => { assert!(v.is_none()); break; }
                     recv(work) -> w => words.extend(w),
                     recv(nums) -> n => sum += n.unwrap_or(0),
@@ -194,7 +194,7 @@ fn mixed_element_types_and_a_closed_channel_as_a_done_signal() {
             if work_tx.is_empty() && nums_tx.is_empty() {
                 break;
             }
-            runtime::time::sleep(Duration::from_millis(1)).await;
+            gort::time::sleep(Duration::from_millis(1)).await;
         }
         drop(done_tx);
         let (words, sum) = worker.await.unwrap();
@@ -207,18 +207,18 @@ fn mixed_element_types_and_a_closed_channel_as_a_done_signal() {
 fn select_send_on_closed_channel_gets_the_value_back() {
     // Whether the select parks before the close (and is woken by it) or runs after it, the send arm
     // fires with its value back; nobody ever receives it.
-    runtime::run(async {
+    gort::run(async {
         for _ in 0..100 {
             let (tx, rx) = channel::<String>(0);
             let (_keep, never) = channel::<u8>(0);
             let closer = tx.clone();
-            let h = runtime::go(async move {
-                runtime::select! {
+            let h = gort::go(async move {
+                gort::select! {
                     send(tx, "hello".to_string()) -> r => r.map_err(SendError::into_inner),
                     recv(never) -> _ => unreachable!(),
                 }
             });
-            runtime::yield_now().await;
+            gort::yield_now().await;
             closer.close();
             assert_eq!(h.await.unwrap(), Err("hello".to_string()));
             assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
@@ -235,10 +235,10 @@ fn selects_on_both_sides(procs: usize) {
         let (tb, rb) = channel::<u64>(3);
         for p in 0..3u64 {
             let (ta, tb) = (ta.clone(), tb.clone());
-            runtime::go(async move {
+            gort::go(async move {
                 for i in 0..PER {
                     let v = p * PER + i;
-                    runtime::select! {
+                    gort::select! {
                         send(ta, v) -> r => r.unwrap(),
                         send(tb, v) -> r => r.unwrap(),
                     }
@@ -247,7 +247,7 @@ fn selects_on_both_sides(procs: usize) {
         }
         {
             let ta = ta.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 for i in 0..PER {
                     ta.send(3 * PER + i).await.unwrap();
                 }
@@ -257,10 +257,10 @@ fn selects_on_both_sides(procs: usize) {
         let mut consumers = Vec::new();
         for _ in 0..3 {
             let (ra, rb) = (ra.clone(), rb.clone());
-            consumers.push(runtime::go(async move { drain_both(ra, rb).await }));
+            consumers.push(gort::go(async move { drain_both(ra, rb).await }));
         }
         let rb2 = rb.clone();
-        consumers.push(runtime::go(async move {
+        consumers.push(gort::go(async move {
             let mut got = Vec::new();
             while let Some(v) = rb2.recv().await {
                 got.push(v);
@@ -281,7 +281,7 @@ async fn drain_both(ra: Receiver<u64>, rb: Receiver<u64>) -> Vec<u64> {
     let mut got = Vec::new();
     let (mut a_open, mut b_open) = (true, true);
     while a_open && b_open {
-        runtime::select! {
+        gort::select! {
             recv(ra) -> v => match v { Some(v) => got.push(v), None => a_open = false },
             recv(rb) -> v => match v { Some(v) => got.push(v), None => b_open = false },
         }
@@ -308,19 +308,19 @@ fn dropped_select_loses_nothing() {
     rt(2).block_on(async {
         let (ta, ra) = channel::<u32>(0);
         let (tb, rb) = channel::<u32>(1);
-        runtime::go(async move {
+        gort::go(async move {
             for i in 0..N {
                 let tx = if i % 2 == 0 { &ta } else { &tb };
                 tx.send(i).await.unwrap();
                 if i % 4 == 0 {
-                    runtime::time::sleep(Duration::from_micros(200)).await;
+                    gort::time::sleep(Duration::from_micros(200)).await;
                 }
             }
         });
         let (mut got, mut open) = (Vec::new(), 2);
         while open > 0 {
-            let r = runtime::time::timeout(Duration::from_micros(50), async {
-                runtime::select! {
+            let r = gort::time::timeout(Duration::from_micros(50), async {
+                gort::select! {
                     recv(ra) -> v => v,
                     recv(rb) -> v => v,
                 }

@@ -1,12 +1,12 @@
-//! runtime::signal: signals delivered through the netpoller as channel values. Signals are
+//! gort::signal: signals delivered through the netpoller as channel values. Signals are
 //! process-wide, so this is its own test binary and the tests take turns (SERIAL).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use runtime::signal::{self, Signal};
-use runtime::time::timeout;
-use runtime::Builder;
+use gort::signal::{self, Signal};
+use gort::time::timeout;
+use gort::Builder;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -25,7 +25,7 @@ fn is_default(sig: i32) -> bool {
     }
 }
 
-fn rt() -> runtime::Runtime {
+fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().unwrap()
 }
 
@@ -58,7 +58,7 @@ fn every_listener_of_a_signal_receives_it_and_others_do_not() {
             assert_eq!(got, Some(Signal::User2));
         }
         // Give the reader time to have delivered anything it would have delivered.
-        runtime::time::sleep(Duration::from_millis(20)).await;
+        gort::time::sleep(Duration::from_millis(20)).await;
         assert!(
             other.try_recv().is_err(),
             "a SIGHUP listener received SIGUSR2"
@@ -83,7 +83,7 @@ fn the_last_listener_leaving_restores_the_default_disposition() {
         drop(b);
         let mut waited = 0;
         while !is_default(libc::SIGUSR1) && waited < 500 {
-            runtime::time::sleep(Duration::from_millis(10)).await;
+            gort::time::sleep(Duration::from_millis(10)).await;
             waited += 1;
         }
         assert!(
@@ -108,9 +108,9 @@ fn ctrl_c_returns_on_sigint_and_a_signal_is_a_select_arm() {
         );
 
         let term = signal::notify(&[Signal::Terminate]);
-        let (_work_tx, work) = runtime::chan::channel::<u32>(0);
+        let (_work_tx, work) = gort::chan::channel::<u32>(0);
         raise(libc::SIGTERM);
-        let stopped = runtime::select! {
+        let stopped = gort::select! {
             recv(work) -> _ => false,
             recv(term) -> s => s == Some(Signal::Terminate),
         };

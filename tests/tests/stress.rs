@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use runtime::chan::{channel, Receiver, Sender};
-use runtime::time::{after, sleep};
-use runtime::Builder;
+use gort::chan::{channel, Receiver, Sender};
+use gort::time::{after, sleep};
+use gort::Builder;
 
 fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -23,7 +23,7 @@ fn one_million_gs_spawned_and_joined() {
     let rt = Builder::new().procs(2).build().unwrap();
     let sum = rt.block_on(async {
         // All alive at once: spawn every G, then join them all.
-        let hs: Vec<_> = (0..N).map(|i| runtime::go(async move { i & 1 })).collect();
+        let hs: Vec<_> = (0..N).map(|i| gort::go(async move { i & 1 })).collect();
         let mut sum = 0u64;
         for h in hs {
             sum += h.await.unwrap();
@@ -99,14 +99,14 @@ fn randomized_schedule_keeps_every_invariant() {
             let ledger = ledger.clone();
             let next_token = next_token.clone();
             let mut rng = Rng(seed ^ (a + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-            actors.push(runtime::go(async move {
+            actors.push(gort::go(async move {
                 let mut children = Vec::new();
                 for _ in 0..OPS {
                     let (tx, rx) = &chans[rng.below(chans.len() as u64) as usize];
                     match rng.below(8) {
                         0 | 1 => {
                             let tok = next_token.fetch_add(1, Ordering::Relaxed);
-                            runtime::select! {
+                            gort::select! {
                                 send(tx, tok) -> res => {
                                     res.expect("channels stay open");
                                     ledger.sent.lock().unwrap().push(tok);
@@ -114,20 +114,20 @@ fn randomized_schedule_keeps_every_invariant() {
                                 recv(after(Duration::from_micros(200))) -> _ => {},
                             }
                         }
-                        2 | 3 => runtime::select! {
+                        2 | 3 => gort::select! {
                             recv(rx) -> v => ledger.received.lock().unwrap().push(v.expect("open")),
                             recv(after(Duration::from_micros(200))) -> _ => {},
                         },
                         4 => sleep(Duration::from_micros(rng.below(300))).await,
                         5 => {
                             let us = rng.below(200);
-                            runtime::blocking(|| std::thread::sleep(Duration::from_micros(us)));
+                            gort::blocking(|| std::thread::sleep(Duration::from_micros(us)));
                         }
                         6 => {
                             let l = ledger.clone();
                             let park = rng.below(2) == 0;
                             ledger.children_spawned.fetch_add(1, Ordering::Relaxed);
-                            let h = runtime::go(async move {
+                            let h = gort::go(async move {
                                 if park {
                                     sleep(Duration::from_millis(50)).await;
                                 }
@@ -135,7 +135,7 @@ fn randomized_schedule_keeps_every_invariant() {
                             });
                             children.push((h, rng.below(2) == 0));
                         }
-                        _ => runtime::yield_now().await,
+                        _ => gort::yield_now().await,
                     }
                 }
                 for (h, abort) in children {
@@ -162,7 +162,7 @@ fn randomized_schedule_keeps_every_invariant() {
             }
         }
         // Only the main G is left.
-        assert_eq!(runtime::stats().goroutines, 1, "a G outlived its owner");
+        assert_eq!(gort::stats().goroutines, 1, "a G outlived its owner");
     });
     let sent = ledger.sent.lock().unwrap().clone();
     let received = ledger.received.lock().unwrap().clone();

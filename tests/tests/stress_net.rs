@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::net::{TcpListener, TcpStream};
-use runtime::Builder;
+use gort::net::{TcpListener, TcpStream};
+use gort::Builder;
 
 const CONNS: usize = 10_000;
 const BYTES_PER_CONN: usize = 16 * 1024;
@@ -54,12 +54,12 @@ fn ten_thousand_concurrent_tcp_connections_echo_every_byte() {
         let addr = listener.local_addr().expect("addr");
         let echoed = Arc::new(AtomicU64::new(0));
         let e2 = echoed.clone();
-        let server = runtime::go(async move {
+        let server = gort::go(async move {
             let mut conns = Vec::with_capacity(CONNS);
             for _ in 0..CONNS {
                 let (s, _) = listener.accept().await.expect("accept");
                 let echoed = e2.clone();
-                conns.push(runtime::go(async move {
+                conns.push(gort::go(async move {
                     let mut buf = vec![0u8; 8192];
                     loop {
                         let n = s.read(&mut buf).await?;
@@ -77,7 +77,7 @@ fn ten_thousand_concurrent_tcp_connections_echo_every_byte() {
             }
         });
         let exe = std::env::current_exe().expect("test binary");
-        let status = runtime::blocking(move || {
+        let status = gort::blocking(move || {
             std::process::Command::new(exe)
                 .args([
                     "--ignored",
@@ -117,10 +117,10 @@ fn stress_net_client_side() {
         let run = async move {
             let hs: Vec<_> = (0..CONNS)
                 .map(|c| {
-                    runtime::go(async move {
+                    gort::go(async move {
                         let s = TcpStream::connect(addr).await?;
                         let (mut rd, mut wr) = s.into_split();
-                        let writer = runtime::go(async move {
+                        let writer = gort::go(async move {
                             let data: Vec<u8> =
                                 (0..BYTES_PER_CONN).map(|i| pattern(c, i)).collect();
                             for chunk in data.chunks(4096) {
@@ -162,7 +162,7 @@ fn stress_net_client_side() {
             }
             total
         };
-        runtime::time::timeout(Duration::from_secs(240), run)
+        gort::time::timeout(Duration::from_secs(240), run)
             .await
             .expect("clients finished in time")
     });

@@ -1,4 +1,4 @@
-//! `runtime::sync` on the real runtime: Gs contending for locks, waiting on groups and conditions.
+//! `gort::sync` on the real runtime: Gs contending for locks, waiting on groups and conditions.
 //! Every test is bounded by its data and by a watchdog that turns a hang into a failure, and asserts
 //! outcomes (counts, exclusion, who was woken), never speed.
 
@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
-use runtime::time::{sleep, timeout};
+use gort::sync::{Cond, Mutex, Once, RwLock, Semaphore, WaitGroup};
+use gort::time::{sleep, timeout};
 use tests::limited;
 
 async fn yield_a_few() {
     for _ in 0..3 {
-        runtime::yield_now().await;
+        gort::yield_now().await;
     }
 }
 
@@ -23,12 +23,12 @@ fn mutex_serialises_a_non_atomic_counter_under_contention() {
         let gs: Vec<_> = (0..64)
             .map(|_| {
                 let m = m.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     for _ in 0..100 {
                         let mut g = m.lock().await;
                         // Read, let others run, write back: any overlap would lose an increment.
                         let v = *g;
-                        runtime::yield_now().await;
+                        gort::yield_now().await;
                         *g = v + 1;
                     }
                 })
@@ -48,7 +48,7 @@ fn rwlock_readers_share_the_lock() {
         let first = rw.read().await;
         // A second reader gets in while the first still holds its guard.
         let rw2 = rw.clone();
-        let second = runtime::go(async move { *rw2.read().await });
+        let second = gort::go(async move { *rw2.read().await });
         let got = second.await;
         assert_eq!(got.unwrap(), 5);
         drop(first);
@@ -64,7 +64,7 @@ fn rwlock_writer_excludes_readers_and_writers() {
         let gs: Vec<_> = (0..32)
             .map(|i| {
                 let (rw, inside) = (rw.clone(), inside.clone());
-                runtime::go(async move {
+                gort::go(async move {
                     for _ in 0..50 {
                         if i % 4 == 0 {
                             let mut g = rw.write().await;
@@ -103,7 +103,7 @@ fn rwlock_waiting_writer_blocks_new_readers() {
         let r1 = rw.read().await;
         let wrote = Arc::new(AtomicBool::new(false));
         let (rw2, w2) = (rw.clone(), wrote.clone());
-        let writer = runtime::go(async move {
+        let writer = gort::go(async move {
             let _g = rw2.write().await;
             w2.store(true, Ordering::SeqCst);
         });
@@ -118,7 +118,7 @@ fn rwlock_waiting_writer_blocks_new_readers() {
         }
         assert!(announced, "the writer never started waiting");
         let (rw3, w3) = (rw.clone(), wrote.clone());
-        let reader = runtime::go(async move {
+        let reader = gort::go(async move {
             let _g = rw3.read().await;
             // Writer preference: this reader came after the writer, so it gets in only after it.
             assert!(
@@ -140,8 +140,8 @@ fn waitgroup_waits_for_ten_thousand_gs() {
         for _ in 0..10_000 {
             wg.add(1);
             let (wg, n) = (wg.clone(), n.clone());
-            drop(runtime::go(async move {
-                runtime::yield_now().await;
+            drop(gort::go(async move {
+                gort::yield_now().await;
                 n.fetch_add(1, Ordering::SeqCst);
                 wg.done();
             }));
@@ -161,7 +161,7 @@ fn waitgroup_wakes_several_waiters() {
         let waiters: Vec<_> = (0..5)
             .map(|_| {
                 let (wg, woken) = (wg.clone(), woken.clone());
-                runtime::go(async move {
+                gort::go(async move {
                     wg.wait().await;
                     woken.fetch_add(1, Ordering::SeqCst);
                 })
@@ -183,7 +183,7 @@ fn negative_waitgroup_counter_panics_with_gos_message() {
         let wg = WaitGroup::new();
         wg.add(1);
         let wg2 = wg.clone();
-        let err = runtime::go(async move {
+        let err = gort::go(async move {
             wg2.done();
             wg2.done();
         })
@@ -207,7 +207,7 @@ fn once_runs_exactly_once_under_concurrency() {
         let gs: Vec<_> = (0..100)
             .map(|_| {
                 let (once, calls) = (once.clone(), calls.clone());
-                runtime::go(async move {
+                gort::go(async move {
                     once.call_once_async(|| async {
                         sleep(Duration::from_millis(2)).await;
                         calls.fetch_add(1, Ordering::SeqCst);
@@ -231,11 +231,11 @@ async fn spawn_cond_waiters(
     n: usize,
     state: &Arc<(Mutex<usize>, Cond)>,
     woken: &Arc<AtomicUsize>,
-) -> Vec<runtime::JoinHandle<()>> {
+) -> Vec<gort::JoinHandle<()>> {
     let gs: Vec<_> = (0..n)
         .map(|_| {
             let (state, woken) = (state.clone(), woken.clone());
-            runtime::go(async move {
+            gort::go(async move {
                 let (m, c) = &*state;
                 let mut g = m.lock().await;
                 *g += 1; // "I am about to wait", under the mutex
@@ -299,7 +299,7 @@ fn cond_cancelled_waiter_passes_its_signal_on() {
         // The oldest waiter gives up on its own after a while. If the signal below reaches it first (the
         // usual case), it is still relocking when it gives up, and must hand the signal on.
         let st = state.clone();
-        let quitter = runtime::go(async move {
+        let quitter = gort::go(async move {
             let g = st.0.lock().await;
             let _ = timeout(Duration::from_millis(100), st.1.wait(g)).await;
         });
@@ -325,7 +325,7 @@ fn mutex_starvation_mode_hands_the_lock_to_a_starved_waiter() {
         let m = Arc::new(Mutex::new(0u32));
         let stop = Arc::new(AtomicBool::new(false));
         let (m2, stop2) = (m.clone(), stop.clone());
-        let hog = runtime::go(async move {
+        let hog = gort::go(async move {
             for _ in 0..200 {
                 if stop2.load(Ordering::SeqCst) {
                     return;
@@ -336,7 +336,7 @@ fn mutex_starvation_mode_hands_the_lock_to_a_starved_waiter() {
             }
             panic!("the waiter never got the lock");
         });
-        runtime::yield_now().await; // let the hog take the lock first
+        gort::yield_now().await; // let the hog take the lock first
         let got = m.lock().await;
         assert!(
             m.starvation_handoffs() >= 1,
@@ -361,7 +361,7 @@ fn semaphore_limits_concurrency() {
         let gs: Vec<_> = (0..50)
             .map(|i| {
                 let (sem, inside, max) = (sem.clone(), inside.clone(), max.clone());
-                runtime::go(async move {
+                gort::go(async move {
                     for _ in 0..20 {
                         let n = 1 + i % 2;
                         let _p = sem.acquire(n).await;
@@ -389,7 +389,7 @@ fn dropped_lock_futures_lose_no_wake_up() {
         let gs: Vec<_> = (0..40)
             .map(|i| {
                 let m = m.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let mut done = 0;
                     for j in 0..50 {
                         if (i + j) % 3 == 0 {
@@ -401,7 +401,7 @@ fn dropped_lock_futures_lose_no_wake_up() {
                         } else {
                             let mut g = m.lock().await;
                             let v = *g;
-                            runtime::yield_now().await;
+                            gort::yield_now().await;
                             *g = v + 1;
                             done += 1;
                         }
@@ -427,26 +427,26 @@ fn dropped_rwlock_and_semaphore_waits_leave_them_usable() {
         let gs: Vec<_> = (0..24)
             .map(|i| {
                 let (rw, sem) = (rw.clone(), sem.clone());
-                runtime::go(async move {
+                gort::go(async move {
                     for j in 0..40 {
                         let short = Duration::from_micros(30);
                         match (i + j) % 4 {
                             0 => {
                                 if let Ok(mut g) = timeout(short, rw.write()).await {
                                     *g += 1;
-                                    runtime::yield_now().await;
+                                    gort::yield_now().await;
                                 }
                             }
                             1 => drop(timeout(short, rw.read()).await),
                             2 => {
                                 if let Ok(_p) = timeout(short, sem.acquire(2)).await {
-                                    runtime::yield_now().await;
+                                    gort::yield_now().await;
                                 }
                             }
                             _ => {
                                 let _r = rw.read().await;
                                 let _p = sem.acquire(1).await;
-                                runtime::yield_now().await;
+                                gort::yield_now().await;
                             }
                         }
                     }

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runtime::Builder;
+use gort::Builder;
 
-fn rt(procs: usize) -> runtime::Runtime {
+fn rt(procs: usize) -> gort::Runtime {
     Builder::new()
         .procs(procs)
         .sysmon(std::env::var("NO_SYSMON").is_err())
@@ -24,7 +24,7 @@ async fn small_gs_finish_before(n: usize, blocker_done: Arc<AtomicBool>) -> usiz
         .map(|i| {
             let before = before.clone();
             let blocker_done = blocker_done.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 std::hint::black_box(i * i);
                 if !blocker_done.load(Ordering::SeqCst) {
                     before.fetch_add(1, Ordering::SeqCst);
@@ -44,14 +44,14 @@ fn small_gs_finish_while_another_g_sits_in_a_blocking_section_on_one_p() {
     let (finished_before, handoffs) = rt.block_on(async {
         let done = Arc::new(AtomicBool::new(false));
         let d2 = done.clone();
-        let blocker = runtime::go(async move {
-            runtime::blocking(|| std::thread::sleep(Duration::from_millis(300)));
+        let blocker = gort::go(async move {
+            gort::blocking(|| std::thread::sleep(Duration::from_millis(300)));
             d2.store(true, Ordering::SeqCst);
         });
-        runtime::yield_now().await; // let the blocker enter its blocking section
+        gort::yield_now().await; // let the blocker enter its blocking section
         let n = small_gs_finish_before(1000, done).await;
         blocker.await.unwrap();
-        (n, runtime::stats().handoffs)
+        (n, gort::stats().handoffs)
     });
     assert_eq!(finished_before, 1000, "Gs waited for the blocking section");
     assert!(handoffs >= 1, "sysmon did not hand the P off");
@@ -70,7 +70,7 @@ fn cpu_bound_gs_calling_coop_share_one_p() {
                 for k in 0..1000u64 {
                     x = x.wrapping_mul(31).wrapping_add(k);
                 }
-                runtime::coop().await;
+                gort::coop().await;
             }
             std::hint::black_box(x);
         };
@@ -78,9 +78,9 @@ fn cpu_bound_gs_calling_coop_share_one_p() {
         // before A ends if sysmon preempts A.
         let b_slot = Arc::new(std::sync::Mutex::new(None));
         let b_slot2 = b_slot.clone();
-        let a = runtime::go(async move {
+        let a = gort::go(async move {
             let a_done3 = a_done2.clone();
-            let b = runtime::go(async move {
+            let b = gort::go(async move {
                 let started_before = !a_done3.load(Ordering::SeqCst);
                 spin(Duration::from_millis(50)).await;
                 started_before
@@ -93,7 +93,7 @@ fn cpu_bound_gs_calling_coop_share_one_p() {
         let b = b_slot.lock().unwrap().take().expect("A spawned B");
         let b_ok = b.await.unwrap();
         drop(a_done);
-        (b_ok, runtime::stats().preemptions)
+        (b_ok, gort::stats().preemptions)
     });
     assert!(
         b_started_before_a_ended,
@@ -108,15 +108,15 @@ fn small_gs_finish_while_another_g_blocks_its_thread_inside_one_poll() {
     let (finished_before, rescues) = rt.block_on(async {
         let done = Arc::new(AtomicBool::new(false));
         let d2 = done.clone();
-        let runaway = runtime::go(async move {
-            // No runtime::blocking: this poll holds its thread for 300 ms.
+        let runaway = gort::go(async move {
+            // No gort::blocking: this poll holds its thread for 300 ms.
             std::thread::sleep(Duration::from_millis(300));
             d2.store(true, Ordering::SeqCst);
         });
-        runtime::yield_now().await;
+        gort::yield_now().await;
         let n = small_gs_finish_before(200, done).await;
         runaway.await.unwrap();
-        (n, runtime::stats().rescues)
+        (n, gort::stats().rescues)
     });
     assert_eq!(
         finished_before, 200,
@@ -133,14 +133,14 @@ fn storm_of_blocking_sections_and_spawns_loses_no_g_on_two_ps() {
         let hs: Vec<_> = (0..10_000usize)
             .map(|i| {
                 let count = count.clone();
-                runtime::go(async move {
-                    let v = runtime::blocking(|| {
+                gort::go(async move {
+                    let v = gort::blocking(|| {
                         if i % 100 == 0 {
                             std::thread::sleep(Duration::from_micros(200));
                         }
                         i
                     });
-                    let child = runtime::go(async move { v % 7 });
+                    let child = gort::go(async move { v % 7 });
                     count.fetch_add(1, Ordering::SeqCst);
                     child.await.unwrap()
                 })
@@ -158,7 +158,7 @@ fn storm_of_blocking_sections_and_spawns_loses_no_g_on_two_ps() {
 
 #[test]
 fn spawn_blocking_returns_the_closure_result() {
-    let v = rt(1).block_on(async { runtime::spawn_blocking(|| 6 * 7).await.unwrap() });
+    let v = rt(1).block_on(async { gort::spawn_blocking(|| 6 * 7).await.unwrap() });
     assert_eq!(v, 42);
 }
 
@@ -173,7 +173,7 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
         let max = Arc::new(AtomicUsize::new(0));
         let busy = |inside: Arc<AtomicUsize>, max: Arc<AtomicUsize>| async move {
             for _ in 0..40 {
-                runtime::coop().await;
+                gort::coop().await;
                 let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                 max.fetch_max(now, Ordering::SeqCst);
                 let t0 = Instant::now();
@@ -183,15 +183,15 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
                 inside.fetch_sub(1, Ordering::SeqCst);
                 // Keep every poll short, so that the only rescue is the one under test (a long poll
                 // of another G could be rescued too, under load, and legitimately overlap).
-                runtime::yield_now().await;
+                gort::yield_now().await;
             }
         };
         let (i2, m2) = (inside.clone(), max.clone());
-        let runaway = runtime::go(async move {
+        let runaway = gort::go(async move {
             // Block this poll until sysmon has rescued the P (bounded: fail after 10 s), so that the
             // busy sections below all run after the rescue.
             let t0 = Instant::now();
-            while runtime::stats().rescues == 0 {
+            while gort::stats().rescues == 0 {
                 assert!(
                     t0.elapsed() < Duration::from_secs(10),
                     "sysmon never rescued the P"
@@ -200,9 +200,9 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
             }
             busy(i2, m2).await;
         });
-        runtime::yield_now().await;
+        gort::yield_now().await;
         let others: Vec<_> = (0..4)
-            .map(|_| runtime::go(busy(inside.clone(), max.clone())))
+            .map(|_| gort::go(busy(inside.clone(), max.clone())))
             .collect();
         for h in others {
             h.await.unwrap();
@@ -227,9 +227,9 @@ fn the_thread_limit_stops_new_ms_and_every_g_still_finishes() {
         let mut hs = Vec::new();
         for i in 0..56 {
             let count = count.clone();
-            hs.push(runtime::go(async move {
+            hs.push(gort::go(async move {
                 if i < 6 {
-                    runtime::blocking(|| std::thread::sleep(Duration::from_millis(50)));
+                    gort::blocking(|| std::thread::sleep(Duration::from_millis(50)));
                 }
                 count.fetch_add(1, Ordering::SeqCst);
             }));

@@ -15,14 +15,14 @@ fn dropping_a_runtime_joins_every_thread_it_started() {
     }
     let before = threads();
     for procs in [1, 2, 4] {
-        let rt = runtime::Builder::new().procs(procs).build().unwrap();
+        let rt = gort::Builder::new().procs(procs).build().unwrap();
         rt.block_on(async {
-            let hs: Vec<_> = (0..1000).map(|i| runtime::go(async move { i })).collect();
+            let hs: Vec<_> = (0..1000).map(|i| gort::go(async move { i })).collect();
             for h in hs {
                 h.await.unwrap();
             }
             // A blocking section makes sysmon hand the P off, starting extra Ms.
-            runtime::blocking(|| std::thread::sleep(std::time::Duration::from_millis(30)));
+            gort::blocking(|| std::thread::sleep(std::time::Duration::from_millis(30)));
         });
         assert!(rt.stats().threads >= 2, "sysmon and at least one M");
         drop(rt);

@@ -1,14 +1,14 @@
-//! Timers: per-P heaps run by the scheduler (runtime::time).
+//! Timers: per-P heaps run by the scheduler (gort::time).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
-use runtime::time::{self, sleep, timeout};
-use runtime::Builder;
+use gort::time::{self, sleep, timeout};
+use gort::Builder;
 
-fn rt(procs: usize) -> runtime::Runtime {
+fn rt(procs: usize) -> gort::Runtime {
     Builder::new().procs(procs).build().expect("runtime")
 }
 
@@ -37,7 +37,7 @@ fn timers_fire_in_deadline_order() {
         let mut hs = Vec::new();
         for k in [7u64, 2, 9, 4, 1, 8, 3, 6, 5, 0] {
             let log = log.clone();
-            hs.push(runtime::go(async move {
+            hs.push(gort::go(async move {
                 sleep(Duration::from_millis(3 * k)).await;
                 log.lock().unwrap().push(k);
             }));
@@ -58,7 +58,7 @@ fn ten_thousand_concurrent_sleeps_complete() {
         let hs: Vec<_> = (0..10_000u64)
             .map(|i| {
                 let done = done.clone();
-                runtime::go(async move {
+                gort::go(async move {
                     let d = Duration::from_micros(100 + (i * 7919) % 30_000);
                     let t0 = Instant::now();
                     sleep(d).await;
@@ -106,7 +106,7 @@ fn ticker_drops_missed_ticks_instead_of_bunching_them() {
         let mut t = time::tick(period);
         let first = t.tick().await;
         // Fall five periods behind.
-        runtime::blocking(|| std::thread::sleep(period * 5 + Duration::from_millis(3)));
+        gort::blocking(|| std::thread::sleep(period * 5 + Duration::from_millis(3)));
         let stalled_until = Instant::now();
         let late = t.tick().await; // the one overdue tick is delivered...
         assert!(late < stalled_until);
@@ -148,7 +148,7 @@ fn after_func_runs_in_its_own_g_and_stop_prevents_it() {
             !stopped.stop(),
             "second stop reports it was already stopped"
         );
-        let got = runtime::blocking(|| rx.recv_timeout(Duration::from_secs(10))).unwrap();
+        let got = gort::blocking(|| rx.recv_timeout(Duration::from_secs(10))).unwrap();
         assert_eq!(got, "fired");
         assert!(!fired.stop(), "a fired timer cannot be stopped");
         sleep(Duration::from_millis(5)).await;
@@ -171,10 +171,10 @@ fn after_delivers_one_instant_no_earlier_than_its_deadline() {
 #[test]
 fn after_is_a_select_arm_that_times_out_a_silent_channel() {
     rt(1).block_on(async {
-        let (tx, rx) = runtime::chan::channel::<u8>(0);
+        let (tx, rx) = gort::chan::channel::<u8>(0);
         let mut timeouts = 0;
         for _ in 0..5 {
-            runtime::select! {
+            gort::select! {
                 recv(rx) -> _ => panic!("nothing was sent"),
                 recv(time::after(Duration::from_millis(1))) -> _ => timeouts += 1,
             }

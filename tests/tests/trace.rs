@@ -46,9 +46,9 @@ struct Recorded {
 /// Run `f` (which builds and drops its runtime) with tracing on.
 fn traced<R>(f: impl FnOnce() -> R) -> (R, Recorded) {
     let buf = SharedBuf::default();
-    runtime::trace::start(buf.clone()).expect("start tracing");
+    gort::trace::start(buf.clone()).expect("start tracing");
     let r = f();
-    runtime::trace::stop().expect("stop tracing");
+    gort::trace::stop().expect("stop tracing");
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).expect("UTF-8 JSON");
     let v: Value = serde_json::from_str(&text).expect("the trace is valid JSON");
     assert_eq!(v["displayTimeUnit"], "ns");
@@ -181,13 +181,13 @@ fn assert_flows_land_on_their_g(r: &Recorded) {
 
 /// A small mixed workload on two Ps: spawns, a yield, a sleep, a channel-like wait (join).
 fn mixed_workload() {
-    let rt = runtime::Builder::new().procs(2).build().expect("runtime");
+    let rt = gort::Builder::new().procs(2).build().expect("runtime");
     rt.block_on(async {
         let hs: Vec<_> = (0..8u64)
             .map(|i| {
-                runtime::go(async move {
-                    runtime::yield_now().await;
-                    runtime::time::sleep(Duration::from_millis(2)).await;
+                gort::go(async move {
+                    gort::yield_now().await;
+                    gort::time::sleep(Duration::from_millis(2)).await;
                     examples::spin(Duration::from_micros(100));
                     i
                 })
@@ -434,7 +434,7 @@ fn quick_switches_share_one_time_and_lose_no_run() {
     const GS: u64 = 8;
     const YIELDS: u64 = 100;
     let ((), r) = traced(|| {
-        let rt = runtime::Builder::new()
+        let rt = gort::Builder::new()
             .procs(1)
             .sysmon(false)
             .build()
@@ -442,9 +442,9 @@ fn quick_switches_share_one_time_and_lose_no_run() {
         rt.block_on(async {
             let hs: Vec<_> = (0..GS)
                 .map(|_| {
-                    runtime::go(async {
+                    gort::go(async {
                         for _ in 0..YIELDS {
-                            runtime::yield_now().await;
+                            gort::yield_now().await;
                         }
                     })
                 })
@@ -564,13 +564,13 @@ fn gort_trace_summary_and_html_work_on_a_real_trace() {
 #[test]
 fn tracing_twice_is_refused_and_stopping_without_a_trace_is_an_error() {
     let _s = serial();
-    runtime::trace::start(std::io::sink()).expect("start");
-    assert!(runtime::trace::is_enabled());
-    let e = runtime::trace::start(std::io::sink()).expect_err("a second start");
+    gort::trace::start(std::io::sink()).expect("start");
+    assert!(gort::trace::is_enabled());
+    let e = gort::trace::start(std::io::sink()).expect_err("a second start");
     assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-    runtime::trace::stop().expect("stop");
-    assert!(!runtime::trace::is_enabled());
-    assert!(runtime::trace::stop().is_err());
+    gort::trace::stop().expect("stop");
+    assert!(!gort::trace::is_enabled());
+    assert!(gort::trace::stop().is_err());
 }
 
 #[test]
@@ -587,7 +587,7 @@ fn a_runtime_that_ran_before_tracing_started_leaves_nothing_in_the_trace() {
 #[test]
 #[ignore = "run as a child process by gorttrace_writes_the_file_when_the_runtime_is_dropped"]
 fn gorttrace_child() {
-    let v = runtime::run(async { runtime::go(async { 7 }).await.unwrap() });
+    let v = gort::run(async { gort::go(async { 7 }).await.unwrap() });
     assert_eq!(v, 7);
 }
 

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Some(Ok(p)) if p > 0 => p,
         Some(_) => return usage(),
     };
-    let rt = match runtime::Builder::new().procs(procs).sysmon(false).build() {
+    let rt = match gort::Builder::new().procs(procs).sysmon(false).build() {
         Ok(rt) => Gort::from_runtime(rt),
         Err(e) => {
             eprintln!("run-workload: cannot build the runtime: {e}");
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         }
     };
     if traced {
-        if let Err(e) = runtime::trace::start(std::io::sink()) {
+        if let Err(e) = gort::trace::start(std::io::sink()) {
             eprintln!("run-workload: cannot start tracing: {e}");
             return ExitCode::FAILURE;
         }

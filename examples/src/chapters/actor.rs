@@ -7,8 +7,8 @@
 //! takes the money in one step, with no window for another withdrawal in between. Each message
 //! carries its own reply channel (see `channel_of_channels`).
 
-use runtime::chan::{channel, Sender};
-use runtime::JoinHandle;
+use gort::chan::{channel, Sender};
+use gort::JoinHandle;
 
 /// A withdrawal larger than the balance; holds the balance at that moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl Account {
     /// Start the account's G with `initial` in it.
     pub fn spawn(initial: u64) -> (Account, JoinHandle<Books>) {
         let (mailbox, inbox) = channel::<Msg>(16);
-        let g = runtime::go(async move {
+        let g = gort::go(async move {
             let mut books = Books {
                 balance: initial,
                 ..Books::default()
@@ -120,7 +120,7 @@ pub async fn actor(clients: u64, ops: u64, initial: u64) -> Report {
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let account = account.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let (mut dep, mut wd, mut rej) = (0, 0, 0);
                 for i in 0..ops {
                     if (c + i) % 3 == 0 {

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use runtime::chan::{channel, TrySendError};
+use gort::chan::{channel, TrySendError};
 
 /// One send of the producer.
 #[derive(Debug, Clone, Copy)]
@@ -41,10 +41,10 @@ impl Report {
 /// each receive.
 pub async fn backpressure(items: u64, cap: usize, delay: Duration) -> Report {
     let (tx, rx) = channel::<u64>(cap);
-    let consumer = runtime::go(async move {
+    let consumer = gort::go(async move {
         let mut received = Vec::new();
         loop {
-            runtime::time::sleep(delay).await; // the slow part: "processing" the previous value
+            gort::time::sleep(delay).await; // the slow part: "processing" the previous value
             match rx.recv().await {
                 Some(v) => received.push(v),
                 None => return received,

@@ -5,8 +5,8 @@
 //! with requests, no shared map. A reply channel of capacity 1 means the server never waits for a
 //! slow client to pick its answer up — the send always finds room.
 
-use runtime::chan::{channel, Receiver, Sender};
-use runtime::JoinHandle;
+use gort::chan::{channel, Receiver, Sender};
+use gort::JoinHandle;
 
 /// A request: a number to square, and where to send the square.
 pub struct Request {
@@ -17,7 +17,7 @@ pub struct Request {
 /// Start the server G. It answers every request until the request channel is closed, then returns
 /// how many it served.
 pub fn serve(requests: Receiver<Request>) -> JoinHandle<u64> {
-    runtime::go(async move {
+    gort::go(async move {
         let mut served = 0;
         while let Some(req) = requests.recv().await {
             // A client that gave up has dropped its receiver: the answer is simply lost, and the
@@ -53,7 +53,7 @@ pub async fn channel_of_channels(clients: u64, per_client: u64) -> Report {
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let server = server.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut got = Vec::new();
                 for n in c * per_client..(c + 1) * per_client {
                     got.push((n, ask(&server, n).await));

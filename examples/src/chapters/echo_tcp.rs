@@ -11,8 +11,8 @@
 
 use std::io;
 
-use runtime::io::{read, read_exact, write_all, AsyncRead, AsyncWrite};
-use runtime::net::{TcpListener, TcpStream};
+use gort::io::{read, read_exact, write_all, AsyncRead, AsyncWrite};
+use gort::net::{TcpListener, TcpStream};
 
 /// Echo everything read from `conn` back to it until the peer closes its side; returns how many
 /// bytes went round.
@@ -49,7 +49,7 @@ pub async fn serve(ln: TcpListener, max: Option<usize>) -> io::Result<()> {
         let (conn, _peer) = ln.accept().await?;
         accepted += 1;
         // A connection's failure (a reset, say) ends that connection only.
-        drop(runtime::go(echo(conn)));
+        drop(gort::go(echo(conn)));
     }
     Ok(())
 }
@@ -76,10 +76,10 @@ pub struct Report {
 pub async fn demo(clients: usize, msgs: usize, size: usize) -> io::Result<Report> {
     let ln = TcpListener::bind("127.0.0.1:0")?;
     let addr = ln.local_addr()?;
-    let server = runtime::go(serve(ln, Some(clients)));
+    let server = gort::go(serve(ln, Some(clients)));
     let handles: Vec<_> = (0..clients)
         .map(|c| {
-            runtime::go(async move {
+            gort::go(async move {
                 let mut conn = TcpStream::connect(addr).await?;
                 run_client(&mut conn, c, msgs, size).await
             })
@@ -109,7 +109,7 @@ pub async fn run_client<S: AsyncRead + AsyncWrite + Unpin>(
 /// Wait for the server after its clients: if a client failed, the server may still be waiting to
 /// accept a connection that will never come, so it is aborted instead.
 pub async fn finish(
-    server: runtime::JoinHandle<io::Result<()>>,
+    server: gort::JoinHandle<io::Result<()>>,
     clients: io::Result<Report>,
 ) -> io::Result<Report> {
     if clients.is_err() {
@@ -121,7 +121,7 @@ pub async fn finish(
 }
 
 /// Add up the clients' reports; the first error, if any, wins.
-pub async fn collect(handles: Vec<runtime::JoinHandle<io::Result<Report>>>) -> io::Result<Report> {
+pub async fn collect(handles: Vec<gort::JoinHandle<io::Result<Report>>>) -> io::Result<Report> {
     let mut total = Report::default();
     for h in handles {
         let r = h.await.map_err(io::Error::other)??;

@@ -7,7 +7,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use runtime::net::{UnixListener, UnixStream};
+use gort::net::{UnixListener, UnixStream};
 
 use super::echo_tcp::{collect, echo, finish, run_client, Report};
 
@@ -29,7 +29,7 @@ pub async fn serve(ln: UnixListener, max: Option<usize>) -> io::Result<()> {
     while Some(accepted) != max {
         let (conn, _peer) = ln.accept().await?;
         accepted += 1;
-        drop(runtime::go(echo(conn)));
+        drop(gort::go(echo(conn)));
     }
     Ok(())
 }
@@ -43,11 +43,11 @@ pub fn temp_path(tag: &str) -> PathBuf {
 /// `size` bytes on its own connection. The socket file is removed afterwards.
 pub async fn demo(path: PathBuf, clients: usize, msgs: usize, size: usize) -> io::Result<Report> {
     let ln = listen(&path)?;
-    let server = runtime::go(serve(ln, Some(clients)));
+    let server = gort::go(serve(ln, Some(clients)));
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let path = path.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut conn = UnixStream::connect(&path).await?;
                 run_client(&mut conn, c, msgs, size).await
             })

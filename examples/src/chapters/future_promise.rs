@@ -7,7 +7,7 @@
 //! future of the same kind; the channel version is Go's idiom and can be handed around, put in a
 //! `select!`, or received by whoever holds a clone.)
 
-use runtime::chan::{channel, Receiver};
+use gort::chan::{channel, Receiver};
 
 /// Start computing `f()` in a new G; the returned receiver will hold the value.
 pub fn promise<T, F>(f: F) -> Receiver<T>
@@ -16,10 +16,10 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let (tx, rx) = channel(1);
-    drop(runtime::go(async move {
+    drop(gort::go(async move {
         // `f` runs inside one poll, with no preemption point: fine for the few milliseconds these
-        // examples compute. Anything longer belongs in `runtime::blocking`, or should call
-        // `runtime::coop().await` now and then, or sysmon will report a runaway poll.
+        // examples compute. Anything longer belongs in `gort::blocking`, or should call
+        // `gort::coop().await` now and then, or sysmon will report a runaway poll.
         let v = f();
         // Room for one: this never waits, so the G ends as soon as the value exists.
         let _ = tx.send(v).await;

@@ -41,17 +41,17 @@ pub async fn parallel_for(n: u64, gs: u64) -> Report {
     let handles: Vec<_> = chunks(n, gs)
         .into_iter()
         .map(|(lo, hi)| {
-            runtime::go(async move {
+            gort::go(async move {
                 let mut sum = 0u64;
                 for i in lo..hi {
                     sum = sum.wrapping_add(work(i));
                     if i % 4096 == 0 {
                         // A long loop with no channel operation would never reach a preemption
                         // point; this is Go's function-prologue check, made explicit.
-                        runtime::coop().await;
+                        gort::coop().await;
                     }
                 }
-                ((lo, hi), sum, runtime::current_p())
+                ((lo, hi), sum, gort::current_p())
             })
         })
         .collect();

@@ -12,7 +12,7 @@
 //! channel, and the main G closes `done` when it has its primes (Go's "pipelines and cancellation"):
 //! each stage returns, dropping its sender, which ends the receive loop of the stage after it.
 
-use runtime::chan::{channel, Receiver};
+use gort::chan::{channel, Receiver};
 
 /// The first `n` primes.
 pub async fn prime_sieve(n: usize) -> Vec<u64> {
@@ -21,9 +21,9 @@ pub async fn prime_sieve(n: usize) -> Vec<u64> {
     let (stop, done) = channel::<()>(0);
     let (tx, mut rx) = channel::<u64>(0);
     let gen_done = done.clone();
-    drop(runtime::go(async move {
+    drop(gort::go(async move {
         for i in 2.. {
-            runtime::select! {
+            gort::select! {
                 send(tx, i) -> r => if r.is_err() { return },
                 recv(gen_done) -> _ => return,
             }
@@ -43,10 +43,10 @@ pub async fn prime_sieve(n: usize) -> Vec<u64> {
 /// input ends or `done` is closed.
 fn filter(input: Receiver<u64>, p: u64, done: Receiver<()>) -> Receiver<u64> {
     let (tx, rx) = channel(0);
-    drop(runtime::go(async move {
+    drop(gort::go(async move {
         while let Some(i) = input.recv().await {
             if i % p != 0 {
-                runtime::select! {
+                gort::select! {
                     send(tx, i) -> r => if r.is_err() { return },
                     recv(done) -> _ => return,
                 }

@@ -6,7 +6,7 @@
 //! same signal — "no more values" — without the counter: each producer owns a clone and drops it when
 //! its loop ends. The consumers are Go's `for v := range ch`.
 
-use runtime::chan::channel;
+use gort::chan::channel;
 
 /// What the consumers saw.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ pub async fn producer_consumer(
     for p in 0..producers as u64 {
         let tx = tx.clone();
         // The handle is dropped: the producer runs detached, like `go produce(ch)`.
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             for v in p * per_producer..(p + 1) * per_producer {
                 if tx.send(v).await.is_err() {
                     return; // closed under us: nobody wants more
@@ -44,7 +44,7 @@ pub async fn producer_consumer(
     let handles: Vec<_> = (0..consumers)
         .map(|_| {
             let rx = rx.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let mut got = Vec::new();
                 while let Some(v) = rx.recv().await {
                     got.push(v);

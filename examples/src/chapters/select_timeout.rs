@@ -9,15 +9,15 @@
 //! 2. `work_until_done`: a worker G loops on a `select!` between its input and a `done` channel.
 //!    Nothing is ever sent on `done`; closing it makes its receive ready for every G watching it, so
 //!    one close is a broadcast "stop" — the idea that Go's `context.Context` packages as `Done()`.
-//! 3. `work_until_deadline`: the same worker, stopped by a `runtime::context` with a timeout
+//! 3. `work_until_deadline`: the same worker, stopped by a `gort::context` with a timeout
 //!    instead (Go's `context.WithTimeout`): `ctx.done()` is such a channel, closed by the deadline's
 //!    timer, and `ctx.err()` then says why.
 
 use std::time::{Duration, Instant};
 
-use runtime::chan::channel;
-use runtime::context::{self, ContextError};
-use runtime::time::{after, sleep};
+use gort::chan::channel;
+use gort::context::{self, ContextError};
+use gort::time::{after, sleep};
 
 /// How a `first_answer` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub async fn first_answer(replicas: Vec<Option<Duration>>, limit: Duration) -> O
     let (tx, answers) = channel::<usize>(replicas.len());
     for (replica, delay) in replicas.into_iter().enumerate() {
         let tx = tx.clone();
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             if let Some(d) = delay {
                 sleep(d).await;
                 // Never blocks: there is a slot for every replica.
@@ -46,7 +46,7 @@ pub async fn first_answer(replicas: Vec<Option<Duration>>, limit: Duration) -> O
         }));
     }
     drop(tx); // if every replica fails, the channel closes and the receive below sees `None`
-    runtime::select! {
+    gort::select! {
         recv(answers) -> a => match a {
             Some(replica) => Outcome::Answered { replica, after: start.elapsed() },
             None => Outcome::NoAnswer,
@@ -61,10 +61,10 @@ pub async fn first_answer(replicas: Vec<Option<Duration>>, limit: Duration) -> O
 pub async fn work_until_done(items: u64) -> (u64, &'static str) {
     let (stop, done) = channel::<()>(0);
     let (input, work) = channel::<u64>(0);
-    let worker = runtime::go(async move {
+    let worker = gort::go(async move {
         let mut processed = 0;
         loop {
-            runtime::select! {
+            gort::select! {
                 recv(work) -> v => if v.is_some() { processed += 1 },
                 recv(done) -> _ => return (processed, "done was closed"),
             }
@@ -86,11 +86,11 @@ pub async fn work_until_done(items: u64) -> (u64, &'static str) {
 /// passes; returns how many jobs it finished and the context's error.
 pub async fn work_until_deadline(limit: Duration, job: Duration) -> (u64, Option<ContextError>) {
     let (ctx, _cancel) = context::with_timeout(&context::background(), limit);
-    let worker = runtime::go(async move {
+    let worker = gort::go(async move {
         let done = ctx.done();
         let mut jobs = 0;
         loop {
-            runtime::select! {
+            gort::select! {
                 recv(done) -> _ => return (jobs, ctx.err()),
                 recv(after(job)) -> _ => jobs += 1,
             }

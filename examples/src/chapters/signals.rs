@@ -1,9 +1,9 @@
 //! Graceful shutdown on a signal (Go book, chapter 13: `signal.Notify`, and Go 1.16's
 //! `signal.NotifyContext`).
 //!
-//! A few worker Gs do jobs in a loop, all under one `runtime::context::Context`. `notify_context`
+//! A few worker Gs do jobs in a loop, all under one `gort::context::Context`. `notify_context`
 //! turns the signals into that context's cancellation: a G waits on the signal channel
-//! (`runtime::signal::notify` for SIGINT and SIGTERM) and, when one arrives, cancels the context
+//! (`gort::signal::notify` for SIGINT and SIGTERM) and, when one arrives, cancels the context
 //! and stops listening — which restores the default disposition, so a second Ctrl-C kills the
 //! process the ordinary way. Each worker checks `ctx.done()` between jobs, finishes the job in
 //! hand and returns. The main G waits for them, bounded by a grace period.
@@ -16,11 +16,11 @@
 
 use std::time::Duration;
 
-use runtime::chan::Receiver;
-use runtime::context::{self, Context};
-use runtime::signal::{self, Signal};
-use runtime::time::{sleep, timeout};
-use runtime::JoinHandle;
+use gort::chan::Receiver;
+use gort::context::{self, Context};
+use gort::signal::{self, Signal};
+use gort::time::{sleep, timeout};
+use gort::JoinHandle;
 
 /// One worker's account of itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,8 +52,8 @@ pub fn notify_context(
 ) -> (Context, JoinHandle<Option<Signal>>) {
     let (ctx, cancel) = context::with_cancel(parent);
     let done = ctx.done();
-    let watcher = runtime::go(async move {
-        let got = runtime::select! {
+    let watcher = gort::go(async move {
+        let got = gort::select! {
             recv(signals) -> s => s,
             recv(done) -> _ => None, // cancelled some other way: stop listening
         };
@@ -77,13 +77,13 @@ pub async fn serve_until_signal(
     let handles: Vec<_> = (0..workers)
         .map(|_| {
             let ctx = ctx.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let done = ctx.done();
                 let mut me = Worker::default();
                 loop {
                     // Between jobs: stop if told to, else start the next one. `default` makes this
                     // a check, not a wait.
-                    runtime::select! {
+                    gort::select! {
                         recv(done) -> _ => return me,
                         default => {}
                     }

@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use runtime::sync::{Cond, Mutex, Once, WaitGroup};
+use gort::sync::{Cond, Mutex, Once, WaitGroup};
 
 /// What the race left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub async fn sync_primitives(gs: usize, iters: u64) -> Report {
 
     for _ in 0..gs {
         let (s, at_gate, finished) = (s.clone(), at_gate.clone(), finished.clone());
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             s.config
                 .call_once(|| {
                     s.inits.fetch_add(1, Ordering::Relaxed);

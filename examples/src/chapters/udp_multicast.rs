@@ -24,7 +24,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use runtime::net::UdpSocket;
+use gort::net::UdpSocket;
 
 /// The default group: in 239.0.0.0/8, the block reserved for use inside one organisation.
 pub const GROUP: Ipv4Addr = Ipv4Addr::new(239, 0, 0, 1);
@@ -217,7 +217,7 @@ pub async fn tick_server(
     every: Duration,
     count: Option<u64>,
 ) -> io::Result<u64> {
-    let mut ticker = runtime::time::tick(every);
+    let mut ticker = gort::time::tick(every);
     let mut seq = 0;
     while Some(seq) != count {
         ticker.tick().await;
@@ -275,7 +275,7 @@ pub async fn demo(
     let port = rx.local_addr().map_err(McError::Other)?.port();
     let tx = sender(iface)?;
     let to = SocketAddr::from((group, port));
-    let server = runtime::go(async move { tick_server(&tx, to, every, Some(count)).await });
+    let server = gort::go(async move { tick_server(&tx, to, every, Some(count)).await });
     let patience = every + Duration::from_secs(2);
     let got = listen(&rx, count as usize, patience).await;
     let sent = server

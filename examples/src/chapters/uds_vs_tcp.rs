@@ -17,8 +17,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use runtime::io::{read_exact, write_all, AsyncRead, AsyncWrite};
-use runtime::net::{TcpListener, TcpStream, UnixStream};
+use gort::io::{read_exact, write_all, AsyncRead, AsyncWrite};
+use gort::net::{TcpListener, TcpStream, UnixStream};
 
 use super::echo_unix::listen;
 
@@ -97,7 +97,7 @@ fn number(m: &[u8; MSG]) -> u64 {
 pub async fn over_tcp(n: u64) -> io::Result<Timing> {
     let ln = TcpListener::bind("127.0.0.1:0")?;
     let addr = ln.local_addr()?;
-    let server = runtime::go(async move {
+    let server = gort::go(async move {
         let (conn, _) = ln.accept().await?;
         conn.set_nodelay(true)?;
         answer(conn).await
@@ -112,7 +112,7 @@ pub async fn over_tcp(n: u64) -> io::Result<Timing> {
 /// `n` round trips over a Unix socket at `path` (removed afterwards).
 pub async fn over_uds(path: PathBuf, n: u64) -> io::Result<Timing> {
     let ln = listen(&path)?;
-    let server = runtime::go(async move {
+    let server = gort::go(async move {
         let (conn, _) = ln.accept().await?;
         answer(conn).await
     });
@@ -126,7 +126,7 @@ pub async fn over_uds(path: PathBuf, n: u64) -> io::Result<Timing> {
 
 /// The client is done (or failed): check the server answered every request.
 async fn finish(
-    server: runtime::JoinHandle<io::Result<u64>>,
+    server: gort::JoinHandle<io::Result<u64>>,
     timing: io::Result<Timing>,
 ) -> io::Result<Timing> {
     let timing = match timing {

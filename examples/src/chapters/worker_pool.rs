@@ -6,7 +6,7 @@
 //! the results channel closes too, which ends the collector's loop. No counting, no WaitGroup:
 //! closing flows downstream.
 
-use runtime::chan::channel;
+use gort::chan::channel;
 
 /// One finished job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,7 +35,7 @@ pub async fn worker_pool(jobs: u64, workers: usize) -> Vec<Done> {
 
     for worker in 0..workers {
         let (jobs, results) = (job_rx.clone(), res_tx.clone());
-        drop(runtime::go(async move {
+        drop(gort::go(async move {
             while let Some(job) = jobs.recv().await {
                 let answer = digit_sum(job);
                 if results
@@ -57,7 +57,7 @@ pub async fn worker_pool(jobs: u64, workers: usize) -> Vec<Done> {
 
     // The dispatcher is its own G: if we sent the jobs from here, we could not also collect, and
     // with both channels full the workers and we would wait for each other forever.
-    drop(runtime::go(async move {
+    drop(gort::go(async move {
         for job in 0..jobs {
             if job_tx.send(job).await.is_err() {
                 return;

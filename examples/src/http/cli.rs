@@ -10,8 +10,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use runtime::chan::channel;
-use runtime::signal::{notify, Signal};
+use gort::chan::channel;
+use gort::signal::{notify, Signal};
 
 use super::server::{Config, Server};
 
@@ -59,7 +59,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> u8 {
             return 2;
         }
     };
-    runtime::run(async move {
+    gort::run(async move {
         // Listen for signals before announcing the address: a signal sent as soon as the line
         // appears must find its listener.
         let signals = notify(&[Signal::Interrupt, Signal::Terminate]);
@@ -76,7 +76,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> u8 {
         }
         let conns = server.conns();
         let (stop_tx, stop_rx) = channel(1);
-        runtime::go(async move {
+        gort::go(async move {
             if let Some(sig) = signals.recv().await {
                 eprintln!(
                     "http_server: {sig:?}: shutting down, {} connections open",

@@ -39,8 +39,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runtime::chan::{channel, Receiver, Sender, TryRecvError};
-use runtime::net::{Shutdown, TcpStream};
+use gort::chan::{channel, Receiver, Sender, TryRecvError};
+use gort::net::{Shutdown, TcpStream};
 
 use super::body::BodyDecoder;
 use super::buf::ReadBuf;
@@ -74,7 +74,7 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let stream = Arc::new(stream);
     let (queue_tx, queue_rx) = channel::<Slot>(shared.config.max_pipeline.max(1));
     let (gone_tx, gone_rx) = channel::<()>(1);
-    let reader = runtime::go(read_loop(stream.clone(), queue_tx, gone_rx, shared.clone()));
+    let reader = gort::go(read_loop(stream.clone(), queue_tx, gone_rx, shared.clone()));
     let wrote = write_loop(&stream, &queue_rx, &shared).await;
     drop(gone_tx); // wakes the reader if it still waits
     drop(queue_rx);
@@ -199,7 +199,7 @@ async fn read_loop(
         let ctx = shared.ctx.clone();
         let accept_gzip = head.accept_gzip;
         let in_flight = InFlight::new(&ctx.in_flight);
-        runtime::go(async move {
+        gort::go(async move {
             let _in_flight = in_flight;
             let mut resp = routes::handle(request, &ctx).await;
             resp.gzip_if_accepted(accept_gzip);
@@ -231,7 +231,7 @@ impl Drop for InFlight {
 
 /// Queue a slot for the writer; `false` if the writer is gone.
 async fn push(queue: &Sender<Slot>, writer_gone: &Receiver<()>, slot: Slot) -> bool {
-    runtime::select! {
+    gort::select! {
         send(queue, slot) -> r => r.is_ok(),
         recv(writer_gone) -> _ => false,
     }

@@ -11,7 +11,7 @@
 //!   chunked request bodies, encode chunked responses), `response.rs` (serialize a response head),
 //!   `gzip.rs` (negotiate and compress), `date.rs` (the `Date` header), `error.rs` (bad input as a
 //!   status code);
-//! - the I/O shell on `runtime::net`: `conn.rs` (one connection: a reader G, one G per request, a
+//! - the I/O shell on `gort::net`: `conn.rs` (one connection: a reader G, one G per request, a
 //!   writer G, the "channel of channels" that keeps pipelined responses in order), `server.rs`
 //!   (accept loop, connection tracking, graceful shutdown), `routes.rs` (the handlers), `cli.rs`
 //!   (flags and signals, what `examples/http_server.rs` runs).

@@ -42,9 +42,9 @@ mod tests {
 
     #[test]
     fn the_earlier_future_wins_and_ties_go_to_the_first() {
-        runtime::run(async {
-            let slow = runtime::time::sleep(Duration::from_secs(60));
-            let fast = runtime::time::sleep(Duration::from_millis(1));
+        gort::run(async {
+            let slow = gort::time::sleep(Duration::from_secs(60));
+            let fast = gort::time::sleep(Duration::from_millis(1));
             assert_eq!(first(slow, fast).await, First::B(()));
             assert_eq!(first(async { 1 }, async { 2 }).await, First::A(1));
         });

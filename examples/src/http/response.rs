@@ -17,7 +17,7 @@
 use super::date;
 use super::gzip::{gzip, MIN_GZIP_LEN};
 use super::request::Version;
-use runtime::chan::{channel, Receiver, RecvFuture, Sender, TryRecvError};
+use gort::chan::{channel, Receiver, RecvFuture, Sender, TryRecvError};
 
 /// A response body.
 #[derive(Debug)]
@@ -61,7 +61,7 @@ pub struct ChunkSender {
 impl ChunkSender {
     /// Send one chunk; `false` once the consumer is gone (stop producing).
     pub async fn send(&self, chunk: Vec<u8>) -> bool {
-        runtime::select! {
+        gort::select! {
             send(self.chunks, chunk) -> r => r.is_ok(),
             recv(self.gone) -> _ => false,
         }
@@ -307,9 +307,9 @@ mod stream_tests {
 
     #[test]
     fn dropping_the_stream_stops_a_blocked_producer() {
-        runtime::run(async {
+        gort::run(async {
             let (tx, rx) = chunk_stream(1);
-            let producer = runtime::go(async move {
+            let producer = gort::go(async move {
                 let mut sent = 0;
                 while tx.send(b"x".to_vec()).await {
                     sent += 1;

@@ -51,7 +51,7 @@ pub async fn handle(req: Request, ctx: &Ctx) -> Response {
         ),
         ("/sleep", true) => {
             let ms = num(&req, "ms", 100, MAX_SLEEP_MS);
-            runtime::time::sleep(Duration::from_millis(ms)).await;
+            gort::time::sleep(Duration::from_millis(ms)).await;
             Response::text(200, format!("slept {ms} ms\n"))
         }
         ("/debug/conns", true) => {
@@ -95,10 +95,10 @@ fn num(req: &Request, key: &str, default: u64, max: u64) -> u64 {
 /// memory). If the client goes away, the writer drops the stream and the producer stops.
 fn stream(n: u64, gap_ms: u64) -> Response {
     let (tx, rx) = chunk_stream(1);
-    runtime::go(async move {
+    gort::go(async move {
         for i in 0..n {
             if i > 0 && gap_ms > 0 {
-                runtime::time::sleep(Duration::from_millis(gap_ms)).await;
+                gort::time::sleep(Duration::from_millis(gap_ms)).await;
             }
             if !tx.send(format!("chunk {i}\n").into_bytes()).await {
                 return; // the connection is gone
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn routes_answer_as_documented() {
-        runtime::run(async {
+        gort::run(async {
             let ctx = Ctx::default();
             ctx.conns.store(3, Ordering::SeqCst);
             let r = handle(req("GET", "/"), &ctx).await;
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn stream_sends_n_chunks_then_closes() {
-        runtime::run(async {
+        gort::run(async {
             let r = handle(req("GET", "/stream?n=3"), &Ctx::default()).await;
             let Body::Stream(rx) = r.body else {
                 panic!("expected a stream")

@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::chan::{channel, Receiver, Sender};
-use runtime::net::TcpListener;
+use gort::chan::{channel, Receiver, Sender};
+use gort::net::TcpListener;
 
 use super::conn;
 use super::race::{first, First};
@@ -150,7 +150,7 @@ impl Server {
                     backoff = (backoff * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
                     eprintln!("http: accept: {e}; retrying in {backoff:?}");
                     // Still a stop point: a shutdown must not wait out the backoff.
-                    if let First::A(_) = first(stop.recv(), runtime::time::sleep(backoff)).await {
+                    if let First::A(_) = first(stop.recv(), gort::time::sleep(backoff)).await {
                         break;
                     }
                     continue;
@@ -158,7 +158,7 @@ impl Server {
             };
             let guard = ConnGuard::new(&shared.ctx, wg_tx.clone());
             let shared = shared.clone();
-            runtime::go(async move {
+            gort::go(async move {
                 let _guard = guard;
                 conn::serve(stream, shared).await;
             });
@@ -168,7 +168,7 @@ impl Server {
         drop(listener);
         shutdown_tx.close();
         drop(wg_tx);
-        let _ = runtime::time::timeout(shared.config.grace, wg_rx.recv()).await;
+        let _ = gort::time::timeout(shared.config.grace, wg_rx.recv()).await;
         shared.ctx.conns.load(Ordering::SeqCst)
     }
 }

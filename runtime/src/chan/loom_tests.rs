@@ -1,5 +1,5 @@
 //! Loom models of channels: two threads, capacity 0 and 1. Run with
-//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p runtime --release --lib chan`.
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p gort --release --lib chan`.
 
 use std::future::Future;
 use std::pin::pin;

@@ -1,15 +1,15 @@
-//! `runtime::io`: the small set of stream helpers Go's `io` package gives (`io.Copy`, `io.ReadFull`,
+//! `gort::io`: the small set of stream helpers Go's `io` package gives (`io.Copy`, `io.ReadFull`,
 //! `io.ReadAll`) and, in `bufio.rs`, its `bufio` package (`bufio.Reader`, `bufio.Writer`).
 //!
 //! The interface is the `futures-io` traits ([`AsyncRead`], [`AsyncWrite`], [`AsyncBufRead`]), as
-//! Go's is `io.Reader` / `io.Writer`: every stream of `runtime::net`, `runtime::fs::File`, the
+//! Go's is `io.Reader` / `io.Writer`: every stream of `gort::net`, `gort::fs::File`, the
 //! buffered wrappers here, and any other crate's type implementing them work with these helpers.
 //!
 //! ```
-//! use runtime::io::{self, BufReader};
-//! use runtime::net::UnixStream;
+//! use gort::io::{self, BufReader};
+//! use gort::net::UnixStream;
 //!
-//! runtime::run(async {
+//! gort::run(async {
 //!     let (mut a, b) = UnixStream::pair().unwrap();
 //!     io::write_all(&mut a, b"first line\nsecond").await.unwrap();
 //!     drop(a); // end of stream

@@ -2,7 +2,7 @@
 //! (internal/poll/fd_unix.go: `FD.Read`, `FD.Write`, `FD.Accept`, `FD.Close`; fd_poll_runtime.go:
 //! `pollDesc.prepare`, `pollDesc.wait`; net/fd_unix.go: `netFD.connect`).
 //!
-//! Every socket type in `runtime::net` is a thin wrapper around a [`NetFd`]. It holds the OS socket
+//! Every socket type in `gort::net` is a thin wrapper around a [`NetFd`]. It holds the OS socket
 //! (a non-blocking mio type), the [`PollDesc`] it got when it was registered — once, for both
 //! directions, at creation — the per-direction operation lock ([`FdMutex`]) and the runtime it belongs
 //! to. Its one algorithm, [`NetFd::poll_io`], is Go's I/O loop:
@@ -65,13 +65,13 @@ pub(crate) struct NetFd<S: Source + AsRawFd> {
     sched: Arc<Sched>,
 }
 
-/// The runtime the caller runs in, or a panic naming the fix (as `runtime::go` does).
+/// The runtime the caller runs in, or a panic naming the fix (as `gort::go` does).
 pub(crate) fn current_sched(what: &str) -> Arc<Sched> {
     match crate::boot::current() {
         Some(s) => s,
         None => panic!(
-            "runtime::net::{what} used outside a gort runtime: sockets are registered with the \
-             runtime's netpoller, so create them inside runtime::run(...), Runtime::block_on(...) \
+            "gort::net::{what} used outside a gort runtime: sockets are registered with the \
+             runtime's netpoller, so create them inside gort::run(...), Runtime::block_on(...) \
              or a G"
         ),
     }

@@ -1,4 +1,4 @@
-//! `runtime::net`: TCP, UDP and Unix-domain sockets on the netpoller, as Go's `net` package is
+//! `gort::net`: TCP, UDP and Unix-domain sockets on the netpoller, as Go's `net` package is
 //! (net/tcpsock.go, udpsock.go, unixsock.go over internal/poll).
 //!
 //! A G that reads from a socket with nothing to read parks until the netpoller says the socket is
@@ -6,12 +6,12 @@
 //! `.await` at the points where Go's code would block:
 //!
 //! ```
-//! use runtime::net::{TcpListener, TcpStream};
+//! use gort::net::{TcpListener, TcpStream};
 //!
-//! runtime::run(async {
+//! gort::run(async {
 //!     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
 //!     let addr = ln.local_addr().unwrap();
-//!     runtime::go(async move {
+//!     gort::go(async move {
 //!         let (conn, _) = ln.accept().await.unwrap();
 //!         let mut buf = [0u8; 5];
 //!         conn.read_exact(&mut buf).await.unwrap();
@@ -32,7 +32,7 @@
 //!
 //! Conventions, all Go's:
 //! - Creating a listener or a bound socket is synchronous (`net.Listen`); connecting and every
-//!   transfer is async. Name resolution runs in a blocking section (`runtime::blocking`), as Go's
+//!   transfer is async. Name resolution runs in a blocking section (`gort::blocking`), as Go's
 //!   cgo resolver runs in a system call.
 //! - Methods on `&self` may be called from many Gs at once: each direction runs one operation at a
 //!   time, the others queue (Go's `fdMutex`). So a shared `Arc<TcpStream>` behaves like a Go
@@ -45,7 +45,7 @@
 //!   `NotConnected` ("use of closed network connection"), as does every later operation. Dropping the
 //!   last handle closes too.
 //! - A socket belongs to the runtime that created it (its netpoller reports its readiness); create
-//!   sockets inside a runtime (`runtime::run`, `Runtime::block_on`, or a G), or it panics.
+//!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G), or it panics.
 
 mod fd;
 mod fd_mutex;

@@ -1,5 +1,5 @@
 //! Loom models of `select!`: two threads, capacity 0 and 1. Run with
-//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p runtime --release --lib select`.
+//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p gort --release --lib select`.
 
 use std::pin::pin;
 use std::task::Poll;

@@ -15,7 +15,7 @@
 //! - A dropped `wait` future stays counted in `waiters` until the counter next reaches zero: it leaves
 //!   through `Acquire::abandon`, and the unit released for it then goes to the sema's abandoned count
 //!   instead of to a later waiter.
-//! - Go's `WaitGroup.Go` helper is not here: spawning belongs to the executor (`runtime::go`).
+//! - Go's `WaitGroup.Go` helper is not here: spawning belongs to the executor (`gort::go`).
 
 use std::fmt;
 use std::future::Future;

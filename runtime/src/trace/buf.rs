@@ -67,7 +67,7 @@ pub(crate) const MAX_BYTES: usize = 32 * CHUNK_BYTES;
 #[cfg(all(test, miri))]
 pub(crate) const MAX_BYTES: usize = 12 * CHUNK_BYTES;
 
-/// The process-wide switch (`runtime::trace::is_enabled`). The hooks test their runtime's copy of
+/// The process-wide switch (`gort::trace::is_enabled`). The hooks test their runtime's copy of
 /// it (`sched::flags::TRACING`); [`set_enabled`] changes both.
 pub(crate) static ENABLED: AtomicBool = AtomicBool::new(false);
 /// Every runtime built so far (the dead ones are dropped from the list as it is walked), whose
@@ -89,7 +89,7 @@ const POOL_CHUNKS: usize = (8 << 20) / CHUNK_BYTES;
 /// Who started the session, and so who may stop it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Owner {
-    /// `runtime::trace::start`; stopped by `runtime::trace::stop`.
+    /// `gort::trace::start`; stopped by `gort::trace::stop`.
     Api,
     /// `GORTTRACE=path`; written when the runtime is dropped.
     Env(String),
@@ -428,7 +428,7 @@ pub(crate) fn start(owner: Owner, sink: Box<dyn Write + Send>) -> io::Result<()>
     let mut guard = crate::loom::lock(&SESSION);
     if let Some(s) = guard.as_ref() {
         let who = match &s.owner {
-            Owner::Api => "runtime::trace::start".to_string(),
+            Owner::Api => "gort::trace::start".to_string(),
             Owner::Env(path) => format!("GORTTRACE={path}"),
         };
         return Err(io::Error::new(

@@ -46,7 +46,7 @@
 //! - Tracing is process-wide, like Go's: every runtime's events go into the one trace. Trace one
 //!   runtime at a time, or their P and M tracks (same ids) merge.
 //! - `GORTTRACE` traces the process once: from the first `Builder::build` to the next drop of a
-//!   runtime, which writes the file. A program with one runtime (`runtime::run`) is traced whole.
+//!   runtime, which writes the file. A program with one runtime (`gort::run`) is traced whole.
 //!   A process that exits without dropping its runtime writes nothing.
 //! - Under `cfg(loom)` and `cfg(gort_notrace)` the tracer is compiled out (hooks are empty, [`start`]
 //!   fails, `GORTTRACE` is reported and ignored). `gort_notrace` exists to measure the hooks.
@@ -112,11 +112,11 @@ fn compiled_out() -> io::Error {
 /// ```
 /// let mut path = std::env::temp_dir();
 /// path.push(format!("gort-doc-trace-{}.json", std::process::id()));
-/// runtime::trace::start(std::fs::File::create(&path).unwrap()).unwrap();
-/// runtime::run(async {
-///     runtime::go(async { 6 * 7 }).await.unwrap();
+/// gort::trace::start(std::fs::File::create(&path).unwrap()).unwrap();
+/// gort::run(async {
+///     gort::go(async { 6 * 7 }).await.unwrap();
 /// });
-/// runtime::trace::stop().unwrap();
+/// gort::trace::stop().unwrap();
 /// let json = std::fs::read_to_string(&path).unwrap();
 /// assert!(json.starts_with("{\"traceEvents\":["));
 /// # std::fs::remove_file(&path).ok();
