@@ -94,10 +94,7 @@ fn uds_client(rt: &gort::Runtime, path: PathBuf) -> UnixStream {
 fn uds_vs_tcp(c: &mut Criterion) {
     let mut g = c.benchmark_group("uds_vs_tcp_64B");
     g.throughput(Throughput::Elements(ROUND_TRIPS));
-    let rt = gort::Builder::new()
-        .procs(2)
-        .build()
-        .expect("gort runtime");
+    let rt = gort::Builder::new().procs(2).build().expect("gort runtime");
 
     let mut stream = Some(tcp_client(&rt));
     g.bench_function("gort_tcp", |b| {

@@ -66,11 +66,7 @@ pub mod gort {
         })
     }
 
-    pub fn unix_round_trips(
-        rt: &::gort::Runtime,
-        s: UnixStream,
-        n: u64,
-    ) -> (UnixStream, Duration) {
+    pub fn unix_round_trips(rt: &::gort::Runtime, s: UnixStream, n: u64) -> (UnixStream, Duration) {
         rt.block_on(async move {
             let msg = [7u8; MSG];
             let mut buf = [0u8; MSG];

@@ -25,12 +25,12 @@ use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use gort::chan::Receiver;
 use gort::io::{AsyncRead, AsyncWrite};
 use gort::net::{TcpListener, TcpStream};
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
 
 use crate::http::race::{first, First};
 use crate::http::HELLO;

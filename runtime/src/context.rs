@@ -56,9 +56,9 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use crate::chan::{self, Receiver, Sender};
-use crate::loom::sync::atomic::{AtomicU8, Ordering::Acquire, Ordering::Release};
-use crate::loom::sync::{Arc, Mutex};
 use crate::time::Timer;
+use crate::util::loom::sync::atomic::{AtomicU8, Ordering::Acquire, Ordering::Release};
+use crate::util::loom::sync::{Arc, Mutex};
 
 /// Why a context is done: Go's `context.Canceled` and `context.DeadlineExceeded`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -164,7 +164,7 @@ impl CancelCore {
     /// the first call does anything.
     fn cancel(&self, err: ContextError) {
         let (tx, children, timer) = {
-            let mut st = crate::loom::lock(&self.state);
+            let mut st = crate::util::loom::lock(&self.state);
             if self.err.load(Acquire) != 0 {
                 return;
             }
@@ -190,7 +190,7 @@ impl CancelCore {
 
     /// Register `child` (Go's `propagateCancel`), or cancel it at once if we already are. Returns its key.
     fn add_child(&self, child: &Arc<CancelCore>) -> Option<usize> {
-        let mut st = crate::loom::lock(&self.state);
+        let mut st = crate::util::loom::lock(&self.state);
         match self.err() {
             Some(err) => {
                 drop(st);
@@ -204,7 +204,7 @@ impl CancelCore {
     /// Unregister `child` if it is still registered under `key` (a cancel already emptied the table, and
     /// the key may have been reused since).
     fn remove_child(&self, key: usize, child: &Arc<CancelCore>) {
-        let mut st = crate::loom::lock(&self.state);
+        let mut st = crate::util::loom::lock(&self.state);
         if st.children.get(key).is_some_and(|c| Arc::ptr_eq(c, child)) {
             st.children.remove(key);
         }
@@ -287,7 +287,7 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
         if deadline <= now {
             c.cancel(ContextError::DeadlineExceeded);
         } else {
-            let mut st = crate::loom::lock(&c.core.state);
+            let mut st = crate::util::loom::lock(&c.core.state);
             // Not if the parent cancelled us meanwhile (the timer would outlive the cancellation).
             if c.core.err().is_none() {
                 let core = c.core.clone();
@@ -504,7 +504,7 @@ mod tests {
         let (_b, cb) = with_cancel(&a);
         cb.cancel();
         assert_eq!(
-            crate::loom::lock(&core.state).children.len(),
+            crate::util::loom::lock(&core.state).children.len(),
             0,
             "no child left registered"
         );

@@ -36,7 +36,7 @@ use crate::blocking;
 
 /// A preemption point, then `f` in a blocking section.
 async fn syscall<R>(f: impl FnOnce() -> R) -> R {
-    poll_fn(crate::coop::poll_preempt).await;
+    poll_fn(crate::sched::coop::poll_preempt).await;
     blocking(f)
 }
 
@@ -139,7 +139,7 @@ impl File {
 
 /// One poll: a preemption point, then the blocking call.
 fn poll_syscall<R>(cx: &mut Context<'_>, f: impl FnOnce() -> R) -> Poll<R> {
-    ready!(crate::coop::poll_preempt(cx));
+    ready!(crate::sched::coop::poll_preempt(cx));
     Poll::Ready(blocking(f))
 }
 

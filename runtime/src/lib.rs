@@ -14,33 +14,18 @@
 //! assert_eq!(sum, 385);
 //! ```
 
-pub(crate) mod loom;
-pub(crate) mod rand;
+// Shared building blocks: the loom shim, cheap random numbers, the one list of waiters, test helpers.
+pub(crate) mod util;
 
-// The scheduler (Go's runtime/proc.go and runtime2.go).
-pub(crate) mod allgs;
-mod boot;
-mod coop;
-pub(crate) mod g;
-pub(crate) mod getg;
-pub(crate) mod note;
-pub(crate) mod proc;
-pub(crate) mod runq;
+// The scheduler core, Go's runtime/proc.go and runtime2.go, in reading order (see `sched/mod.rs`).
 pub(crate) mod sched;
-mod schedtrace;
-mod stats;
-mod syscall;
-mod sysmon;
-pub(crate) mod timer;
 
 // Channels and select (Go's runtime/chan.go, runtime/select.go).
 pub mod chan;
-mod select;
 #[doc(hidden)]
-pub use select::__private;
+pub use chan::select::__private;
 
 // Around the scheduler.
-pub(crate) mod netpoll;
 pub mod signal;
 pub mod time;
 pub mod trace;
@@ -52,15 +37,14 @@ pub mod net;
 
 // Synchronisation (Go's sync and context packages, over runtime/sema.go).
 pub mod context;
-mod sema;
 pub mod sync;
 
-pub use boot::{go, run, Builder, Runtime};
-pub use coop::{coop, yield_now, Coop, YieldNow};
-pub use g::{JoinError, JoinHandle, WaitReason};
-pub use getg::{current_g, current_p};
-pub use stats::{stats, Stats};
-pub use syscall::{blocking, spawn_blocking};
+pub use sched::boot::{go, run, Builder, Runtime};
+pub use sched::coop::{coop, yield_now, Coop, YieldNow};
+pub use sched::g::{JoinError, JoinHandle, WaitReason};
+pub use sched::getg::{current_g, current_p};
+pub use sched::stats::{stats, Stats};
+pub use sched::syscall::{blocking, spawn_blocking};
 
 /// The README's code runs as a doctest, so the first thing a reader copies always compiles and works.
 #[cfg(doctest)]

@@ -211,7 +211,7 @@ pub fn notify(signals: &[Signal]) -> Receiver<Signal> {
 
 /// [`notify`], returning OS errors instead of panicking.
 pub fn try_notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
-    let sched = crate::boot::current()
+    let sched = crate::sched::boot::current()
         .ok_or_else(|| io::Error::other("gort::signal::notify called outside a gort runtime"))?;
     let (tx, rx) = channel(8);
     let mut guard = registry();
@@ -238,7 +238,10 @@ pub fn try_notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
             // its first poll (its runtime shut down at once) clears `reader_running`.
             let running = Running { armed: true };
             drop(guard);
-            drop(crate::boot::newproc(&sched, signal_loop(pipe, running)));
+            drop(crate::sched::boot::newproc(
+                &sched,
+                signal_loop(pipe, running),
+            ));
         }
     }
     Ok(rx)
@@ -313,7 +316,7 @@ impl Drop for Running {
 /// Go's `signal.loop` goroutine: read signal numbers from the pipe (through the netpoller) and fan
 /// them out. Exits when no listener is left. `pipe` is this G's own duplicate of the read end.
 async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) {
-    let Some(sched) = crate::boot::current() else {
+    let Some(sched) = crate::sched::boot::current() else {
         return;
     };
     let pd = match sched.poller.register(&mut pipe) {

@@ -11,13 +11,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::loom::sync::Arc;
+use crate::sched::timer::{Action, Entry};
 use crate::sched::Sched;
-use crate::timer::{Action, Entry};
+use crate::util::loom::sync::Arc;
 
 /// The runtime the caller runs in, or a clear panic naming the fix.
 fn sched_for(what: &str) -> Arc<Sched> {
-    match crate::boot::current() {
+    match crate::sched::boot::current() {
         Some(s) => s,
         None => panic!(
             "gort::time::{what} used outside a gort runtime: timers run on the runtime's Ps, so \
@@ -29,12 +29,12 @@ fn sched_for(what: &str) -> Arc<Sched> {
 /// Arm a timer on the current M's P (any P if this thread holds none) and make sure the netpoller
 /// will not sleep past it.
 fn arm(sched: &Arc<Sched>, when: u64, action: Action) -> Arc<Entry> {
-    let p = crate::getg::with_curm(|ctx| ctx.p.get())
+    let p = crate::sched::getg::with_curm(|ctx| ctx.p.get())
         .flatten()
         .unwrap_or(0);
     let entry = Entry::new(p, when, action);
     if sched.allp[p].timers.add(entry.clone()) {
-        crate::proc::wake_netpoller(sched, when);
+        crate::sched::proc::wake_netpoller(sched, when);
     }
     entry
 }
@@ -109,7 +109,7 @@ impl Future for Sleep {
                 self.timer = Some((sched, e));
             }
         }
-        crate::g::set_waitreason(crate::g::WaitReason::Sleep);
+        crate::sched::g::set_waitreason(crate::sched::g::WaitReason::Sleep);
         Poll::Pending
     }
 }
@@ -330,7 +330,7 @@ where
         &sched,
         when,
         Action::Func(Some(Box::new(move || {
-            drop(crate::boot::newproc(&s2, async move { f() }));
+            drop(crate::sched::boot::newproc(&s2, async move { f() }));
         }))),
     );
     Timer { sched, entry }

@@ -36,10 +36,7 @@ where
 {
     let (tx, rx) = mpsc::channel();
     let t = thread::spawn(move || {
-        let rt = gort::Builder::new()
-            .procs(procs)
-            .build()
-            .expect("runtime");
+        let rt = gort::Builder::new().procs(procs).build().expect("runtime");
         rt.block_on(test);
         let _ = tx.send(());
     });

@@ -211,8 +211,7 @@ fn dropped_send_future_delivers_at_most_once() {
         let producer = gort::go(async move {
             let mut completed = Vec::new();
             for i in 0..N {
-                if let Ok(res) = gort::time::timeout(Duration::from_micros(30), tx.send(i)).await
-                {
+                if let Ok(res) = gort::time::timeout(Duration::from_micros(30), tx.send(i)).await {
                     res.unwrap();
                     completed.push(i);
                 }

@@ -14,9 +14,7 @@ fn spawn_100k_parents_each_awaiting_a_child(procs: usize) {
     let rt = rt(procs);
     let total = rt.block_on(async {
         let handles: Vec<JoinHandle<u64>> = (0..100_000u64)
-            .map(|i| {
-                gort::go(async move { gort::go(async move { i * 2 }).await.unwrap() + 1 })
-            })
+            .map(|i| gort::go(async move { gort::go(async move { i * 2 }).await.unwrap() + 1 }))
             .collect();
         let mut total = 0u64;
         for h in handles {

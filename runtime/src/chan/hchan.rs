@@ -17,10 +17,10 @@ use std::collections::VecDeque;
 
 use slab::Slab;
 
-use super::waitq::{Sudog, WaitQ, Waiter, WakeList};
 use super::{TryRecvError, TrySendError};
 #[cfg(test)]
-use crate::loom::sync::Arc;
+use crate::util::loom::sync::Arc;
+use crate::util::waitq::{Sudog, WaitQ, Waiter, WakeList};
 
 /// Go's `hchan`, minus the lock (which sits beside it in `Chan`).
 ///

@@ -1,48 +1,13 @@
 //! Loom models of channels: two threads, capacity 0 and 1. Run with
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p gort --release --lib chan`.
 
-use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc as StdArc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 
 use loom::thread;
 
 use super::*;
-
-struct Unparker(thread::Thread);
-
-impl Wake for Unparker {
-    fn wake(self: StdArc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Run `fut` to completion on this loom thread, parking it while pending (loom's own `block_on`
-/// needs a cargo feature this workspace does not enable).
-pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let waker = Waker::from(StdArc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-        thread::park();
-    }
-}
-
-struct Noop;
-
-impl Wake for Noop {
-    fn wake(self: StdArc<Self>) {}
-}
-
-/// Poll `fut` once; nobody will wake it (the model decides what to do next by itself).
-pub(crate) fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-    let waker = Waker::from(StdArc::new(Noop));
-    fut.poll(&mut Context::from_waker(&waker))
-}
+use crate::util::test_util::{block_on, poll_noop};
 
 #[test]
 fn chan_loom_send_recv_rendezvous_and_buffered() {
@@ -102,7 +67,7 @@ fn chan_loom_dropped_recv_future_loses_nothing() {
             let mut got = 0;
             {
                 let mut recv = pin!(rx.recv());
-                if let Poll::Ready(Some(v)) = poll_once(recv.as_mut()) {
+                if let Poll::Ready(Some(v)) = poll_noop(&mut recv.as_mut()) {
                     assert_eq!(v, 1);
                     got += 1;
                 }
@@ -126,7 +91,7 @@ fn chan_loom_dropped_send_future_sends_at_most_once() {
         let t = thread::spawn(move || rx.try_recv().ok());
         let sent = {
             let mut send = pin!(tx.send(1));
-            matches!(poll_once(send.as_mut()), Poll::Ready(Ok(())))
+            matches!(poll_noop(&mut send.as_mut()), Poll::Ready(Ok(())))
         };
         let got = t.join().unwrap();
         // A receiver that took the value may have done so before or after the first poll; either way

@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::test_util::{block_on, poll_once, CountWaker};
 use super::*;
+use crate::util::test_util::{block_on, poll_once, CountWaker};
 
 fn check<T>(rx: &Receiver<T>) {
     rx.chan().check_invariants();

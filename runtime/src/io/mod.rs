@@ -50,7 +50,7 @@ where
     R: AsyncRead + Unpin + ?Sized,
 {
     poll_fn(|cx| {
-        ready!(crate::coop::poll_preempt(cx));
+        ready!(crate::sched::coop::poll_preempt(cx));
         loop {
             match ready!(Pin::new(&mut *reader).poll_read(cx, buf)) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -104,7 +104,7 @@ where
 {
     let mut done = 0;
     poll_fn(|cx| {
-        ready!(crate::coop::poll_preempt(cx));
+        ready!(crate::sched::coop::poll_preempt(cx));
         while done < buf.len() {
             match ready!(Pin::new(&mut *writer).poll_write(cx, &buf[done..])) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()).into(),
@@ -162,7 +162,7 @@ where
 {
     let mut total = 0;
     poll_fn(|cx| {
-        ready!(crate::coop::poll_preempt(cx));
+        ready!(crate::sched::coop::poll_preempt(cx));
         loop {
             let (done, used) = {
                 let available = match ready!(Pin::new(&mut *reader).poll_fill_buf(cx)) {

@@ -50,11 +50,11 @@ use mio::unix::SourceFd;
 use netpoll::{Direction, PollDesc};
 
 use super::fd_mutex::{closed_error, FdGuard, FdMutex};
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use crate::loom::sync::Arc;
+use crate::sched::g::{set_waitreason, WaitReason};
 use crate::sched::Sched;
 use crate::time::Sleep;
+use crate::util::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::util::loom::sync::Arc;
 
 /// Go's `netFD`: one registered, non-blocking socket.
 pub(crate) struct NetFd<S: Source + AsRawFd> {
@@ -67,7 +67,7 @@ pub(crate) struct NetFd<S: Source + AsRawFd> {
 
 /// The runtime the caller runs in, or a panic naming the fix (as `gort::go` does).
 pub(crate) fn current_sched(what: &str) -> Arc<Sched> {
-    match crate::boot::current() {
+    match crate::sched::boot::current() {
         Some(s) => s,
         None => panic!(
             "gort::net::{what} used outside a gort runtime: sockets are registered with the \
@@ -129,7 +129,7 @@ impl<S: Source + AsRawFd> NetFd<S> {
         timer: &mut Option<Sleep>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        ready!(crate::coop::poll_preempt(cx));
+        ready!(crate::sched::coop::poll_preempt(cx));
         let res = 'io: {
             if let Err(e) = self.prepare(dir) {
                 break 'io Err(e);
@@ -356,7 +356,7 @@ impl Future for PreemptPoint {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        crate::coop::poll_preempt(cx)
+        crate::sched::coop::poll_preempt(cx)
     }
 }
 

@@ -32,8 +32,8 @@ use std::task::{Context, Poll, Waker};
 
 use netpoll::Direction;
 
-use crate::loom::lock;
-use crate::loom::sync::Mutex;
+use crate::util::loom::lock;
+use crate::util::loom::sync::Mutex;
 
 /// Go's `fdMutex`: a FIFO lock per direction plus the closed flag.
 pub(crate) struct FdMutex {
@@ -182,7 +182,7 @@ impl<'a> Future for Lock<'a> {
         }
         this.ticket = Some(ticket);
         drop(s);
-        crate::g::set_waitreason(crate::g::WaitReason::Semacquire);
+        crate::sched::g::set_waitreason(crate::sched::g::WaitReason::Semacquire);
         Poll::Pending
     }
 }

@@ -22,8 +22,8 @@ use netpoll::Direction::{Read, Write};
 
 use super::fd::{fd_traits, NetFd};
 use super::{each_addr, resolve};
-use crate::loom::sync::Arc;
 use crate::time::Sleep;
+use crate::util::loom::sync::Arc;
 
 type Fd = NetFd<mio::net::TcpStream>;
 

@@ -21,8 +21,8 @@ use futures_io::{AsyncRead, AsyncWrite};
 use netpoll::Direction::{Read, Write};
 
 use super::fd::{fd_traits, NetFd};
-use crate::loom::sync::Arc;
 use crate::time::Sleep;
+use crate::util::loom::sync::Arc;
 
 pub use std::os::unix::net::SocketAddr;
 

@@ -27,9 +27,9 @@ use std::task::{Context, Poll};
 
 use super::mutex::{MutexGuard, RawLock};
 use super::Mutex;
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::sema::{Notified, NotifyList, Ticket};
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::sync::sema::{Notified, NotifyList, Ticket};
 
 /// A condition variable for use with [`Mutex`]: Go's `sync.Cond`.
 pub struct Cond {
@@ -155,7 +155,7 @@ impl<T> Drop for CondWait<'_, '_, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sema::test_util::{block_on, poll_once};
+    use crate::util::test_util::{block_on, poll_noop};
     use std::sync::Arc;
     use std::thread;
 
@@ -165,10 +165,10 @@ mod tests {
         let c = Cond::new();
         let g = block_on(m.lock());
         let mut w = c.wait(g);
-        assert!(poll_once(&mut w).is_pending());
+        assert!(poll_noop(&mut w).is_pending());
         *m.try_lock().expect("wait released the mutex") = 7;
         c.signal();
-        match poll_once(&mut w) {
+        match poll_noop(&mut w) {
             Poll::Ready(g) => assert_eq!(*g, 7),
             Poll::Pending => panic!("signalled and the mutex is free"),
         };
@@ -179,17 +179,17 @@ mod tests {
         let m = Mutex::new(());
         let c = Cond::new();
         let mut a = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         let mut b = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         c.signal();
-        assert!(poll_once(&mut b).is_pending());
-        let ga = match poll_once(&mut a) {
+        assert!(poll_noop(&mut b).is_pending());
+        let ga = match poll_noop(&mut a) {
             Poll::Ready(g) => g,
             Poll::Pending => panic!("a waited longest"),
         };
         drop(ga);
-        assert!(poll_once(&mut b).is_pending(), "one signal, one waiter");
+        assert!(poll_noop(&mut b).is_pending(), "one signal, one waiter");
     }
 
     #[test]
@@ -200,12 +200,12 @@ mod tests {
         for _ in 0..3 {
             // Each wait must be polled (unlocking the mutex) before the next one can lock.
             let mut w = c.wait(block_on(m.lock()));
-            assert!(poll_once(&mut w).is_pending());
+            assert!(poll_noop(&mut w).is_pending());
             ws.push(w);
         }
         c.broadcast();
         for w in &mut ws {
-            assert!(poll_once(w).is_ready()); // the guard is dropped at once, freeing the mutex
+            assert!(poll_noop(w).is_ready()); // the guard is dropped at once, freeing the mutex
         }
     }
 
@@ -215,7 +215,7 @@ mod tests {
         let c = Cond::new();
         c.signal();
         let mut w = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut w).is_pending());
+        assert!(poll_noop(&mut w).is_pending());
     }
 
     #[test]
@@ -223,12 +223,12 @@ mod tests {
         let m = Mutex::new(());
         let c = Cond::new();
         let mut a = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         let mut b = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         c.signal();
         drop(a);
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]
@@ -236,18 +236,18 @@ mod tests {
         let m = Mutex::new(());
         let c = Cond::new();
         let mut a = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         let mut b = c.wait(block_on(m.lock()));
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         let held = m.try_lock().unwrap();
         c.signal();
         assert!(
-            poll_once(&mut a).is_pending(),
+            poll_noop(&mut a).is_pending(),
             "signalled but the mutex is held"
         );
         drop(a);
         drop(held);
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]

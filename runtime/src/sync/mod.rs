@@ -2,7 +2,7 @@
 //!
 //! Every wait here is a future, and every future is cancel-safe: dropping it gives up the wait without
 //! losing a wake-up that was meant for it. Like Go's, the lock types keep their state in one atomic word
-//! and sleep on the runtime semaphore (`crate::sema`), the single waiting mechanism they share.
+//! and sleep on the runtime semaphore (`crate::sync::sema`), the single waiting mechanism they share.
 //!
 //! | Go                     | here                                  | file          |
 //! |------------------------|---------------------------------------|---------------|
@@ -17,6 +17,7 @@ mod cond;
 mod mutex;
 mod once;
 mod rwlock;
+pub(crate) mod sema;
 mod semaphore;
 mod waitgroup;
 

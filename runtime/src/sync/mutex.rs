@@ -41,11 +41,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
-use crate::sema::{Abandoned, Acquire, Sema};
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::sync::sema::{Abandoned, Acquire, Sema};
+use crate::util::loom::cell::UnsafeCell;
+use crate::util::loom::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 
 const LOCKED: u32 = 1;
 const WOKEN: u32 = 2;
@@ -445,7 +445,7 @@ impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sema::test_util::{block_on, poll_once};
+    use crate::util::test_util::{block_on, poll_noop};
     use std::sync::Arc;
     use std::thread;
 
@@ -468,7 +468,7 @@ mod tests {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
         let mut l = m.lock();
-        assert!(poll_once(&mut l).is_pending());
+        assert!(poll_noop(&mut l).is_pending());
         assert_eq!(state(&m), LOCKED | WAITER);
         drop(g);
         assert_eq!(
@@ -476,7 +476,7 @@ mod tests {
             WOKEN,
             "unlock wakes the waiter and marks it woken"
         );
-        assert!(poll_once(&mut l).is_ready());
+        assert!(poll_noop(&mut l).is_ready());
     }
 
     #[test]
@@ -484,7 +484,7 @@ mod tests {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
         let mut l = m.lock();
-        assert!(poll_once(&mut l).is_pending());
+        assert!(poll_noop(&mut l).is_pending());
         drop(g);
         let barger = m
             .try_lock()
@@ -493,10 +493,10 @@ mod tests {
         // this thread was descheduled for over 1 ms since the waiter first queued — a loaded machine,
         // or Miri's simulated clock — the waiter has also switched the mutex to starvation mode;
         // either way it is the one owed the lock next.)
-        assert!(poll_once(&mut l).is_pending());
+        assert!(poll_noop(&mut l).is_pending());
         assert_eq!(state(&m) & !STARVING, LOCKED | WAITER);
         drop(barger);
-        assert!(poll_once(&mut l).is_ready());
+        assert!(poll_noop(&mut l).is_ready());
     }
 
     #[test]
@@ -504,12 +504,12 @@ mod tests {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
         let mut l = m.lock();
-        assert!(poll_once(&mut l).is_pending());
+        assert!(poll_noop(&mut l).is_pending());
         thread::sleep(Duration::from_millis(3));
         drop(g);
         let barger = m.try_lock().unwrap();
         // Woken after >1 ms and beaten again: it marks the mutex starving and sleeps at the front.
-        assert!(poll_once(&mut l).is_pending());
+        assert!(poll_noop(&mut l).is_pending());
         assert!(m.is_starving());
         let mut late = m.lock();
         drop(barger);
@@ -519,8 +519,8 @@ mod tests {
             "a starving mutex is owed to the waiter"
         );
         // A newcomer queues behind it instead of taking the lock.
-        assert!(poll_once(&mut late).is_pending());
-        let g = match poll_once(&mut l) {
+        assert!(poll_noop(&mut late).is_pending());
+        let g = match poll_noop(&mut l) {
             Poll::Ready(g) => g,
             Poll::Pending => panic!("the handed-off lock must be ready"),
         };
@@ -528,7 +528,7 @@ mod tests {
         assert!(m.is_starving());
         drop(g);
         assert_eq!(m.starvation_handoffs(), 2);
-        let g = match poll_once(&mut late) {
+        let g = match poll_noop(&mut late) {
             Poll::Ready(g) => g,
             Poll::Pending => panic!("handed off to the second waiter"),
         };
@@ -543,11 +543,11 @@ mod tests {
         let g = m.try_lock().unwrap();
         let mut a = m.lock();
         let mut b = m.lock();
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         drop(g); // wakes a
         drop(a); // a leaves holding the wake-up: it must wake b
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]
@@ -555,7 +555,7 @@ mod tests {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
         let mut a = m.lock();
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         drop(a); // abandoned: still counted as a waiter
         drop(g); // pays the abandoned waiter, which leaves the lock free
         assert_eq!(state(&m), 0);
@@ -568,16 +568,16 @@ mod tests {
         let g = m.try_lock().unwrap();
         let mut a = m.lock();
         let mut b = m.lock();
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         thread::sleep(Duration::from_millis(3));
         drop(g);
         let barger = m.try_lock().unwrap();
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         assert!(m.is_starving());
         drop(barger); // hands the lock to a
         drop(a); // a takes it and hands it to b
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]
@@ -610,7 +610,7 @@ mod tests {
                     for j in 0..2_000 {
                         if (i + j) % 3 == 0 {
                             let mut l = m.lock();
-                            let _ = poll_once(&mut l); // maybe acquired (guard dropped), maybe abandoned
+                            let _ = poll_noop(&mut l); // maybe acquired (guard dropped), maybe abandoned
                         } else {
                             *block_on(m.lock()) += 1;
                         }

@@ -14,7 +14,7 @@
 use std::future::Future;
 
 use super::mutex::Mutex;
-use crate::loom::sync::atomic::{
+use crate::util::loom::sync::atomic::{
     AtomicBool, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
 
@@ -109,7 +109,7 @@ impl Drop for MarkDone<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sema::test_util::{block_on, poll_once};
+    use crate::util::test_util::{block_on, poll_noop};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::thread;
@@ -170,7 +170,7 @@ mod tests {
     fn cancelled_async_initialiser_lets_the_next_caller_run() {
         let once = Once::new();
         let mut first = Box::pin(once.call_once_async(std::future::pending::<()>));
-        assert!(poll_once(&mut first).is_pending());
+        assert!(poll_noop(&mut first).is_pending());
         drop(first);
         assert!(!once.is_done());
         let ran = AtomicUsize::new(0);

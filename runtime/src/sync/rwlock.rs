@@ -30,11 +30,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::mutex::{RawLock, RawMutex};
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use crate::sema::{Abandoned, Acquire, Sema};
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::sync::sema::{Abandoned, Acquire, Sema};
+use crate::util::loom::cell::UnsafeCell;
+use crate::util::loom::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 /// More readers than this at once is unsupported (Go's `rwmutexMaxReaders`).
 const MAX_READERS: i32 = 1 << 30;
@@ -385,7 +385,7 @@ impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sema::test_util::{block_on, poll_once};
+    use crate::util::test_util::{block_on, poll_noop};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::thread;
@@ -419,9 +419,9 @@ mod tests {
         assert!(rw.try_read().is_none());
         assert!(rw.try_write().is_none());
         let mut r = rw.read();
-        assert!(poll_once(&mut r).is_pending());
+        assert!(poll_noop(&mut r).is_pending());
         drop(w);
-        match poll_once(&mut r) {
+        match poll_noop(&mut r) {
             Poll::Ready(g) => assert_eq!(*g, 2),
             Poll::Pending => panic!("the writer's unlock admits the blocked reader"),
         };
@@ -433,22 +433,22 @@ mod tests {
         let r1 = block_on(rw.read());
         let mut w = rw.write();
         assert!(
-            poll_once(&mut w).is_pending(),
+            poll_noop(&mut w).is_pending(),
             "waits for the reader inside"
         );
         let mut r2 = rw.read();
         assert!(
-            poll_once(&mut r2).is_pending(),
+            poll_noop(&mut r2).is_pending(),
             "a new reader queues behind the writer"
         );
         drop(r1);
-        let wg = match poll_once(&mut w) {
+        let wg = match poll_noop(&mut w) {
             Poll::Ready(g) => g,
             Poll::Pending => panic!("the last reader lets the writer in"),
         };
-        assert!(poll_once(&mut r2).is_pending());
+        assert!(poll_noop(&mut r2).is_pending());
         drop(wg);
-        assert!(poll_once(&mut r2).is_ready());
+        assert!(poll_noop(&mut r2).is_ready());
     }
 
     #[test]
@@ -456,7 +456,7 @@ mod tests {
         let rw = RwLock::new(0);
         let w = block_on(rw.write());
         let mut r = rw.read();
-        assert!(poll_once(&mut r).is_pending());
+        assert!(poll_noop(&mut r).is_pending());
         drop(r); // abandoned: admitted and released by the writer's unlock
         drop(w);
         assert!(idle(&rw));
@@ -469,7 +469,7 @@ mod tests {
         let rw = RwLock::new(0);
         let w = block_on(rw.write());
         let mut r = rw.read();
-        assert!(poll_once(&mut r).is_pending());
+        assert!(poll_noop(&mut r).is_pending());
         drop(w); // wakes r
         drop(r); // it had its unit: it read-locked, so it read-unlocks
         assert!(idle(&rw));
@@ -480,12 +480,12 @@ mod tests {
         let rw = RwLock::new(0);
         let r1 = block_on(rw.read());
         let mut w = rw.write();
-        assert!(poll_once(&mut w).is_pending());
+        assert!(poll_noop(&mut w).is_pending());
         let mut r2 = rw.read();
-        assert!(poll_once(&mut r2).is_pending());
+        assert!(poll_noop(&mut r2).is_pending());
         drop(w); // abandoned while holding `w` and announced
         drop(r1); // last reader out: finishes the writer, which admits r2
-        assert!(poll_once(&mut r2).is_ready());
+        assert!(poll_noop(&mut r2).is_ready());
         assert!(idle(&rw));
     }
 
@@ -494,7 +494,7 @@ mod tests {
         let rw = RwLock::new(0);
         let r1 = block_on(rw.read());
         let mut w = rw.write();
-        assert!(poll_once(&mut w).is_pending());
+        assert!(poll_noop(&mut w).is_pending());
         drop(r1);
         drop(w);
         assert!(idle(&rw));
@@ -516,7 +516,7 @@ mod tests {
                             inside.fetch_sub(1000, Ordering::SeqCst);
                         } else if (i + j) % 7 == 0 {
                             let mut r = rw.read();
-                            let _ = poll_once(&mut r);
+                            let _ = poll_noop(&mut r);
                         } else {
                             let _g = block_on(rw.read());
                             assert!(

@@ -19,10 +19,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::sync::Mutex;
-use crate::sema::WaitList;
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::sync::sema::WaitList;
+use crate::util::loom::sync::Mutex;
 
 /// A semaphore with `size` units that are acquired in any amount: Go's `semaphore.Weighted`.
 pub struct Semaphore {
@@ -66,7 +66,7 @@ impl Semaphore {
 
     /// Acquire `n` units only if they are free now and nobody is queued.
     pub fn try_acquire(&self, n: usize) -> Option<Permit<'_>> {
-        let mut s = crate::loom::lock(&self.state);
+        let mut s = crate::util::loom::lock(&self.state);
         if self.size - s.cur >= n && s.waiters.is_empty() {
             s.cur += n;
             return Some(Permit { sem: self, n });
@@ -81,7 +81,7 @@ impl Semaphore {
     /// error as in Go.
     pub fn release(&self, n: usize) {
         let wakers = {
-            let mut s = crate::loom::lock(&self.state);
+            let mut s = crate::util::loom::lock(&self.state);
             if n > s.cur {
                 drop(s);
                 panic!("semaphore: released more than held");
@@ -96,7 +96,7 @@ impl Semaphore {
 
     /// Units not held right now.
     pub fn available(&self) -> usize {
-        self.size - crate::loom::lock(&self.state).cur
+        self.size - crate::util::loom::lock(&self.state).cur
     }
 
     /// Grant waiters from the head for as long as their requests fit. Returns their wakers, to be woken
@@ -147,7 +147,7 @@ impl<'a> Future for Acquire<'a> {
             return Poll::Pending;
         }
         let sem = this.sem;
-        let mut s = crate::loom::lock(&sem.state);
+        let mut s = crate::util::loom::lock(&sem.state);
         match this.key {
             None => {
                 if sem.size - s.cur >= this.n && s.waiters.is_empty() {
@@ -191,7 +191,7 @@ impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let wakers = {
-            let mut s = crate::loom::lock(&self.sem.state);
+            let mut s = crate::util::loom::lock(&self.sem.state);
             let was_head = s.waiters.front() == Some(key);
             let w = s.waiters.remove(key);
             if w.granted {
@@ -245,7 +245,7 @@ impl fmt::Debug for Permit<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sema::test_util::{block_on, poll_once};
+    use crate::util::test_util::{block_on, poll_noop};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::thread;
@@ -266,19 +266,19 @@ mod tests {
         let held = block_on(s.acquire(2));
         let mut big = s.acquire(3);
         let mut small = s.acquire(1);
-        assert!(poll_once(&mut big).is_pending());
+        assert!(poll_noop(&mut big).is_pending());
         assert!(
-            poll_once(&mut small).is_pending(),
+            poll_noop(&mut small).is_pending(),
             "1 unit is free, but the head wants 3"
         );
         drop(held);
-        let b = match poll_once(&mut big) {
+        let b = match poll_noop(&mut big) {
             Poll::Ready(p) => p,
             Poll::Pending => panic!("head granted"),
         };
-        assert!(poll_once(&mut small).is_pending());
+        assert!(poll_noop(&mut small).is_pending());
         drop(b);
-        assert!(poll_once(&mut small).is_ready());
+        assert!(poll_noop(&mut small).is_ready());
     }
 
     #[test]
@@ -287,10 +287,10 @@ mod tests {
         let _held = block_on(s.acquire(2));
         let mut big = s.acquire(3);
         let mut small = s.acquire(1);
-        assert!(poll_once(&mut big).is_pending());
-        assert!(poll_once(&mut small).is_pending());
+        assert!(poll_noop(&mut big).is_pending());
+        assert!(poll_noop(&mut small).is_pending());
         drop(big);
-        assert!(poll_once(&mut small).is_ready());
+        assert!(poll_noop(&mut small).is_ready());
     }
 
     #[test]
@@ -298,7 +298,7 @@ mod tests {
         let s = Semaphore::new(1);
         let held = block_on(s.acquire(1));
         let mut a = s.acquire(1);
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         drop(held); // grants a
         drop(a);
         assert_eq!(s.available(), 1);
@@ -308,7 +308,7 @@ mod tests {
     fn oversized_request_waits_without_blocking_others() {
         let s = Semaphore::new(2);
         let mut huge = s.acquire(5);
-        assert!(poll_once(&mut huge).is_pending());
+        assert!(poll_noop(&mut huge).is_pending());
         assert!(s.try_acquire(2).is_some());
     }
 

@@ -22,11 +22,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::sync::atomic::{AtomicU64, Ordering::SeqCst};
-use crate::loom::sync::Arc;
-use crate::sema::{Acquire, Sema};
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::sync::sema::{Acquire, Sema};
+use crate::util::loom::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use crate::util::loom::sync::Arc;
 
 /// Waits for a counter of outstanding tasks to reach zero: Go's `sync.WaitGroup`. Clones share one
 /// counter.
@@ -181,13 +181,13 @@ impl Drop for Wait<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::sema::test_util::{block_on, poll_once};
+    use crate::util::test_util::{block_on, poll_noop};
     use std::thread;
 
     #[test]
     fn wait_on_zero_counter_returns_at_once() {
         let wg = WaitGroup::new();
-        assert!(poll_once(&mut wg.wait()).is_ready());
+        assert!(poll_noop(&mut wg.wait()).is_ready());
     }
 
     #[test]
@@ -195,11 +195,11 @@ mod tests {
         let wg = WaitGroup::new();
         wg.add(2);
         let mut w = wg.wait();
-        assert!(poll_once(&mut w).is_pending());
+        assert!(poll_noop(&mut w).is_pending());
         wg.done();
-        assert!(poll_once(&mut w).is_pending());
+        assert!(poll_noop(&mut w).is_pending());
         wg.done();
-        assert!(poll_once(&mut w).is_ready());
+        assert!(poll_noop(&mut w).is_ready());
         assert_eq!(wg.inner.state.load(SeqCst), 0);
     }
 
@@ -214,7 +214,7 @@ mod tests {
         let wg = WaitGroup::new();
         wg.add(1);
         let mut a = wg.wait();
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         drop(a);
         wg.done(); // pays the abandoned waiter
         assert_eq!(wg.inner.sema.waiters(), 0);
@@ -222,9 +222,9 @@ mod tests {
         // Reuse: a new round's waiter must really wait.
         wg.add(1);
         let mut b = wg.wait();
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         wg.done();
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]

@@ -37,7 +37,7 @@
 //! what it dropped (reported in the trace and on stderr). Go streams its trace to the writer instead; we
 //! keep it in memory because the output format needs every event sorted by time.
 //!
-//! This file uses `crate::loom` types like the rest of the crate, but the tracer is compiled out
+//! This file uses `crate::util::loom` types like the rest of the crate, but the tracer is compiled out
 //! under `cfg(loom)` (`mod.rs`): its state lives in statics, which loom's types cannot be, and the
 //! models check the scheduler, not its observer.
 
@@ -47,10 +47,10 @@ use std::mem::MaybeUninit;
 
 use super::clock::{self, Calibration, Pair};
 use super::event::{Decoder, Encoded, Event, Kind, MAX_ENCODED};
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use crate::loom::sync::{Arc, Mutex};
 use crate::sched::flags::TRACING;
 use crate::sched::Sched;
+use crate::util::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::util::loom::sync::{Arc, Mutex};
 
 /// Bytes per chunk: one lock every 64 KiB of events, about 8 000 events. (Unit tests use small
 /// chunks and a small cap, so that they cross both quickly, under Miri too.)
@@ -118,7 +118,7 @@ unsafe impl Send for Chunk {}
 impl Chunk {
     /// An empty chunk: a recycled one if the pool has any, else fresh memory.
     fn new() -> Chunk {
-        let bytes = crate::loom::lock(&POOL)
+        let bytes = crate::util::loom::lock(&POOL)
             .pop()
             .unwrap_or_else(|| Box::new_uninit_slice(CHUNK_BYTES));
         Chunk {
@@ -349,7 +349,7 @@ impl Writer {
             }
             return false;
         }
-        let mut guard = crate::loom::lock(&SESSION);
+        let mut guard = crate::util::loom::lock(&SESSION);
         let Some(s) = guard.as_mut() else {
             return false;
         };
@@ -395,7 +395,7 @@ impl Writer {
 /// A new runtime: its `TRACING` flag starts as `ENABLED` is. Under the list's lock, so a concurrent
 /// [`set_enabled`] either sees the runtime on the list or has set `ENABLED` already.
 pub(crate) fn register(sched: &Arc<Sched>) {
-    let mut all = crate::loom::lock(&RUNTIMES);
+    let mut all = crate::util::loom::lock(&RUNTIMES);
     all.retain(|w| w.strong_count() > 0);
     set_tracing(sched, ENABLED.load(Ordering::SeqCst));
     all.push(Arc::downgrade(sched));
@@ -412,7 +412,7 @@ fn set_tracing(sched: &Sched, on: bool) {
 
 /// Flip the process-wide switch and every live runtime's copy.
 fn set_enabled(on: bool) {
-    let mut all = crate::loom::lock(&RUNTIMES);
+    let mut all = crate::util::loom::lock(&RUNTIMES);
     ENABLED.store(on, Ordering::SeqCst);
     all.retain(|w| match w.upgrade() {
         Some(s) => {
@@ -425,7 +425,7 @@ fn set_enabled(on: bool) {
 
 /// Start a session. Fails if one is running.
 pub(crate) fn start(owner: Owner, sink: Box<dyn Write + Send>) -> io::Result<()> {
-    let mut guard = crate::loom::lock(&SESSION);
+    let mut guard = crate::util::loom::lock(&SESSION);
     if let Some(s) = guard.as_ref() {
         let who = match &s.owner {
             Owner::Api => "gort::trace::start".to_string(),
@@ -454,7 +454,7 @@ pub(crate) fn start(owner: Owner, sink: Box<dyn Write + Send>) -> io::Result<()>
 
 /// The owner of the running session, if any.
 pub(crate) fn owner() -> Option<Owner> {
-    crate::loom::lock(&SESSION)
+    crate::util::loom::lock(&SESSION)
         .as_ref()
         .map(|s| s.owner.clone())
 }
@@ -462,7 +462,7 @@ pub(crate) fn owner() -> Option<Owner> {
 /// End the session if `accept(owner)` agrees, and collect its events.
 pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<Collected> {
     let s = {
-        let mut guard = crate::loom::lock(&SESSION);
+        let mut guard = crate::util::loom::lock(&SESSION);
         match guard.as_ref() {
             None => {
                 return Err(io::Error::new(
@@ -499,7 +499,7 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
     // Recycle the chunks nobody writes any more (a thread's current chunk stays with the thread
     // until it next records, and is freed then).
     {
-        let mut pool = crate::loom::lock(&POOL);
+        let mut pool = crate::util::loom::lock(&POOL);
         for (_, chunk) in s.chunks {
             if pool.len() >= POOL_CHUNKS {
                 break;
@@ -740,24 +740,24 @@ mod tests {
     #[test]
     fn the_chunks_of_a_finished_session_are_kept_for_the_next() {
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        crate::loom::lock(&POOL).clear();
+        crate::util::loom::lock(&POOL).clear();
         start(Owner::Api, Box::new(io::sink())).expect("start");
         // Several chunks' worth from this thread: all but its current chunk are free at stop.
         for i in 0..PER_THREAD * 3 {
             emit(Event::new(Kind::GoStart).g(i));
         }
         stop(|_| Ok(())).expect("stop");
-        let pooled = crate::loom::lock(&POOL).len();
+        let pooled = crate::util::loom::lock(&POOL).len();
         assert!(pooled >= 2, "{pooled} chunks pooled");
         start(Owner::Api, Box::new(io::sink())).expect("start again");
         emit(Event::new(Kind::GoStart).g(1));
         // (Other unit tests' runtimes, traced as well, may take pooled chunks too.)
         assert!(
-            crate::loom::lock(&POOL).len() < pooled,
+            crate::util::loom::lock(&POOL).len() < pooled,
             "a pooled chunk was reused"
         );
         stop(|_| Ok(())).expect("stop");
-        assert!(crate::loom::lock(&POOL).len() <= POOL_CHUNKS);
+        assert!(crate::util::loom::lock(&POOL).len() <= POOL_CHUNKS);
     }
 
     #[test]

@@ -34,7 +34,7 @@ use std::io::{self, Write};
 
 use super::buf::{Collected, ThreadInfo};
 use super::event::{Event, Kind, Outcome, Source, FLAG_RUNNEXT, NONE};
-use crate::g::WaitReason;
+use crate::sched::g::WaitReason;
 
 const PID: u32 = 1;
 const SYSMON_TID: u64 = 900;

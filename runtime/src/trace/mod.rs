@@ -53,8 +53,8 @@
 
 use std::io::{self, Write};
 
-use crate::g::PollResult;
-use crate::getg::MCtx;
+use crate::sched::g::PollResult;
+use crate::sched::getg::MCtx;
 use crate::sched::{Sched, YieldReason};
 
 #[cfg(not(any(loom, gort_notrace)))]
@@ -86,7 +86,7 @@ pub(crate) fn on(_sched: &Sched) -> bool {
 }
 
 /// Called by `Sched::new`: put the runtime on the list whose switches `start` and `stop` set.
-pub(crate) fn register(_sched: &crate::loom::sync::Arc<crate::sched::Sched>) {
+pub(crate) fn register(_sched: &crate::util::loom::sync::Arc<crate::sched::Sched>) {
     #[cfg(not(any(loom, gort_notrace)))]
     buf::register(_sched);
 }
@@ -186,12 +186,13 @@ fn report_dropped(c: &buf::Collected) {
 pub(crate) fn start_from_env() {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        static CLAIMED: crate::loom::sync::atomic::AtomicBool =
-            crate::loom::sync::atomic::AtomicBool::new(false);
+        static CLAIMED: crate::util::loom::sync::atomic::AtomicBool =
+            crate::util::loom::sync::atomic::AtomicBool::new(false);
         let Some(path) = std::env::var_os("GORTTRACE") else {
             return;
         };
-        if path.is_empty() || CLAIMED.swap(true, crate::loom::sync::atomic::Ordering::SeqCst) {
+        if path.is_empty() || CLAIMED.swap(true, crate::util::loom::sync::atomic::Ordering::SeqCst)
+        {
             return;
         }
         let shown = path.to_string_lossy().into_owned();
@@ -422,7 +423,7 @@ pub(crate) fn rescue(sched: &Sched, p: usize, m: usize, g: u64) {
 ///
 /// Takes the G, not its id, so that the id is read only when tracing is on.
 #[inline(always)]
-pub(crate) fn go_unblock(sched: &Sched, g: &crate::g::GRef) {
+pub(crate) fn go_unblock(sched: &Sched, g: &crate::sched::g::GRef) {
     if on(sched) {
         rec::go_unblock(g.id());
     }
@@ -435,9 +436,9 @@ mod rec {
     use super::buf::{emit, emit_switch};
     use super::event::{Event, Kind, Source, FLAG_RUNNEXT};
     use super::RunEnd;
-    use crate::getg::{self, Batch, MCtx};
-    use crate::loom::sync::atomic::Ordering;
+    use crate::sched::getg::{self, Batch, MCtx};
     use crate::sched::{pstate, pstatus};
+    use crate::util::loom::sync::atomic::Ordering;
 
     /// Id of the G this M is polling (0 = none).
     fn curg(ctx: &MCtx) -> u64 {
@@ -607,7 +608,7 @@ mod rec {
 mod rec {
     use super::event::Kind;
     use super::RunEnd;
-    use crate::getg::MCtx;
+    use crate::sched::getg::MCtx;
 
     pub(super) fn m_start(_: &MCtx) {}
     pub(super) fn m_simple(_: Kind, _: &MCtx) {}

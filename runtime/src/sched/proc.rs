@@ -34,12 +34,12 @@
 
 use std::time::Duration;
 
-use crate::g::{status, GRef, PollResult};
-use crate::getg::{self, MCtx};
-use crate::loom::sync::atomic::{fence, Ordering};
-use crate::loom::sync::Arc;
+use crate::sched::g::{status, GRef, PollResult};
+use crate::sched::getg::{self, MCtx};
 use crate::sched::{flags, pstate, pstatus, Sched, YieldReason, M};
 use crate::trace::RunEnd;
+use crate::util::loom::sync::atomic::{fence, Ordering};
+use crate::util::loom::sync::Arc;
 
 /// Go's `ready`: a parked G became runnable. From an M holding a P, it goes to that P's `runnext`
 /// (the waker runs on, the wakee runs next and inherits the time slice); from anywhere else, to
@@ -128,7 +128,7 @@ pub(crate) fn startm(sched: &Arc<Sched>, p: Option<usize>, spinning: bool) {
 /// Go's `newm`: start a thread for a new M that will run with P `pid`.
 fn newm(
     sched: &Arc<Sched>,
-    mut l: crate::loom::sync::MutexGuard<'_, crate::sched::Locked>,
+    mut l: crate::util::loom::sync::MutexGuard<'_, crate::sched::Locked>,
     pid: usize,
     spinning: bool,
 ) {
@@ -158,7 +158,8 @@ fn newm(
     l.mstarting += 1;
     drop(l);
     let sched2 = sched.clone();
-    let res = crate::loom::thread::spawn_named(format!("gort-m{id}"), move || mstart(sched2, m));
+    let res =
+        crate::util::loom::thread::spawn_named(format!("gort-m{id}"), move || mstart(sched2, m));
     let mut l = sched.lock();
     l.mstarting -= 1;
     match res {
@@ -238,7 +239,7 @@ pub(crate) fn wake_netpoller(sched: &Arc<Sched>, when: u64) {
     if sched.lastpoll.load(Ordering::SeqCst) == 0 {
         let until = sched.poll_until.load(Ordering::SeqCst);
         if until == 0 || until > when {
-            crate::netpoll::netpoll_break(sched);
+            crate::sched::netpoll::netpoll_break(sched);
         }
     } else {
         wakep(sched);
@@ -373,7 +374,7 @@ fn acquirep(ctx: &MCtx, pid: usize) {
     p.m.store(ctx.m.id, Ordering::Relaxed);
     ctx.m.p.store(pid, Ordering::Relaxed);
     ctx.p.set(Some(pid));
-    crate::sysmon::wake_if_sleeping(&ctx.sched);
+    crate::sched::sysmon::wake_if_sleeping(&ctx.sched);
     crate::trace::proc_start(ctx, pid);
 }
 
@@ -470,9 +471,10 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
 
         // 5. The network, without blocking, if anyone waits on it and no M is blocked in it already
         //    (that M will deliver the events itself).
-        if crate::netpoll::netpoll_any_waiters(sched) && sched.lastpoll.load(Ordering::SeqCst) != 0
+        if crate::sched::netpoll::netpoll_any_waiters(sched)
+            && sched.lastpoll.load(Ordering::SeqCst) != 0
         {
-            let woke = crate::netpoll::netpoll(sched, Some(Duration::ZERO));
+            let woke = crate::sched::netpoll::netpoll(sched, Some(Duration::ZERO));
             if woke > 0 {
                 if let Some(next) = p.runq.get() {
                     return Some(next);
@@ -535,7 +537,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
         // Block in the netpoller until the next timer, if there is anything to wait for and no other
         // M is already doing so (the `lastpoll` swap elects one).
         let poll_until = time_sleep_until(sched);
-        if (crate::netpoll::netpoll_any_waiters(sched) || poll_until != 0)
+        if (crate::sched::netpoll::netpoll_any_waiters(sched) || poll_until != 0)
             && sched.lastpoll.swap(0, Ordering::SeqCst) != 0
         {
             // Shutdown breaks the netpoller once. The M that polled before us may have consumed that
@@ -553,7 +555,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
                 t => Some(Duration::from_nanos(t.saturating_sub(now))),
             };
             ctx.m.blocked.store(true, Ordering::Relaxed);
-            crate::netpoll::netpoll(sched, delay);
+            crate::sched::netpoll::netpoll(sched, delay);
             ctx.m.blocked.store(false, Ordering::Relaxed);
             sched.poll_until.store(0, Ordering::SeqCst);
             sched.lastpoll.store(sched.nanotime(), Ordering::SeqCst);
@@ -583,7 +585,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
             // Someone else sleeps in the netpoller: make sure it wakes for our earliest timer.
             let until = sched.poll_until.load(Ordering::SeqCst);
             if until == 0 || until > poll_until {
-                crate::netpoll::netpoll_break(sched);
+                crate::sched::netpoll::netpoll_break(sched);
             }
         }
 
@@ -605,8 +607,9 @@ fn steal_work(ctx: &MCtx) -> Option<(GRef, bool)> {
     for i in 0..STEAL_TRIES {
         let last = i == STEAL_TRIES - 1;
         // A random start and a random stride coprime with n visit every P exactly once.
-        let mut pos = crate::rand::fastrand_n(n);
-        let inc = sched.coprimes[crate::rand::fastrand_n(sched.coprimes.len() as u32) as usize];
+        let mut pos = crate::util::rand::fastrand_n(n);
+        let inc =
+            sched.coprimes[crate::util::rand::fastrand_n(sched.coprimes.len() as u32) as usize];
         for _ in 0..n {
             let vid = pos as usize;
             pos = (pos + inc) % n;
@@ -672,7 +675,7 @@ fn execute<const TRACE: bool>(
     p.curg.store(gid, Ordering::Relaxed);
     ctx.m.curg.store(gid, Ordering::Relaxed);
     ctx.curg.set(h as *const _);
-    ctx.waitreason.set(crate::g::WaitReason::None);
+    ctx.waitreason.set(crate::sched::g::WaitReason::None);
     p.pollseq.store(
         p.pollseq.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,
@@ -705,7 +708,7 @@ fn execute<const TRACE: bool>(
         // Sysmon took the P while we were stuck (Go's exitsyscall slow path).
         ctx.p.set(None);
         ctx.m.p.store(usize::MAX, Ordering::Relaxed);
-        crate::sysmon::report_rescued(ctx, gid);
+        crate::sched::sysmon::report_rescued(ctx, gid);
     }
     // Tracing: the run's end, recorded at once (`record_end`) unless the tail is quick.
     let mut end = TRACE.then(|| RunEnd::new(ctx, pid, gid, res, reason));
@@ -782,7 +785,7 @@ fn record_end(ctx: &MCtx, end: &mut Option<RunEnd>) {
 /// a point where loom may switch threads.
 #[cfg(all(test, loom))]
 mod loom_tests {
-    use crate::loom::sync::Arc;
+    use crate::util::loom::sync::Arc;
     use loom::sync::Notify;
 
     /// One P. A first G runs; while its M is somewhere on the way to idle (finishing the G, failing to

@@ -6,8 +6,8 @@ use std::task::Poll;
 
 use loom::thread;
 
-use crate::chan::loom_tests::{block_on, poll_once};
 use crate::chan::{channel, TryRecvError};
+use crate::util::test_util::{block_on, poll_noop};
 
 #[test]
 fn select_loom_recv_meets_plain_send() {
@@ -77,7 +77,7 @@ fn select_loom_withdrawal_on_drop_loses_nothing() {
                         recv(rb) -> v => v,
                     }
                 });
-                if let Poll::Ready(v) = poll_once(fut.as_mut()) {
+                if let Poll::Ready(v) = poll_noop(&mut fut.as_mut()) {
                     assert_eq!(v, Some(1));
                     got += 1;
                 }

@@ -14,9 +14,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::getg;
-use crate::loom::sync::atomic::Ordering;
+use crate::sched::getg;
 use crate::sched::YieldReason;
+use crate::util::loom::sync::atomic::Ordering;
 
 /// Should the running G yield now? Yes if sysmon asked (the P's `preempt` flag), and also if this M
 /// no longer owns the P it ran the G on: sysmon rescued the P from a runaway poll and gave it to

@@ -16,7 +16,7 @@
 //! # How it works: Go's `selectgo`, as a future
 //! The macro turns each arm into a *case* (`RecvCase`, `SendCase`: Go's `scase`) in a local variable,
 //! and awaits `Select` over them as `&mut dyn Case` (cases have different element types). `Select`:
-//! 1. Draws a random `pollorder` (a permutation of the cases, `crate::rand`) and sorts the cases by
+//! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and sorts the cases by
 //!    channel address into `lockorder`.
 //! 2. `sellock`: locks every distinct channel, in address order. Any two selects take shared locks in
 //!    the same order, so they cannot deadlock; a channel that appears in two cases is locked once.
@@ -60,10 +60,10 @@ use std::task::{Context, Poll, Waker};
 use crate::chan::{
     Chan, Dir, Locked, Receiver, SendError, Sender, TryRecvError, TrySendError, Waiter, WakeList,
 };
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::loom::sync::{Arc, Mutex};
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::util::loom::sync::{Arc, Mutex};
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -104,7 +104,7 @@ impl SelectWaiter {
 
     /// The waker to call after a successful `try_fire`.
     pub(crate) fn waker(&self) -> Option<Waker> {
-        crate::loom::lock(&self.waker).clone()
+        crate::util::loom::lock(&self.waker).clone()
     }
 
     #[cfg(test)]
@@ -117,7 +117,7 @@ impl SelectWaiter {
     /// the waker, so either it reads the waker stored here, or this load sees its CAS.
     fn poll_fired(&self, waker: &Waker) -> Option<usize> {
         let old = {
-            let mut slot = crate::loom::lock(&self.waker);
+            let mut slot = crate::util::loom::lock(&self.waker);
             let s = self.state.load(Ordering::Acquire);
             if s >= FIRED {
                 return Some(s - FIRED);
@@ -432,7 +432,7 @@ fn unpark_all<const N: usize>(
 fn pollorder<const N: usize>() -> [usize; N] {
     let mut order = [0usize; N];
     for i in 1..N {
-        let j = crate::rand::fastrand_n((i + 1) as u32) as usize;
+        let j = crate::util::rand::fastrand_n((i + 1) as u32) as usize;
         order[i] = order[j];
         order[j] = i;
     }

@@ -23,8 +23,8 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use crate::loom::sync::Arc;
-use crate::select::SelectWaiter;
+use crate::chan::select::SelectWaiter;
+use crate::util::loom::sync::Arc;
 
 /// Who a sudog wakes when a counterpart (or `close`) completes it. Go's `sudog.g` plus `isSelect`.
 pub(crate) enum Waiter {

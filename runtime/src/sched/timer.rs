@@ -24,8 +24,8 @@ use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::task::Waker;
 
-use crate::loom::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use crate::loom::sync::{Arc, Mutex};
+use crate::util::loom::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::util::loom::sync::{Arc, Mutex};
 
 const PENDING: u8 = 0;
 const FIRED: u8 = 1;
@@ -64,7 +64,7 @@ impl Entry {
 
     /// Replace the waker to wake (a `Sleep` polled again from a different task).
     pub(crate) fn set_waker(&self, w: &Waker) {
-        let mut a = crate::loom::lock(&self.action);
+        let mut a = crate::util::loom::lock(&self.action);
         if let Action::Wake(slot) = &mut *a {
             if !slot.as_ref().is_some_and(|old| old.will_wake(w)) {
                 *slot = Some(w.clone());
@@ -80,7 +80,7 @@ impl Entry {
     }
 
     fn take_action(&self) -> Action {
-        let mut a = crate::loom::lock(&self.action);
+        let mut a = crate::util::loom::lock(&self.action);
         match &mut *a {
             Action::Wake(w) => Action::Wake(w.take()),
             Action::Func(f) => Action::Func(f.take()),
@@ -144,7 +144,7 @@ impl Timers {
     /// Go's `addtimer`. Returns true if the new timer is now this heap's earliest (the caller then
     /// wakes the netpoller if it sleeps past it: `wakeNetPoller`).
     pub(crate) fn add(&self, entry: Arc<Entry>) -> bool {
-        let mut h = crate::loom::lock(&self.heap);
+        let mut h = crate::util::loom::lock(&self.heap);
         h.seq += 1;
         let when = entry.when;
         let seq = h.seq;
@@ -186,7 +186,7 @@ impl Timers {
         }
         let mut due = Vec::new();
         {
-            let mut h = crate::loom::lock(&self.heap);
+            let mut h = crate::util::loom::lock(&self.heap);
             if compact {
                 let items = std::mem::take(&mut h.items).into_vec();
                 let before = items.len();
@@ -236,7 +236,7 @@ impl Timers {
         }
         // Run the actions without the heap lock: a callback may add a timer to this very heap.
         let n = due.len();
-        crate::getg::batch_wake(crate::getg::Batch::Timers, || {
+        crate::sched::getg::batch_wake(crate::sched::getg::Batch::Timers, || {
             for e in due {
                 match e.take_action() {
                     Action::Wake(Some(w)) => w.wake(),
@@ -252,7 +252,7 @@ impl Timers {
     /// runtime: leaving them would be a reference cycle.
     pub(crate) fn clear(&self) {
         let items = {
-            let mut h = crate::loom::lock(&self.heap);
+            let mut h = crate::util::loom::lock(&self.heap);
             std::mem::take(&mut h.items)
         };
         self.when0.store(0, Ordering::Release);
@@ -339,7 +339,7 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::loom::sync::atomic::AtomicUsize;
+    use crate::util::loom::sync::atomic::AtomicUsize;
 
     /// A timer's owner cancels it while an M runs the heap with the timer due. Exactly one side
     /// wins: either the action ran and `cancel` reports false, or the action never runs and `cancel`

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc as StdArc;
 use std::task::Poll;
 
-use crate::chan::test_util::{block_on, poll_once, CountWaker};
 use crate::chan::{channel, Receiver, SendError, TryRecvError, TrySendError};
+use crate::util::test_util::{block_on, poll_once, CountWaker};
 
 fn check<T>(rx: &Receiver<T>) {
     rx.chan().check_invariants();

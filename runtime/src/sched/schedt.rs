@@ -33,16 +33,16 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::allgs::AllGs;
-use crate::g::GRef;
-use crate::loom::sync::atomic::{
+use crate::sched::allgs::AllGs;
+use crate::sched::g::GRef;
+use crate::sched::note::Note;
+use crate::sched::runq::{self, RunQ};
+use crate::sched::timer::Timers;
+use crate::util::loom::sync::atomic::{
     AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
-use crate::loom::sync::{Arc, Mutex, MutexGuard};
-use crate::loom::thread::JoinHandle;
-use crate::note::Note;
-use crate::runq::{self, RunQ};
-use crate::timer::Timers;
+use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::util::loom::thread::JoinHandle;
 
 /// P states (the low byte of `P::status`). The first three are Go's numbers, which schedtrace prints.
 pub(crate) mod pstate {
@@ -126,7 +126,7 @@ impl P {
 
     /// Owner, in scheduler code: hold a yielded G for the next batch (see `gosched`).
     pub(crate) fn gosched_put(&self, g: GRef) {
-        crate::loom::lock(&self.gosched).push(g);
+        crate::util::loom::lock(&self.gosched).push(g);
         self.ngosched.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -143,7 +143,7 @@ impl P {
         if self.gosched_len() == 0 {
             return false;
         }
-        q.extend(crate::loom::lock(&self.gosched).drain(..));
+        q.extend(crate::util::loom::lock(&self.gosched).drain(..));
         self.ngosched.store(0, Ordering::Relaxed);
         true
     }
@@ -337,7 +337,7 @@ pub(crate) struct Sched {
     /// Wakes sysmon from a deep sleep (Go's `sched.sysmonnote`).
     pub(crate) sysmon_note: Note,
     pub(crate) sysmon_wait: AtomicBool,
-    pub(crate) rescues: crate::sysmon::Rescues,
+    pub(crate) rescues: crate::sched::sysmon::Rescues,
 }
 
 /// Event counters for `stats()`.
@@ -389,7 +389,7 @@ impl Sched {
             counters: Counters::default(),
             sysmon_note: Note::new(),
             sysmon_wait: AtomicBool::new(false),
-            rescues: crate::sysmon::Rescues::new(),
+            rescues: crate::sched::sysmon::Rescues::new(),
         });
         crate::trace::register(&sched);
         Ok(sched)
@@ -422,7 +422,7 @@ impl Sched {
 
     /// Go's `sched.lock`.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
-        crate::loom::lock(&self.lock)
+        crate::util::loom::lock(&self.lock)
     }
 
     /// Nanoseconds since the runtime started (Go's `nanotime`). Never 0, so 0 can mean "unset".
@@ -555,7 +555,7 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::g::GRef;
+    use crate::sched::g::GRef;
 
     /// M0 is inside a poll on P0 and readies two Gs onto it, while sysmon tries to revoke P0 (a
     /// runaway-poll rescue) and, if it wins, gives P0 to M1, which pushes a third G. The handshake
@@ -619,7 +619,7 @@ mod loom_tests {
 
             let mut ids: Vec<u64> = p0.runq.drain().iter().map(|g| g.id()).collect();
             ids.extend(
-                crate::loom::lock(&sched.lock)
+                crate::util::loom::lock(&sched.lock)
                     .runq
                     .drain(..)
                     .map(|g| g.id()),

@@ -8,8 +8,8 @@
 use std::task::Waker;
 use std::time::Duration;
 
-use crate::loom::sync::Arc;
 use crate::sched::Sched;
+use crate::util::loom::sync::Arc;
 
 /// Go's `netpoll(delay)`: wait for I/O up to `delay` (None = until woken), then make the Gs whose
 /// I/O is ready runnable. Returns how many were woken.
@@ -24,7 +24,7 @@ pub(crate) fn netpoll(sched: &Arc<Sched>, delay: Option<Duration>) -> usize {
     if n > 0 {
         crate::trace::netpoll_batch(sched, n);
     }
-    crate::getg::batch_wake(crate::getg::Batch::Netpoll, || {
+    crate::sched::getg::batch_wake(crate::sched::getg::Batch::Netpoll, || {
         for w in ready {
             w.wake();
         }

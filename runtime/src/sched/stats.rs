@@ -1,8 +1,8 @@
 //! `gort::stats()`: a snapshot of the scheduler's counters — the numbers schedtrace prints, as a
 //! plain struct for programs and tests.
 
-use crate::loom::sync::atomic::Ordering;
 use crate::sched::Sched;
+use crate::util::loom::sync::atomic::Ordering;
 
 /// A snapshot of the scheduler. Each field is read separately, so the snapshot is not atomic as a
 /// whole (neither is Go's schedtrace).
@@ -66,7 +66,7 @@ impl Stats {
 ///
 /// Panics if called outside a runtime (use `Runtime::stats` from outside).
 pub fn stats() -> Stats {
-    match crate::boot::current() {
+    match crate::sched::boot::current() {
         Some(s) => Stats::collect(&s),
         None => panic!(
             "gort::stats called outside a gort runtime: call it from a G, or use Runtime::stats"

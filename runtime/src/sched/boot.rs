@@ -24,11 +24,11 @@ use std::sync::atomic::AtomicBool as StdAtomicBool;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use crate::g::{GRef, JoinHandle};
-use crate::getg;
-use crate::loom::sync::atomic::Ordering;
-use crate::loom::sync::Arc;
+use crate::sched::g::{GRef, JoinHandle};
+use crate::sched::getg;
 use crate::sched::{Config, Sched};
+use crate::util::loom::sync::atomic::Ordering;
+use crate::util::loom::sync::Arc;
 
 /// Configures and starts a runtime.
 #[derive(Clone, Debug, Default)]
@@ -101,7 +101,7 @@ impl Builder {
             Some(n) => n,
             None => procs_from_env(),
         };
-        let debug = crate::schedtrace::DebugVars::from_env();
+        let debug = crate::sched::schedtrace::DebugVars::from_env();
         let mut config = Config::default();
         if let Some(d) = self.rescue_threshold {
             config.rescue_threshold = d;
@@ -123,7 +123,7 @@ impl Builder {
             .map_or(debug.schedtrace_ms, |d| d.as_millis() as u64);
         config.scheddetail = self.scheddetail.unwrap_or(debug.scheddetail);
         let sched = Sched::new(procs, config)?;
-        let sysmon = crate::sysmon::start(&sched)?;
+        let sysmon = crate::sched::sysmon::start(&sched)?;
         crate::trace::start_from_env();
         Ok(Runtime { sched, sysmon })
     }
@@ -150,7 +150,7 @@ fn procs_from_env() -> usize {
 /// drops every unfinished G.
 pub struct Runtime {
     sched: Arc<Sched>,
-    sysmon: Option<crate::loom::thread::JoinHandle<()>>,
+    sysmon: Option<crate::util::loom::thread::JoinHandle<()>>,
 }
 
 #[cfg(not(loom))]
@@ -222,8 +222,8 @@ impl Runtime {
     }
 
     /// A snapshot of the scheduler's counters.
-    pub fn stats(&self) -> crate::stats::Stats {
-        crate::stats::Stats::collect(&self.sched)
+    pub fn stats(&self) -> crate::sched::stats::Stats {
+        crate::sched::stats::Stats::collect(&self.sched)
     }
 }
 
@@ -241,14 +241,14 @@ impl Drop for Runtime {
                 m.park.wakeup();
             }
         }
-        crate::netpoll::netpoll_break(sched);
+        crate::sched::netpoll::netpoll_break(sched);
         sched.sysmon_note.wakeup();
         if let Some(h) = self.sysmon.take() {
             let _ = h.join();
         }
         // Join every M. Ms stuck in a G's poll are waited for: we cannot drop a G another thread is
         // polling. An M being created right now is waited for too (`mstarting`).
-        let me = crate::loom::thread::current_id();
+        let me = crate::util::loom::thread::current_id();
         loop {
             let (handles, starting) = {
                 let mut l = sched.lock();
@@ -258,7 +258,7 @@ impl Drop for Runtime {
                 break;
             }
             for h in handles {
-                if crate::loom::thread::id_of(&h) == me {
+                if crate::util::loom::thread::id_of(&h) == me {
                     continue; // dropped from inside one of its own Gs: cannot join ourselves
                 }
                 let _ = h.join();
@@ -312,7 +312,7 @@ where
     }
     sched.counters.spawned.fetch_add(1, Ordering::Relaxed);
     crate::trace::go_create(sched, id);
-    crate::proc::put_runnable(sched, q);
+    crate::sched::proc::put_runnable(sched, q);
     JoinHandle::new(join)
 }
 

@@ -10,9 +10,9 @@
 
 use slab::Slab;
 
-use crate::g::{GRef, Header};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::loom::sync::Mutex;
+use crate::sched::g::{GRef, Header};
+use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::util::loom::sync::Mutex;
 
 pub(crate) struct AllGs {
     shards: Box<[Mutex<Shard>]>,
@@ -47,7 +47,7 @@ impl AllGs {
 
     /// Register a new G (`g` is the registry's reference). Fails, returning it, after shutdown.
     pub(crate) fn insert(&self, g: GRef) -> Result<(), GRef> {
-        let mut shard = crate::loom::lock(self.shard(g.id()));
+        let mut shard = crate::util::loom::lock(self.shard(g.id()));
         if shard.closed {
             return Err(g);
         }
@@ -65,7 +65,7 @@ impl AllGs {
     /// Drop the registry's reference to a G that completed. A no-op if shutdown already took it.
     pub(crate) fn remove(&self, h: &Header) {
         let removed = {
-            let mut shard = crate::loom::lock(self.shard(h.id));
+            let mut shard = crate::util::loom::lock(self.shard(h.id));
             // SAFETY: written once in `insert` before the G was shared; we hold the shard lock.
             let key = h.allg_key.with(|k| unsafe { *k });
             match shard.gs.get(key) {
@@ -84,7 +84,7 @@ impl AllGs {
     pub(crate) fn close_and_drain(&self) -> Vec<GRef> {
         let mut out = Vec::new();
         for s in self.shards.iter() {
-            let mut shard = crate::loom::lock(s);
+            let mut shard = crate::util::loom::lock(s);
             shard.closed = true;
             out.extend(shard.gs.drain());
         }
@@ -100,7 +100,7 @@ impl AllGs {
     /// Call `f` on every live G, a shard at a time (for scheddetail; never on a hot path).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
         for s in self.shards.iter() {
-            let shard = crate::loom::lock(s);
+            let shard = crate::util::loom::lock(s);
             for (_, g) in shard.gs.iter() {
                 f(g.header());
             }

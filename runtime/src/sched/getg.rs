@@ -10,9 +10,9 @@
 use std::cell::Cell;
 use std::ptr;
 
-use crate::g::{GRef, Header};
-use crate::loom::sync::Arc;
+use crate::sched::g::{GRef, Header};
 use crate::sched::{Sched, YieldReason, M};
+use crate::util::loom::sync::Arc;
 
 /// An M's private state. Only its own thread touches the `Cell`s.
 pub(crate) struct MCtx {
@@ -31,7 +31,7 @@ pub(crate) struct MCtx {
     /// `runnext`, so Gs woken together run in the order they were woken.
     pub(crate) batch: Cell<Batch>,
     /// The wait reason the current G gave before returning `Pending` (for the tracer).
-    pub(crate) waitreason: Cell<crate::g::WaitReason>,
+    pub(crate) waitreason: Cell<crate::sched::g::WaitReason>,
     /// Batch of G ids (Go's `p.goidcache`, kept per M here: an M never shares it).
     goid_next: Cell<u64>,
     goid_end: Cell<u64>,
@@ -59,7 +59,7 @@ impl MCtx {
             curg: Cell::new(ptr::null()),
             yield_reason: Cell::new(YieldReason::None),
             batch: Cell::new(Batch::None),
-            waitreason: Cell::new(crate::g::WaitReason::None),
+            waitreason: Cell::new(crate::sched::g::WaitReason::None),
             goid_next: Cell::new(0),
             goid_end: Cell::new(0),
         }

@@ -46,12 +46,10 @@
 //! reason (`chan send` / `chan receive`) for the scheduler's trace and `scheddetail` dumps.
 
 mod hchan;
-mod waitq;
+pub(crate) mod select;
 
 #[cfg(all(test, loom))]
-pub(crate) mod loom_tests;
-#[cfg(all(test, not(loom)))]
-pub(crate) mod test_util;
+mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
@@ -60,16 +58,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::coop::poll_preempt;
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::sched::coop::poll_preempt;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::util::loom::cell::UnsafeCell;
+use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 
-pub(crate) use hchan::{Dir, HChan};
-pub(crate) use waitq::Waiter;
+pub(crate) use crate::util::waitq::Waiter;
 #[doc(hidden)]
-pub use waitq::WakeList;
+pub use crate::util::waitq::WakeList;
+pub(crate) use hchan::{Dir, HChan};
 
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
 ///
@@ -141,7 +139,7 @@ impl<T> Chan<T> {
 
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
-            _guard: crate::loom::lock(&self.lock),
+            _guard: crate::util::loom::lock(&self.lock),
             chan: self.id(),
         }
     }

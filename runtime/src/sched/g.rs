@@ -49,10 +49,10 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use crate::loom::sync::{Arc, Mutex};
 use crate::sched::Sched;
+use crate::util::loom::cell::UnsafeCell;
+use crate::util::loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use crate::util::loom::sync::{Arc, Mutex};
 
 const NOTIFIED: usize = 1 << 0;
 const RUNNING: usize = 1 << 1;
@@ -140,8 +140,8 @@ pub(crate) mod status {
 /// returning `Pending`; it is a no-op outside a G.
 #[inline]
 pub(crate) fn set_waitreason(r: WaitReason) {
-    crate::getg::with_curm(|ctx| ctx.waitreason.set(r));
-    crate::getg::with_curg(|g| g.waitreason.store(r as u8, Ordering::Relaxed));
+    crate::sched::getg::with_curm(|ctx| ctx.waitreason.set(r));
+    crate::sched::getg::with_curg(|g| g.waitreason.store(r as u8, Ordering::Relaxed));
 }
 
 /// The type-erased part of every G. `#[repr(C)]` and first in `Cell<F>`, so a `*Header` is also a
@@ -479,7 +479,7 @@ fn wake_by_ref(ptr: NonNull<Header>) {
         h.status.store(status::RUNNABLE, Ordering::Relaxed);
         // SAFETY: transition_to_notified counted a new reference for the run queue.
         let g = unsafe { GRef::from_raw(ptr) };
-        crate::proc::ready(&h.sched, g);
+        crate::sched::proc::ready(&h.sched, g);
     }
 }
 
@@ -600,7 +600,7 @@ unsafe fn finish<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>
     // counted as live. The M's and the JoinHandle's references keep the block alive meanwhile.
     cell.header.sched.allgs.remove(&cell.header);
     if joined {
-        let waker = crate::loom::lock(&cell.header.join_waker).take();
+        let waker = crate::util::loom::lock(&cell.header.join_waker).take();
         if let Some(w) = waker {
             w.wake();
         }
@@ -627,7 +627,7 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Wak
     let cell = unsafe { ptr.cast::<Cell<F>>().as_ref() };
     // Check COMPLETE while holding the join-waker lock: the completer sets COMPLETE *before* taking
     // this lock, so either we see COMPLETE or it sees our waker. No lost wake-up.
-    let mut slot = crate::loom::lock(&cell.header.join_waker);
+    let mut slot = crate::util::loom::lock(&cell.header.join_waker);
     if !cell.header.is_complete() {
         if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
             *slot = Some(waker.clone());
@@ -684,7 +684,7 @@ impl<T> JoinHandle<T> {
             if h.transition_to_cancelled() {
                 // SAFETY: transition_to_cancelled counted a reference for the run queue.
                 let q = unsafe { GRef::from_raw(g.ptr) };
-                crate::proc::ready(&h.sched, q);
+                crate::sched::proc::ready(&h.sched, q);
             }
         }
     }
@@ -1032,8 +1032,8 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::loom::sync::atomic::AtomicUsize;
     use crate::sched::Sched;
+    use crate::util::loom::sync::atomic::AtomicUsize;
     use loom::thread;
 
     /// Take a G that a wake put on the global queue.
@@ -1055,7 +1055,7 @@ mod loom_tests {
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
             let n = self.polls.fetch_add(1, Ordering::SeqCst);
             if n == 0 {
-                *crate::loom::lock(&self.slot) = Some(cx.waker().clone());
+                *crate::util::loom::lock(&self.slot) = Some(cx.waker().clone());
                 Poll::Pending
             } else {
                 Poll::Ready(n)
@@ -1094,7 +1094,7 @@ mod loom_tests {
             sched.allgs.insert(reg).ok().expect("registry open");
             let slot2 = slot.clone();
             let waker_thread = thread::spawn(move || loop {
-                if let Some(w) = crate::loom::lock(&slot2).take() {
+                if let Some(w) = crate::util::loom::lock(&slot2).take() {
                     w.wake();
                     return;
                 }

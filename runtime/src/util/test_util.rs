@@ -1,4 +1,4 @@
-//! Test helpers for channel and select unit tests: a one-future `block_on` (thread park/unpark) and a
+//! Test helpers for unit tests (and loom models) that poll futures without the executor: a one-future `block_on` (thread park/unpark) and a
 //! waker that counts its wakes, for polling futures by hand. The executor's own tests live elsewhere.
 
 use std::future::Future;
@@ -6,6 +6,10 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+// Under loom the test thread is a loom thread, parked and unparked through loom.
+#[cfg(loom)]
+use loom::thread::{self, Thread};
+#[cfg(not(loom))]
 use std::thread::{self, Thread};
 
 struct ThreadWaker(Thread);
@@ -33,9 +37,11 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
 }
 
 /// A waker that counts how often it was woken.
+#[cfg_attr(loom, allow(dead_code))]
 #[derive(Default)]
 pub(crate) struct CountWaker(AtomicUsize);
 
+#[cfg_attr(loom, allow(dead_code))]
 impl CountWaker {
     pub(crate) fn new() -> (Arc<CountWaker>, Waker) {
         let c = Arc::new(CountWaker::default());
@@ -59,4 +65,20 @@ impl Wake for CountWaker {
 /// Poll `fut` once with `waker`.
 pub(crate) fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
     std::pin::Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// A waker that does nothing.
+pub(crate) fn noop_waker() -> Waker {
+    Waker::from(Arc::new(Noop))
+}
+
+/// Poll `fut` once with a waker that does nothing.
+pub(crate) fn poll_noop<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    poll_once(fut, &noop_waker())
 }

@@ -22,8 +22,8 @@
 
 use std::ptr::{self, NonNull};
 
-use crate::g::{GRef, Header};
-use crate::loom::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use crate::sched::g::{GRef, Header};
+use crate::util::loom::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// Ring capacity (Go: `len(p.runq)` = 256).
 #[cfg(not(loom))]
@@ -292,14 +292,14 @@ fn pause_us(us: u64) {
     #[cfg(loom)]
     {
         let _ = us;
-        crate::loom::thread::yield_now();
+        crate::util::loom::thread::yield_now();
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::g::GRef;
+    use crate::sched::g::GRef;
     use crate::sched::Sched;
 
     fn gs(n: usize) -> Vec<GRef> {
@@ -450,9 +450,9 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::g::GRef;
-    use crate::loom::sync::Arc;
+    use crate::sched::g::GRef;
     use crate::sched::Sched;
+    use crate::util::loom::sync::Arc;
 
     fn gs(sched: &Arc<Sched>, n: u64) -> Vec<GRef> {
         (1..=n)

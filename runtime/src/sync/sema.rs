@@ -38,9 +38,9 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
-use crate::g::{set_waitreason, WaitReason};
-use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
-use crate::loom::sync::Mutex;
+use crate::sched::g::{set_waitreason, WaitReason};
+use crate::util::loom::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
+use crate::util::loom::sync::Mutex;
 
 /// A counting semaphore whose waiters are futures: Go's `sema` plus its `semaRoot` queue.
 pub(crate) struct Sema {
@@ -135,7 +135,7 @@ impl Sema {
         if self.nwait.load(SeqCst) == 0 {
             return false;
         }
-        let mut q = crate::loom::lock(&self.queue);
+        let mut q = crate::util::loom::lock(&self.queue);
         if self.nwait.load(SeqCst) == 0 {
             return false;
         }
@@ -196,7 +196,7 @@ impl Future for Acquire<'_> {
             if sema.try_acquire() {
                 return Poll::Ready(());
             }
-            let mut q = crate::loom::lock(&sema.queue);
+            let mut q = crate::util::loom::lock(&sema.queue);
             sema.nwait.fetch_add(1, SeqCst);
             fence(SeqCst); // the Dekker pair with `release`
             if sema.try_acquire() {
@@ -212,7 +212,7 @@ impl Future for Acquire<'_> {
             return Poll::Pending;
         };
 
-        let mut q = crate::loom::lock(&sema.queue);
+        let mut q = crate::util::loom::lock(&sema.queue);
         match q.waiters.get(key).state {
             WaitState::Queued => {
                 let w = q.waiters.get_mut(key);
@@ -262,7 +262,7 @@ impl Acquire<'_> {
         let sema = self.sema;
         // One critical section, so no release that takes the lock can slip between our leaving the
         // queue and our being counted as abandoned.
-        let mut q = crate::loom::lock(&sema.queue);
+        let mut q = crate::util::loom::lock(&sema.queue);
         match self.withdraw(&mut q) {
             Some(WaitState::Granted) => Abandoned::HadUnit,
             Some(WaitState::Queued) => {
@@ -303,7 +303,7 @@ impl Drop for Acquire<'_> {
             return;
         }
         let had_unit = {
-            let mut q = crate::loom::lock(&self.sema.queue);
+            let mut q = crate::util::loom::lock(&self.sema.queue);
             match self.withdraw(&mut q) {
                 Some(WaitState::Queued) => {
                     self.sema.nwait.fetch_sub(1, SeqCst);
@@ -364,7 +364,7 @@ impl NotifyList {
     /// Join the list: Go's `notifyListAdd`. From here on a `notify_one` or `notify_all` counts this waiter,
     /// even before it first polls `poll_wait`; call it before unlocking the condition's mutex.
     pub(crate) fn add(&self, waker: &Waker) -> Ticket {
-        let mut list = crate::loom::lock(&self.list);
+        let mut list = crate::util::loom::lock(&self.list);
         let key = list.push(
             Notifyee {
                 waker: Some(waker.clone()),
@@ -379,7 +379,7 @@ impl NotifyList {
     /// Go's `notifyListWait`: `Ready` with how it was woken once a notify has reached `ticket`. The ticket
     /// is used up when this returns `Ready`.
     pub(crate) fn poll_wait(&self, ticket: &Ticket, cx: &mut Context<'_>) -> Poll<Notified> {
-        let mut list = crate::loom::lock(&self.list);
+        let mut list = crate::util::loom::lock(&self.list);
         let n = list.get_mut(ticket.0);
         match n.notified {
             Some(how) => {
@@ -402,7 +402,7 @@ impl NotifyList {
     /// Leave the list without waiting for a notify. Returns how the waiter had been woken, if it had: a
     /// waiter chosen by `notify_one` that leaves must pass the signal on, or the signal is lost.
     pub(crate) fn cancel(&self, ticket: Ticket) -> Option<Notified> {
-        let mut list = crate::loom::lock(&self.list);
+        let mut list = crate::util::loom::lock(&self.list);
         if list.is_linked(ticket.0) {
             self.len.fetch_sub(1, SeqCst);
         }
@@ -415,7 +415,7 @@ impl NotifyList {
         if self.len.load(SeqCst) == 0 {
             return;
         }
-        let mut list = crate::loom::lock(&self.list);
+        let mut list = crate::util::loom::lock(&self.list);
         let Some(key) = list.pop_front() else { return };
         self.len.fetch_sub(1, SeqCst);
         let n = list.get_mut(key);
@@ -434,7 +434,7 @@ impl NotifyList {
         }
         let mut wakers = Vec::new();
         {
-            let mut list = crate::loom::lock(&self.list);
+            let mut list = crate::util::loom::lock(&self.list);
             while let Some(key) = list.pop_front() {
                 self.len.fetch_sub(1, SeqCst);
                 let n = list.get_mut(key);
@@ -575,62 +575,9 @@ impl<T> WaitList<T> {
 }
 
 #[cfg(all(test, not(loom)))]
-pub(crate) mod test_util {
-    //! A single-future `block_on` for unit tests that run without the executor: the test thread parks
-    //! until the future's waker unparks it.
-
-    use std::future::Future;
-    use std::pin::pin;
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    use std::thread::{self, Thread};
-
-    struct Unpark(Thread);
-
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-
-    pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
-        let mut fut = pin!(fut);
-        let waker = Waker::from(Arc::new(Unpark(thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                return v;
-            }
-            thread::park();
-        }
-    }
-
-    struct Noop;
-
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-
-    /// A waker that does nothing.
-    pub(crate) fn noop_waker() -> Waker {
-        Waker::from(Arc::new(Noop))
-    }
-
-    /// Poll once with a waker that does nothing.
-    pub(crate) fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-        let waker = noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        std::pin::Pin::new(fut).poll(&mut cx)
-    }
-}
-
-#[cfg(all(test, not(loom)))]
 mod tests {
-    use super::test_util::{block_on, noop_waker, poll_once};
     use super::*;
+    use crate::util::test_util::{block_on, noop_waker, poll_noop};
     use std::sync::Arc;
     use std::task::Poll;
     use std::thread;
@@ -657,7 +604,7 @@ mod tests {
     fn acquire_takes_an_available_unit_without_waiting() {
         let s = Sema::new(1);
         assert_eq!(
-            poll_once(&mut s.acquire(false, WaitReason::Semacquire)),
+            poll_noop(&mut s.acquire(false, WaitReason::Semacquire)),
             Poll::Ready(())
         );
         assert_eq!(s.units(), 0);
@@ -669,12 +616,12 @@ mod tests {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
         let mut b = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         assert!(!s.release(false));
         // b was not woken, so it cannot take the unit meant for a, even though it is free.
-        assert!(poll_once(&mut b).is_pending());
-        assert!(poll_once(&mut a).is_ready());
+        assert!(poll_noop(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_ready());
     }
 
     #[test]
@@ -682,37 +629,37 @@ mod tests {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
         let mut b = s.acquire(true, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         let _ = s.release(true);
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]
     fn handoff_gives_the_unit_to_the_waiter_not_to_a_newcomer() {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         let _ = s.release(true);
         assert!(!s.try_acquire(), "the unit was handed to the waiter");
-        assert!(poll_once(&mut a).is_ready());
+        assert!(poll_noop(&mut a).is_ready());
     }
 
     #[test]
     fn woken_waiter_that_lost_the_race_queues_again() {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         let _ = s.release(false);
         assert!(
             s.try_acquire(),
             "without handoff a newcomer may take the unit"
         );
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         assert_eq!(s.waiters(), 1);
         let _ = s.release(false);
-        assert!(poll_once(&mut a).is_ready());
+        assert!(poll_noop(&mut a).is_ready());
         assert_eq!(s.waiters(), 0);
     }
 
@@ -720,7 +667,7 @@ mod tests {
     fn dropping_a_queued_acquire_withdraws_it() {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         drop(a);
         assert_eq!(s.waiters(), 0);
         let _ = s.release(false);
@@ -732,11 +679,11 @@ mod tests {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
         let mut b = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         let _ = s.release(true);
         drop(a);
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
     }
 
     #[test]
@@ -744,11 +691,11 @@ mod tests {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
         let mut b = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         let _ = s.release(false);
         drop(a);
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
         assert_eq!(s.units(), 0);
     }
 
@@ -757,11 +704,11 @@ mod tests {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
         let mut b = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
-        assert!(poll_once(&mut b).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
+        assert!(poll_noop(&mut b).is_pending());
         assert_eq!(a.abandon(), Abandoned::Deferred);
         assert!(!s.release(false), "b is queued, so it gets the unit");
-        assert!(poll_once(&mut b).is_ready());
+        assert!(poll_noop(&mut b).is_ready());
         assert!(s.release(false), "then the abandoned waiter is paid");
         assert_eq!(s.units(), 0);
         assert_eq!(s.waiters(), 0);
@@ -773,7 +720,7 @@ mod tests {
     fn abandoning_a_granted_acquire_reports_the_unit() {
         let s = Sema::new(0);
         let mut a = s.acquire(false, WaitReason::Semacquire);
-        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_noop(&mut a).is_pending());
         let _ = s.release(true);
         assert_eq!(a.abandon(), Abandoned::HadUnit);
         assert_eq!(s.waiters(), 0);
@@ -860,43 +807,10 @@ mod loom_tests {
     //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p gort --release --lib sema`.
 
     use super::*;
-    use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-    use crate::loom::sync::Arc;
-    use std::task::{Wake, Waker};
+    use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
+    use crate::util::loom::sync::Arc;
 
-    struct Unpark(loom::thread::Thread);
-
-    impl Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-
-    /// Drive `fut` on this loom thread, parking between polls (loom's own `block_on` sits behind a
-    /// cargo feature the workspace does not enable).
-    fn block_on<F: Future>(fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        let waker = Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-                return v;
-            }
-            loom::thread::park();
-        }
-    }
-
-    struct Noop;
-
-    impl Wake for Noop {
-        fn wake(self: std::sync::Arc<Self>) {}
-    }
-
-    fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-        let waker = Waker::from(std::sync::Arc::new(Noop));
-        let mut cx = Context::from_waker(&waker);
-        Pin::new(fut).poll(&mut cx)
-    }
+    use crate::util::test_util::{block_on, poll_noop};
 
     #[test]
     fn sema_acquire_and_release_race_loses_no_wakeup() {
@@ -922,7 +836,7 @@ mod loom_tests {
                 let s = s.clone();
                 loom::thread::spawn(move || {
                     let mut a = s.acquire(false, WaitReason::Semacquire);
-                    if poll_once(&mut a).is_pending() {
+                    if poll_noop(&mut a).is_pending() {
                         drop(a); // withdraw, passing on a unit it may have been handed
                         false
                     } else {
@@ -943,7 +857,7 @@ mod loom_tests {
         loom::model(|| {
             let s = Arc::new(Sema::new(0));
             let mut a = s.acquire(false, WaitReason::Semacquire);
-            assert!(poll_once(&mut a).is_pending());
+            assert!(poll_noop(&mut a).is_pending());
             let t = {
                 let s = s.clone();
                 loom::thread::spawn(move || block_on(s.acquire(false, WaitReason::Semacquire)))
@@ -967,7 +881,7 @@ mod loom_tests {
             let s = Arc::new(Sema::new(0));
             let paid = Arc::new(AtomicUsize::new(0));
             let mut a = s.acquire(false, WaitReason::Semacquire);
-            assert!(poll_once(&mut a).is_pending());
+            assert!(poll_noop(&mut a).is_pending());
             let r = {
                 let (s, paid) = (s.clone(), paid.clone());
                 loom::thread::spawn(move || {
@@ -1025,7 +939,7 @@ mod loom_tests {
                 let m = m.clone();
                 loom::thread::spawn(move || {
                     let mut l = m.lock();
-                    let _ = poll_once(&mut l);
+                    let _ = poll_noop(&mut l);
                 })
             };
             drop(g);
@@ -1067,7 +981,7 @@ mod loom_tests {
                 let wg = wg.clone();
                 loom::thread::spawn(move || {
                     let mut f = wg.wait();
-                    let _ = poll_once(&mut f);
+                    let _ = poll_noop(&mut f);
                 })
             };
             wg.done();
@@ -1085,7 +999,7 @@ mod loom_tests {
                 let rw = rw.clone();
                 loom::thread::spawn(move || {
                     let mut r = rw.read();
-                    let _ = poll_once(&mut r); // blocked behind the writer, or admitted; then dropped
+                    let _ = poll_noop(&mut r); // blocked behind the writer, or admitted; then dropped
                 })
             };
             let r = {
@@ -1111,7 +1025,7 @@ mod loom_tests {
                 let rw = rw.clone();
                 loom::thread::spawn(move || {
                     let mut w = rw.write();
-                    let _ = poll_once(&mut w); // waits for the reader, or got in; then dropped
+                    let _ = poll_noop(&mut w); // waits for the reader, or got in; then dropped
                 })
             };
             drop(r);

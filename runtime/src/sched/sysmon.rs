@@ -25,10 +25,10 @@ use std::collections::HashSet;
 use std::io;
 use std::time::Duration;
 
-use crate::getg::MCtx;
-use crate::loom::sync::atomic::Ordering;
-use crate::loom::sync::{Arc, Mutex};
+use crate::sched::getg::MCtx;
 use crate::sched::{pstate, Sched};
+use crate::util::loom::sync::atomic::Ordering;
+use crate::util::loom::sync::{Arc, Mutex};
 
 /// Go's `forcePreemptNS`: the longest time slice.
 pub(crate) const FORCE_PREEMPT_NS: u64 = 10_000_000;
@@ -66,12 +66,14 @@ impl Rescues {
 }
 
 /// Start sysmon's thread (unless disabled).
-pub(crate) fn start(sched: &Arc<Sched>) -> io::Result<Option<crate::loom::thread::JoinHandle<()>>> {
+pub(crate) fn start(
+    sched: &Arc<Sched>,
+) -> io::Result<Option<crate::util::loom::thread::JoinHandle<()>>> {
     if !sched.config.sysmon {
         return Ok(None);
     }
     let s = sched.clone();
-    crate::loom::thread::spawn_named("gort-sysmon".into(), move || sysmon(&s)).map(Some)
+    crate::util::loom::thread::spawn_named("gort-sysmon".into(), move || sysmon(&s)).map(Some)
 }
 
 /// Wake sysmon from its deep sleep (it sleeps while every P is idle). Called when a P becomes busy
@@ -110,7 +112,7 @@ fn sysmon(sched: &Arc<Sched>) {
             if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs
                 && !sched.shutting_down(Ordering::Acquire)
             {
-                let next = crate::proc::time_sleep_until(sched);
+                let next = crate::sched::proc::time_sleep_until(sched);
                 let sleep = if next == 0 {
                     Duration::from_secs(60)
                 } else {
@@ -127,23 +129,23 @@ fn sysmon(sched: &Arc<Sched>) {
         let lastpoll = sched.lastpoll.load(Ordering::SeqCst);
         if lastpoll != 0
             && lastpoll + NETPOLL_PERIOD_NS < now
-            && crate::netpoll::netpoll_any_waiters(sched)
+            && crate::sched::netpoll::netpoll_any_waiters(sched)
             && sched
                 .lastpoll
                 .compare_exchange(lastpoll, now, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
-            && crate::netpoll::netpoll(sched, Some(Duration::ZERO)) > 0
+            && crate::sched::netpoll::netpoll(sched, Some(Duration::ZERO)) > 0
         {
             idle = 0;
         }
 
         // A timer is overdue and every M is asleep: start one to run it.
-        let next = crate::proc::time_sleep_until(sched);
+        let next = crate::sched::proc::time_sleep_until(sched);
         if next != 0
             && next + FORCE_PREEMPT_NS / 10 < now
             && sched.npidle.load(Ordering::SeqCst) > 0
         {
-            crate::proc::startm(sched, None, false);
+            crate::sched::proc::startm(sched, None, false);
         }
 
         if retake(sched, &mut ticks, now) > 0 {
@@ -154,7 +156,7 @@ fn sysmon(sched: &Arc<Sched>) {
 
         if trace_ns > 0 && lasttrace + trace_ns <= now {
             lasttrace = now;
-            crate::schedtrace::schedtrace(sched, sched.config.scheddetail);
+            crate::sched::schedtrace::schedtrace(sched, sched.config.scheddetail);
         }
     }
 }
@@ -205,7 +207,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 n += 1;
                 sched.counters.handoffs.fetch_add(1, Ordering::Relaxed);
                 crate::trace::handoff(sched, i, (word >> 8) as usize - 1);
-                crate::proc::handoffp(sched, i);
+                crate::sched::proc::handoffp(sched, i);
             }
             continue;
         }
@@ -226,9 +228,9 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 n += 1;
                 let m = (word >> 8) as usize - 1;
                 sched.counters.rescues.fetch_add(1, Ordering::Relaxed);
-                crate::loom::lock(&sched.rescues.pending).push((m, i, pd.pollwhen));
+                crate::util::loom::lock(&sched.rescues.pending).push((m, i, pd.pollwhen));
                 crate::trace::rescue(sched, i, m, p.curg.load(Ordering::Relaxed));
-                crate::proc::handoffp(sched, i);
+                crate::sched::proc::handoffp(sched, i);
             }
         }
     }
@@ -240,7 +242,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
 pub(crate) fn report_rescued(ctx: &MCtx, gid: u64) {
     let sched = &ctx.sched;
     let rescue = {
-        let mut pending = crate::loom::lock(&sched.rescues.pending);
+        let mut pending = crate::util::loom::lock(&sched.rescues.pending);
         let pos = pending.iter().position(|&(m, _, _)| m == ctx.m.id);
         pos.map(|i| pending.swap_remove(i))
     };
@@ -248,7 +250,7 @@ pub(crate) fn report_rescued(ctx: &MCtx, gid: u64) {
         return;
     };
     let first = {
-        let mut warned = crate::loom::lock(&sched.rescues.warned);
+        let mut warned = crate::util::loom::lock(&sched.rescues.warned);
         // Bound the memory spent on remembering: after 10 000 distinct Gs, stop warning.
         warned.len() < 10_000 && warned.insert(gid)
     };

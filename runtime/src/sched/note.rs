@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::loom::sync::{Condvar, Mutex};
+use crate::util::loom::sync::{Condvar, Mutex};
 
 pub(crate) struct Note {
     set: Mutex<bool>,
@@ -24,7 +24,7 @@ impl Note {
 
     /// Block until `wakeup` (which may already have happened), then clear the note.
     pub(crate) fn sleep(&self) {
-        let mut set = crate::loom::lock(&self.set);
+        let mut set = crate::util::loom::lock(&self.set);
         while !*set {
             set = match self.cv.wait(set) {
                 Ok(g) => g,
@@ -38,7 +38,7 @@ impl Note {
     #[cfg(not(loom))]
     pub(crate) fn sleep_timeout(&self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
-        let mut set = crate::loom::lock(&self.set);
+        let mut set = crate::util::loom::lock(&self.set);
         while !*set {
             let now = std::time::Instant::now();
             if now >= deadline {
@@ -55,14 +55,14 @@ impl Note {
 
     #[cfg(loom)]
     pub(crate) fn sleep_timeout(&self, _timeout: Duration) -> bool {
-        let mut set = crate::loom::lock(&self.set);
+        let mut set = crate::util::loom::lock(&self.set);
         let woken = *set;
         *set = false;
         woken
     }
 
     pub(crate) fn wakeup(&self) {
-        *crate::loom::lock(&self.set) = true;
+        *crate::util::loom::lock(&self.set) = true;
         self.cv.notify_one();
     }
 }

@@ -13,9 +13,9 @@
 
 use std::fmt::Write as _;
 
-use crate::g::{status as gstatus, WaitReason};
-use crate::loom::sync::atomic::Ordering;
+use crate::sched::g::{status as gstatus, WaitReason};
 use crate::sched::Sched;
+use crate::util::loom::sync::atomic::Ordering;
 
 /// Parsed `GORTDEBUG`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub(crate) fn schedtrace(sched: &Sched, detailed: bool) {
 pub(crate) fn format_schedtrace(sched: &Sched, detailed: bool) -> String {
     let mut out = String::new();
     let ms = sched.start.elapsed().as_millis();
-    let st = crate::stats::Stats::collect(sched);
+    let st = crate::sched::stats::Stats::collect(sched);
     let _ = write!(
         out,
         "SCHED {ms}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} idlethreads={} runqueue={}",

@@ -14,10 +14,10 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use crate::g::status;
-use crate::getg::{self, MCtx};
-use crate::loom::sync::atomic::Ordering;
+use crate::sched::g::status;
+use crate::sched::getg::{self, MCtx};
 use crate::sched::{pstate, pstatus};
+use crate::util::loom::sync::atomic::Ordering;
 
 /// Run a blocking function on this M without stalling the Gs queued on its P: Go's
 /// `entersyscall`/`exitsyscall`. Outside a G it just calls `f`.
@@ -73,7 +73,7 @@ fn entersyscall(ctx: &MCtx) -> bool {
     }
     getg::with_curg(|g| g.status.store(status::SYSCALL, Ordering::Relaxed));
     crate::trace::syscall_enter(ctx, pid);
-    crate::sysmon::wake_if_sleeping(&ctx.sched);
+    crate::sched::sysmon::wake_if_sleeping(&ctx.sched);
     true
 }
 

@@ -1,0 +1,34 @@
+//! The scheduler core: Go's runtime/proc.go and runtime2.go. Read the files in this order (design.md's
+//! "Reading order" walks the same path):
+//!
+//! 1. `g.rs` — the G: a spawned future in one allocation, its state word, its waker.
+//! 2. `getg.rs` — how running code finds its M and P (Go's `getg()`).
+//! 3. `runq.rs` — a P's local run queue (`runqput`, `runqget`, `runqsteal`).
+//! 4. `schedt.rs` — the P, the M and the global state (`schedt`, the global queue, the idle lists).
+//! 5. `proc.rs` — `schedule`, `findRunnable`, stealing, spinning, `ready`/`wakep`/`startm`/`handoffp`.
+//! 6. `note.rs` — where an idle M sleeps.
+//! 7. `coop.rs` — preemption points and `Gosched`.
+//! 8. `timer.rs` — a P's timer heap (`checkTimers`).
+//! 9. `netpoll.rs` — the scheduler's side of the netpoller.
+//! 10. `syscall.rs` — blocking sections (`entersyscall`/`exitsyscall`).
+//! 11. `sysmon.rs` — the monitor thread: preemption, retaking Ps, polling the network.
+//! 12. `boot.rs` — starting and stopping a runtime (`schedinit`, `runtime.main`).
+//! 13. `allgs.rs`, `stats.rs`, `schedtrace.rs` — the list of all Gs, counters, `GODEBUG=schedtrace`.
+
+pub(crate) mod allgs;
+pub(crate) mod boot;
+pub(crate) mod coop;
+pub(crate) mod g;
+pub(crate) mod getg;
+pub(crate) mod netpoll;
+pub(crate) mod note;
+pub(crate) mod proc;
+pub(crate) mod runq;
+pub(crate) mod schedt;
+pub(crate) mod schedtrace;
+pub(crate) mod stats;
+pub(crate) mod syscall;
+pub(crate) mod sysmon;
+pub(crate) mod timer;
+
+pub(crate) use schedt::*;
