@@ -283,9 +283,6 @@ impl Drop for Runtime {
         drop(queued);
         for p in sched.allp.iter() {
             drop(p.runq.drain());
-            let mut yielded = std::collections::VecDeque::new();
-            p.gosched_move_to(&mut yielded);
-            drop(yielded);
             p.timers.clear();
         }
         crate::trace::flush_on_shutdown(sched);
@@ -311,8 +308,8 @@ where
         return JoinHandle::new(join);
     }
     sched.counters.spawned.fetch_add(1, Ordering::Relaxed);
-    crate::trace::go_create(sched, id);
-    crate::sched::proc::put_runnable(sched, q);
+    let placed = crate::sched::proc::put_runnable(sched, q);
+    crate::trace::go_create(sched, id, placed);
     JoinHandle::new(join)
 }
 

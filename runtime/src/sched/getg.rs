@@ -105,9 +105,21 @@ impl MCtx {
     }
 }
 
+/// Where `ready` or `newproc` put a G; the tracer records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placed {
+    /// This M's P's `runnext`: it runs next, in the waker's time slice.
+    RunNext,
+    /// The tail of this M's P's ring (a batch wake-up: timers, netpoll).
+    Ring,
+    /// The global queue (the waker is not an M of this runtime holding a P).
+    Global,
+}
+
 /// `runqput` onto the P of the current M, if this thread is an M of `sched` holding a P it may push
-/// to; otherwise the G comes back for the global queue.
-pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<(), GRef> {
+/// to (with `next`, to its `runnext`, unless the M is waking a batch); otherwise the G comes back
+/// for the global queue.
+pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<Placed, GRef> {
     let p = match CURM.try_with(|c| c.get()) {
         Ok(p) if !p.is_null() => p,
         _ => return Err(g),
@@ -117,7 +129,9 @@ pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<(
     if !Arc::ptr_eq(&ctx.sched, sched) {
         return Err(g);
     }
-    ctx.runqput(g, next && ctx.batch.get() == Batch::None)
+    let next = next && ctx.batch.get() == Batch::None;
+    ctx.runqput(g, next)?;
+    Ok(if next { Placed::RunNext } else { Placed::Ring })
 }
 
 /// Who is waking Gs in a batch right now (see `MCtx::batch`); the tracer reports it as the

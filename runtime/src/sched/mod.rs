@@ -4,16 +4,17 @@
 //! 1. `g.rs` — the G: a spawned future in one allocation, its state word, its waker.
 //! 2. `getg.rs` — how running code finds its M and P (Go's `getg()`).
 //! 3. `runq.rs` — a P's local run queue (`runqput`, `runqget`, `runqsteal`).
-//! 4. `schedt.rs` — the P, the M and the global state (`schedt`, the global queue, the idle lists).
-//! 5. `proc.rs` — `schedule`, `findRunnable`, stealing, spinning, `ready`/`wakep`/`startm`/`handoffp`.
-//! 6. `note.rs` — where an idle M sleeps.
-//! 7. `coop.rs` — preemption points and `Gosched`.
-//! 8. `timer.rs` — a P's timer heap (`checkTimers`).
-//! 9. `netpoll.rs` — the scheduler's side of the netpoller.
-//! 10. `syscall.rs` — blocking sections (`entersyscall`/`exitsyscall`).
-//! 11. `sysmon.rs` — the monitor thread: preemption, retaking Ps, polling the network.
-//! 12. `boot.rs` — starting and stopping a runtime (`schedinit`, `runtime.main`).
-//! 13. `allgs.rs`, `stats.rs`, `schedtrace.rs` — the list of all Gs, counters, `GODEBUG=schedtrace`.
+//! 4. `p.rs` — the P and its status (`_Pidle`, `_Prunning`, `_Psyscall`) with named transitions.
+//! 5. `schedt.rs` — the M and the global state (`schedt`, the global queue, the idle lists).
+//! 6. `proc.rs` — `schedule`, `findRunnable`, stealing, spinning, `ready`/`wakep`/`startm`/`handoffp`.
+//! 7. `note.rs` — where an idle M sleeps.
+//! 8. `coop.rs` — preemption points and `Gosched`.
+//! 9. `timer.rs` — a P's timer heap (`checkTimers`).
+//! 10. `netpoll.rs` — the scheduler's side of the netpoller.
+//! 11. `syscall.rs` — blocking sections (`entersyscall`/`exitsyscall`).
+//! 12. `sysmon.rs` — the monitor thread: preemption, retaking Ps, polling the network.
+//! 13. `boot.rs` — starting and stopping a runtime (`schedinit`, `runtime.main`).
+//! 14. `allgs.rs`, `stats.rs`, `schedtrace.rs` — the list of all Gs, counters, `GODEBUG=schedtrace`.
 
 pub(crate) mod allgs;
 pub(crate) mod boot;
@@ -22,6 +23,7 @@ pub(crate) mod g;
 pub(crate) mod getg;
 pub(crate) mod netpoll;
 pub(crate) mod note;
+pub(crate) mod p;
 pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod schedt;
@@ -31,4 +33,5 @@ pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod timer;
 
+pub(crate) use p::P;
 pub(crate) use schedt::*;

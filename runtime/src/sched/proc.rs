@@ -35,9 +35,10 @@
 use std::time::Duration;
 
 use crate::sched::g::{status, GRef, PollResult};
-use crate::sched::getg::{self, MCtx};
-use crate::sched::{flags, pstate, pstatus, Sched, YieldReason, M};
-use crate::trace::RunEnd;
+use crate::sched::getg::{self, MCtx, Placed};
+use crate::sched::p::PState;
+use crate::sched::{Sched, YieldReason, M};
+use crate::trace::Hooks;
 use crate::util::loom::sync::atomic::{fence, Ordering};
 use crate::util::loom::sync::Arc;
 
@@ -61,22 +62,24 @@ pub(crate) fn ready(sched: &Arc<Sched>, g: GRef) {
 #[cold]
 #[inline(never)]
 fn ready_traced(sched: &Arc<Sched>, g: GRef) {
-    crate::trace::go_unblock(sched, &g);
-    put_runnable(sched, g);
+    let gid = g.id();
+    let placed = put_runnable(sched, g);
+    crate::trace::go_unblock(sched, gid, placed);
 }
 
-/// The queueing half of [`ready`], also used by `newproc` for a new G (which the tracer records
-/// as a create, not an unblock): this P's `runnext` if the caller is an M with a P, else the
-/// global queue; then `wakep`.
-pub(crate) fn put_runnable(sched: &Arc<Sched>, g: GRef) {
-    match getg::local_runqput(sched, g, true) {
-        Ok(()) => {}
+/// The queueing half of [`ready`], also used by `newproc` for a new G: this P's `runnext` if the
+/// caller is an M with a P, else the global queue; then `wakep`. Returns where the G went.
+pub(crate) fn put_runnable(sched: &Arc<Sched>, g: GRef) -> Placed {
+    let placed = match getg::local_runqput(sched, g, true) {
+        Ok(placed) => placed,
         Err(g) => {
             let mut l = sched.lock();
             sched.globrunqput(&mut l, g);
+            Placed::Global
         }
-    }
+    };
     wakep(sched);
+    placed
 }
 
 /// Go's `wakep`: start one spinning M if there is an idle P and nobody is spinning already.
@@ -183,11 +186,10 @@ fn newm(
 /// A P we meant to hand to a new M could not get one: move its Gs to the global queue (where any
 /// M will find them) and put it back on the idle list. Caller holds the lock.
 fn give_back_p(sched: &Sched, l: &mut crate::sched::Locked, pid: usize) {
-    let gs = sched.allp[pid].runq.drain();
+    let gs = sched.allp[pid].runq.drain(); // the yielded batch too
     for g in gs {
         sched.globrunqput(l, g);
     }
-    sched.gosched_flush(l, &sched.allp[pid]);
     sched.pidleput(l, pid);
 }
 
@@ -195,8 +197,8 @@ fn give_back_p(sched: &Sched, l: &mut crate::sched::Locked, pid: usize) {
 /// is work it should do; otherwise put it on the idle list.
 pub(crate) fn handoffp(sched: &Arc<Sched>, pid: usize) {
     let p = &sched.allp[pid];
-    // Local or global work (yielded Gs waiting to be published count too): start an M right away.
-    if !p.runq.is_empty() || p.gosched_len() > 0 || sched.runqsize.load(Ordering::SeqCst) != 0 {
+    // Local or global work: start an M right away.
+    if !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) != 0 {
         startm(sched, Some(pid), false);
         return;
     }
@@ -272,78 +274,35 @@ pub(crate) fn mstart(sched: Arc<Sched>, m: Arc<M>) {
     });
 }
 
-/// Go's `schedule`: one round per G run.
+/// Go's `schedule`: find a runnable G, run it, repeat, until the runtime shuts down.
 ///
-/// Clever for speed: the loop comes in two copies, with and without the tracer's hooks for a G
-/// run's start and end, and an M moves to the other copy when tracing is switched on or off. A
-/// hook that is off is only a load and a never-taken branch, but the call behind it is opaque to
-/// the compiler, which then keeps values alive across it and reloads what the call might have
-/// changed: with the hooks inline, a run cost ~16 instructions more with tracing off; with the
-/// choice made per run, ~5; with a copy of the loop per mode, nothing — the switch shares the
-/// byte, and the test, of the shutdown flag (`Sched::flags`; `scripts/trace_disabled_cost.sh`
-/// counts the instructions).
+/// The loop is generic over the tracer's hooks ([`Hooks`]): `schedule_with::<trace::Off>` has
+/// no hook at all, `schedule_with::<trace::On>` records every run, and an M moves to the other
+/// copy when tracing is switched on or off (`find_runnable` returns to let it). Clever for speed:
+/// a hook that is off would still be a load and a branch per event, and the opaque call behind it
+/// would make the compiler keep values alive across it; with a copy of the loop per mode, the
+/// hooks cost nothing while tracing is off, and the switch shares the byte (and the test) of the
+/// shutdown flag (`Sched::flags`).
 fn schedule(ctx: &MCtx) {
     while !ctx.sched.shutting_down(Ordering::Acquire) {
         if crate::trace::on(&ctx.sched) {
-            schedule_rounds::<true>(ctx);
+            schedule_with::<crate::trace::On>(ctx);
         } else {
-            schedule_rounds::<false>(ctx);
+            schedule_with::<crate::trace::Off>(ctx);
         }
     }
     // Shutdown: leave the P as it is; `Runtime::drop` drains every queue once all Ms are gone.
     ctx.p.set(None);
 }
 
-/// Rounds of `schedule` until shutdown or until tracing is switched away from `TRACE`.
-///
-/// With tracing, the end of a run whose tail was quick (`execute`) is not recorded at once but
-/// kept here, in `ended`: if the M's next G is on its own P's queue with nothing to do first
-/// ([`next_local`]), the end and the next start are recorded together, as one record with one
-/// clock reading (`trace::go_switch`); otherwise the end is recorded before anything else
-/// happens. Clever for speed: a yield-heavy program switches Gs every 30–100 ns, and this halves
-/// the clock reads and the records per switch. The price: the run's end is stamped at the next
-/// start, so the few dozen nanoseconds of requeueing between them count as the ended run's.
-fn schedule_rounds<const TRACE: bool>(ctx: &MCtx) {
-    let mut ended: Option<RunEnd> = None;
-    loop {
-        // (`if TRACE`: in the copy without tracing this folds away.)
-        let (next, started) = match if TRACE { ended.take() } else { None } {
-            Some(end) => match next_local(ctx) {
-                Some(next) => {
-                    crate::trace::go_switch(ctx, end, next.0.header().id);
-                    (Some(next), true)
-                }
-                None => {
-                    crate::trace::go_end(ctx, end);
-                    (find_runnable::<TRACE>(ctx), false)
-                }
-            },
-            None => (find_runnable::<TRACE>(ctx), false),
-        };
-        let Some((g, inherit_time)) = next else {
-            return;
-        };
+/// Rounds of `schedule` with hooks `T`, until shutdown or until tracing is switched.
+fn schedule_with<T: Hooks>(ctx: &MCtx) {
+    while let Some((g, inherit_time)) = find_runnable::<T>(ctx) {
         if ctx.m.spinning.load(Ordering::Relaxed) {
             resetspinning(ctx);
         }
-        ended = execute::<TRACE>(ctx, g, inherit_time, started);
+        execute::<T>(ctx, g, inherit_time);
     }
-}
-
-/// Tracing only (`schedule_rounds`): the next G, if `find_runnable` would take it from this P's
-/// own queue (step 3) on its first look with nothing to do before — no timer due, no turn of the
-/// global queue, no change of the tracing or shutdown flags. None: go the long way.
-#[inline(always)]
-fn next_local(ctx: &MCtx) -> Option<(GRef, bool)> {
-    let sched = &ctx.sched;
-    if sched.flags.load(Ordering::Acquire) != flags::TRACING {
-        return None;
-    }
-    let p = &sched.allp[ctx.p.get()?];
-    if timers_due(sched, p).is_some() || global_first(sched, p) {
-        return None;
-    }
-    p.runq.get()
 }
 
 /// Step 1 of `find_runnable`: the time now, if one of P's timers is due. `when0` is one load; the
@@ -359,19 +318,15 @@ fn timers_due(sched: &Sched, p: &crate::sched::P) -> Option<u64> {
 }
 
 /// Step 2 of `find_runnable`: is it this P's turn (every 61st schedtick) to look at the global
-/// queue before its own, and is there anything there (or among its own yielded Gs)?
+/// queue before its own, and is there anything there?
 #[inline(always)]
 fn global_first(sched: &Sched, p: &crate::sched::P) -> bool {
-    p.schedtick.load(Ordering::Relaxed) % 61 == 0
-        && (sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0)
+    p.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched.global_work(p)
 }
 
-/// Go's `acquirep`: this M now owns P `pid`.
-fn acquirep(ctx: &MCtx, pid: usize) {
-    let p = &ctx.sched.allp[pid];
-    p.status
-        .store(pstatus(ctx.m.id, pstate::RUNNING), Ordering::Release);
-    p.m.store(ctx.m.id, Ordering::Relaxed);
+/// Go's `acquirep`: this M now owns P `pid`, which it took off the idle list.
+pub(crate) fn acquirep(ctx: &MCtx, pid: usize) {
+    ctx.sched.allp[pid].acquire(ctx.m.id);
     ctx.m.p.store(pid, Ordering::Relaxed);
     ctx.p.set(Some(pid));
     crate::sched::sysmon::wake_if_sleeping(&ctx.sched);
@@ -424,15 +379,14 @@ fn stopm(ctx: &MCtx) {
     }
 }
 
-/// Go's `findRunnable`. Blocks until a G is found; returns None when the M must leave this copy
-/// of its loop (`TRACE` is whether it runs the copy with the tracer's hooks): at shutdown, or when
-/// tracing was switched on or off.
+/// Go's `findRunnable`. Blocks until a G is found, and returns it with whether it inherits the
+/// time slice (it came from `runnext`). Returns None when the M must leave this copy of its loop:
+/// at shutdown, or when tracing was switched on or off (`T` is the copy's hooks).
 #[inline(always)]
-fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
+fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
     let sched = &ctx.sched;
-    let stay = if TRACE { flags::TRACING } else { 0 };
     'top: loop {
-        if sched.flags.load(Ordering::Acquire) != stay {
+        if sched.flags.load(Ordering::Acquire) != T::FLAGS {
             return None;
         }
         let Some(pid) = ctx.p.get() else {
@@ -461,7 +415,7 @@ fn find_runnable<const TRACE: bool>(ctx: &MCtx) -> Option<(GRef, bool)> {
         }
 
         // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
-        if sched.runqsize.load(Ordering::SeqCst) > 0 || p.gosched_len() > 0 {
+        if sched.global_work(p) {
             let mut l = sched.lock();
             sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 0) {
@@ -629,11 +583,11 @@ fn steal_work(ctx: &MCtx) -> Option<(GRef, bool)> {
                     }
                 }
             }
-            let st = victim.status.load(Ordering::Relaxed) & 0xff;
-            if st == pstate::IDLE {
-                continue; // an idle P's queue is empty by invariant
-            }
-            let running = st == pstate::IN_POLL || st == pstate::IN_POLL_LOCKED;
+            let running = match victim.state() {
+                PState::Idle => continue, // an idle P's queue is empty by invariant
+                PState::InPoll | PState::InPollLocked => true,
+                PState::Running | PState::Syscall => false,
+            };
             if let Some((g, k)) = p.runq.steal_from(&victim.runq, last, running) {
                 sched.counters.steals.fetch_add(k as u64, Ordering::Relaxed);
                 crate::trace::steal(ctx, vid, me, k);
@@ -645,18 +599,8 @@ fn steal_work(ctx: &MCtx) -> Option<(GRef, bool)> {
 }
 
 /// Go's `execute` + the return path of `gopark`/`gosched`/`goexit`: run one poll of `g` on this M's
-/// P, then deal with the outcome.
-///
-/// `TRACE`: record the run's start (unless `started`: `schedule_rounds` recorded it with the
-/// previous run's end) and its end. The end is returned instead of recorded when the tail was
-/// quick — the P is still ours and requeueing the G took no lock and woke no M — for
-/// `schedule_rounds` to record with the next start.
-fn execute<const TRACE: bool>(
-    ctx: &MCtx,
-    g: GRef,
-    inherit_time: bool,
-    started: bool,
-) -> Option<RunEnd> {
+/// P, then deal with the outcome. `T` records the run's start and end.
+fn execute<T: Hooks>(ctx: &MCtx, g: GRef, inherit_time: bool) {
     let sched = &ctx.sched;
     let pid = ctx.p.get().expect("execute without a P");
     let p = &sched.allp[pid];
@@ -680,10 +624,8 @@ fn execute<const TRACE: bool>(
         p.pollseq.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,
     );
-    if TRACE && !started {
-        crate::trace::go_start(ctx, pid, gid);
-    }
-    // Enter the poll: from here until the CAS below, sysmon may take the P away (see sched.rs).
+    T::go_start(ctx, pid, gid);
+    // Enter the poll: from here until `end_poll`, sysmon may take the P away (see `p.rs`).
     p.begin_poll(ctx.m.id);
     ctx.in_poll.set(true);
 
@@ -710,17 +652,12 @@ fn execute<const TRACE: bool>(
         ctx.m.p.store(usize::MAX, Ordering::Relaxed);
         crate::sched::sysmon::report_rescued(ctx, gid);
     }
-    // Tracing: the run's end, recorded at once (`record_end`) unless the tail is quick.
-    let mut end = TRACE.then(|| RunEnd::new(ctx, pid, gid, res, reason));
-    if !(owned && ctx.p.get() == Some(pid)) {
-        record_end(ctx, &mut end);
-    }
+    T::go_end(ctx, pid, gid, res, reason);
     match (res, g) {
         (PollResult::Requeue, Some(g)) => {
             g.header().status.store(status::RUNNABLE, Ordering::Relaxed);
             match reason {
                 YieldReason::Preempt => {
-                    record_end(ctx, &mut end);
                     // Go's gopreempt_m: straight to the global queue.
                     sched.counters.preemptions.fetch_add(1, Ordering::Relaxed);
                     let mut l = sched.lock();
@@ -731,13 +668,12 @@ fn execute<const TRACE: bool>(
                     }
                 }
                 YieldReason::Gosched if owned && sched.npidle.load(Ordering::SeqCst) == 0 => {
-                    // Go's Gosched: to the global queue — batched through this P (see
-                    // `P::gosched`): every P is busy, so nobody could run it sooner anyway.
+                    // Go's Gosched: to the global queue — batched through this P's run queue
+                    // (`RunQ::put_yielded`): every P is busy, so nobody could run it sooner.
                     let p = &sched.allp[ctx.p.get().expect("owned implies a P")];
-                    p.gosched_put(g);
+                    p.runq.put_yielded(g);
                 }
                 YieldReason::Gosched => {
-                    record_end(ctx, &mut end);
                     // A P is idle: publish at once and make sure an M comes for it.
                     let mut l = sched.lock();
                     sched.globrunqput(&mut l, g);
@@ -746,7 +682,6 @@ fn execute<const TRACE: bool>(
                 }
                 YieldReason::None => {
                     if let Err(g) = ctx.runqput(g, false) {
-                        record_end(ctx, &mut end);
                         let mut l = sched.lock();
                         sched.globrunqput(&mut l, g);
                         drop(l);
@@ -768,15 +703,6 @@ fn execute<const TRACE: bool>(
             Some(pid) => acquirep(ctx, pid),
             None => stopm(ctx),
         }
-    }
-    end
-}
-
-/// Record a run's end now (tracing only; `end` is None otherwise or if it was recorded already).
-#[inline(always)]
-fn record_end(ctx: &MCtx, end: &mut Option<RunEnd>) {
-    if let Some(end) = end.take() {
-        crate::trace::go_end(ctx, end);
     }
 }
 

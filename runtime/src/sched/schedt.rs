@@ -2,9 +2,7 @@
 //! functions of runtime/proc.go that work on them under `sched.lock`: `globrunqput`,
 //! `globrunqputbatch`, `globrunqget`, `pidleput`, `pidleget`, `mput`, `mget`.
 //!
-//! - A **P** (processor) is the right to run Gs. It owns a local run queue (`runq.rs`) and, later,
-//!   timers. There are exactly `gomaxprocs` Ps, created at start and never resized (Go can resize
-//!   with `GOMAXPROCS()`; we do not, which keeps `allp` a plain slice).
+//! - A **P** (processor) is the right to run Gs: `p.rs`.
 //! - An **M** (machine) is an OS thread. It runs Gs only while it holds a P. Ms are created on demand
 //!   by `startm` and never outnumber what the work needs: an M with nothing to do parks on the idle
 //!   list (`midle`). An M can lose its P while it is stuck inside a G (a blocking section or a runaway
@@ -12,23 +10,6 @@
 //! - **Sched** is everything global: the global run queue, the idle P and M lists, the spinning-M
 //!   count, the G registry, and counters for `stats()`.
 //!
-//! # A P's status word
-//! `P::status` packs Go's P status with the id of the M that owns the P: `(m + 1) << 8 | state`.
-//! Carrying the owner makes every transition an exact compare-and-swap, so an M that lost its P while
-//! stuck cannot mistake the P's new life with another M for its own (the ABA problem).
-//!
-//! | state | meaning | who may take the P away |
-//! |---|---|---|
-//! | `IDLE` (Go `_Pidle`) | on the idle list, no M | `pidleget` |
-//! | `RUNNING` (`_Prunning`) | its M is in scheduler code | nobody |
-//! | `IN_POLL` | its M is inside a G's `poll` | sysmon, after `rescue_threshold` (runaway poll) |
-//! | `IN_POLL_LOCKED` | ... and is pushing onto the P's run queue right now | nobody (sysmon retries later) |
-//! | `SYSCALL` (`_Psyscall`) | its M is in `gort::blocking` | sysmon, after one tick if there is other work |
-//!
-//! Code running inside a poll touches its P only through the `IN_POLL → IN_POLL_LOCKED → IN_POLL`
-//! handshake (see `getg.rs: MCtx::runqput`), so when sysmon revokes the P (`IN_POLL → IDLE`) the stuck
-//! M can no longer write to the P it lost: its later pushes fail the handshake and go to the global
-//! queue instead, exactly where Go puts the work of an M that has no P.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -36,28 +17,11 @@ use std::time::{Duration, Instant};
 use crate::sched::allgs::AllGs;
 use crate::sched::g::GRef;
 use crate::sched::note::Note;
-use crate::sched::runq::{self, RunQ};
-use crate::sched::timer::Timers;
-use crate::util::loom::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+use crate::sched::p::P;
+use crate::sched::runq;
+use crate::util::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 use crate::util::loom::thread::JoinHandle;
-
-/// P states (the low byte of `P::status`). The first three are Go's numbers, which schedtrace prints.
-pub(crate) mod pstate {
-    pub(crate) const IDLE: u64 = 0;
-    pub(crate) const RUNNING: u64 = 1;
-    pub(crate) const SYSCALL: u64 = 2;
-    pub(crate) const IN_POLL: u64 = 5;
-    pub(crate) const IN_POLL_LOCKED: u64 = 6;
-}
-
-/// Pack a P status word: the owning M and the state.
-#[inline]
-pub(crate) fn pstatus(m: usize, state: u64) -> u64 {
-    ((m as u64 + 1) << 8) | state
-}
 
 /// Go's default `sched.maxmcount`: more threads than this means something is badly wrong (usually
 /// Gs stuck in blocking sections); we refuse to start more and say so, rather than exhaust the OS.
@@ -73,145 +37,6 @@ pub(crate) enum YieldReason {
     Gosched,
     /// A preemption point saw sysmon's request (Go's `gopreempt_m`): to the global queue.
     Preempt,
-}
-
-pub(crate) struct P {
-    pub(crate) id: usize,
-    pub(crate) runq: RunQ,
-    /// See the module header.
-    pub(crate) status: AtomicU64,
-    /// Incremented each time a G starts a new time slice on this P (Go's `schedtick`). Written only by
-    /// the owning M; read by sysmon to notice a G running too long.
-    pub(crate) schedtick: AtomicU32,
-    /// Incremented on every blocking section (Go's `syscalltick`); sysmon uses it the same way.
-    pub(crate) syscalltick: AtomicU32,
-    /// Incremented on every poll; sysmon compares it to spot a runaway poll.
-    pub(crate) pollseq: AtomicU64,
-    /// Set by sysmon (Go's `preemptone`): the running G should yield at its next preemption point.
-    pub(crate) preempt: AtomicBool,
-    /// Id of the G being polled (0 = none), for schedtrace and sysmon's warning.
-    pub(crate) curg: AtomicU64,
-    /// Id of the owning M, or `usize::MAX`, for scheddetail.
-    pub(crate) m: AtomicUsize,
-    /// Go 1.14's per-P timer heap.
-    pub(crate) timers: Timers,
-    /// Gs that called `yield_now` (Go's `Gosched`) while every P was busy, waiting to be published
-    /// to the global queue in one batch: at this P's next fairness tick (every 61 schedticks), when
-    /// its local queue runs dry, or when it goes idle. In Go every Gosched takes `sched.lock`; with
-    /// several Ms yielding in a loop that lock's cache line bounces between cores on every yield
-    /// (2.6x tokio's time on `yield_many`). Batching keeps Go's observable order — a yielded G runs
-    /// after the P's local Gs and is taken from the global queue — for one lock per batch. Touched
-    /// only by the P's owner in scheduler code (never inside a poll), so the lock is uncontended.
-    gosched: Mutex<Vec<GRef>>,
-    ngosched: AtomicUsize,
-}
-
-impl P {
-    fn new(id: usize) -> P {
-        P {
-            id,
-            runq: RunQ::new(),
-            status: AtomicU64::new(pstate::IDLE),
-            schedtick: AtomicU32::new(0),
-            syscalltick: AtomicU32::new(0),
-            pollseq: AtomicU64::new(0),
-            preempt: AtomicBool::new(false),
-            curg: AtomicU64::new(0),
-            m: AtomicUsize::new(usize::MAX),
-            timers: Timers::new(),
-            gosched: Mutex::new(Vec::new()),
-            ngosched: AtomicUsize::new(0),
-        }
-    }
-
-    /// Owner, in scheduler code: hold a yielded G for the next batch (see `gosched`).
-    pub(crate) fn gosched_put(&self, g: GRef) {
-        crate::util::loom::lock(&self.gosched).push(g);
-        self.ngosched.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Yielded Gs not yet published (a snapshot; exact for the owner).
-    pub(crate) fn gosched_len(&self) -> usize {
-        self.ngosched.load(Ordering::Relaxed)
-    }
-
-    /// Move every held yielded G to the back of `q` (owner, or shutdown once every M is gone). The
-    /// batch's memory stays for the next batch: taking the `Vec` instead made every flush grow a
-    /// new one from nothing, a handful of reallocations per batch.
-    /// Returns whether there were any.
-    pub(crate) fn gosched_move_to(&self, q: &mut VecDeque<GRef>) -> bool {
-        if self.gosched_len() == 0 {
-            return false;
-        }
-        q.extend(crate::util::loom::lock(&self.gosched).drain(..));
-        self.ngosched.store(0, Ordering::Relaxed);
-        true
-    }
-
-    // ---- the ownership handshake (see the module header) ----
-
-    /// Owner M `m`, about to poll a G: from here sysmon may revoke the P.
-    pub(crate) fn begin_poll(&self, m: usize) {
-        self.status
-            .store(pstatus(m, pstate::IN_POLL), Ordering::Release);
-    }
-
-    /// Owner M `m`, the poll returned: do we still own the P? (`IN_POLL → RUNNING`.)
-    pub(crate) fn end_poll(&self, m: usize) -> bool {
-        self.status
-            .compare_exchange(
-                pstatus(m, pstate::IN_POLL),
-                pstatus(m, pstate::RUNNING),
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-    }
-
-    /// Owner M `m`, inside a poll, about to push onto the run queue: lock out revocation
-    /// (`IN_POLL → IN_POLL_LOCKED`). False if the P is no longer ours to push to.
-    pub(crate) fn lock_in_poll(&self, m: usize) -> bool {
-        self.status
-            .compare_exchange(
-                pstatus(m, pstate::IN_POLL),
-                pstatus(m, pstate::IN_POLL_LOCKED),
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-    }
-
-    /// Owner M `m`: the push is done (`IN_POLL_LOCKED → IN_POLL`). Release: a sysmon that revokes the
-    /// P afterwards sees everything pushed.
-    pub(crate) fn unlock_in_poll(&self, m: usize) {
-        self.status
-            .store(pstatus(m, pstate::IN_POLL), Ordering::Release);
-    }
-
-    /// Sysmon: take the P from its owner, whose status word was `seen` (`IN_POLL` or `SYSCALL`).
-    /// Fails if anything changed since, including a push in progress. On success the caller owns
-    /// the P (it is `IDLE` and on no list) and must `handoffp` it.
-    pub(crate) fn revoke(&self, seen: u64) -> bool {
-        debug_assert!(matches!(seen & 0xff, pstate::IN_POLL | pstate::SYSCALL));
-        self.status
-            .compare_exchange(seen, pstate::IDLE, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// Does M `m` still own this P? (A relaxed snapshot, for the preemption check.)
-    #[inline]
-    pub(crate) fn owned_by(&self, m: usize) -> bool {
-        self.status.load(Ordering::Relaxed) >> 8 == m as u64 + 1
-    }
-
-    /// Go's P status number (0 idle, 1 running, 2 syscall) for schedtrace.
-    pub(crate) fn go_status(&self) -> u64 {
-        match self.status.load(Ordering::Relaxed) & 0xff {
-            pstate::IDLE => 0,
-            pstate::SYSCALL => 2,
-            _ => 1,
-        }
-    }
 }
 
 /// An M: an OS thread's shared face. The thread's private state lives in `getg.rs: MCtx`.
@@ -490,28 +315,29 @@ impl Sched {
         self.runqsize.store(l.runq.len(), Ordering::Relaxed);
     }
 
-    /// Publish P `p`'s batch of yielded Gs at the global queue's tail. Caller holds the lock and owns
-    /// `p`.
+    /// Publish P `p`'s batch of yielded Gs (`RunQ::put_yielded`) at the global queue's tail. Caller
+    /// holds the lock and owns `p`.
     pub(crate) fn gosched_flush(&self, l: &mut Locked, p: &P) {
         // Shutting down (`closed`): `Runtime::drop` drops whatever is held.
-        if !l.closed && p.gosched_move_to(&mut l.runq) {
+        if !l.closed && p.runq.take_yielded(&mut l.runq) {
             self.publish_runqsize(l);
         }
     }
 
+    /// Is there work on the global queue for P `p`, counting the yielded Gs `p` holds back from it?
+    /// (A snapshot; `globrunqget` decides under the lock.)
+    #[inline(always)]
+    pub(crate) fn global_work(&self, p: &P) -> bool {
+        self.runqsize.load(Ordering::SeqCst) > 0 || p.runq.yielded_len() > 0
+    }
+
     /// Go's `pidleput`: park a P on the idle list. Caller holds the lock; the P's run queue is empty.
     pub(crate) fn pidleput(&self, l: &mut Locked, p: usize) {
-        debug_assert_eq!(
-            self.allp[p].gosched_len(),
-            0,
-            "pidleput: P{p} holds yielded Gs"
-        );
         debug_assert!(
             self.allp[p].runq.is_empty(),
             "pidleput: P{p} has a non-empty run queue"
         );
-        self.allp[p].status.store(pstate::IDLE, Ordering::Release);
-        self.allp[p].m.store(usize::MAX, Ordering::Relaxed);
+        self.allp[p].release();
         l.pidle.push(p);
         self.npidle.fetch_add(1, Ordering::SeqCst);
     }
@@ -556,6 +382,7 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 mod loom_tests {
     use super::*;
     use crate::sched::g::GRef;
+    use crate::sched::p::PState;
 
     /// M0 is inside a poll on P0 and readies two Gs onto it, while sysmon tries to revoke P0 (a
     /// runaway-poll rescue) and, if it wins, gives P0 to M1, which pushes a third G. The handshake
@@ -576,18 +403,16 @@ mod loom_tests {
                 .collect();
             let g3 = gs.pop().unwrap();
             let p0 = &sched.allp[0];
-            p0.status
-                .store(pstatus(0, pstate::RUNNING), Ordering::Release);
+            p0.acquire(0);
             p0.begin_poll(0);
 
             let s2 = sched.clone();
             let sysmon = loom::thread::spawn(move || {
                 let p = &s2.allp[0];
                 let seen = p.status.load(Ordering::Acquire);
-                if seen & 0xff == pstate::IN_POLL && p.revoke(seen) {
+                if seen.state() == PState::InPoll && p.revoke(seen) {
                     // handoffp → startm: M1 now owns P0 and pushes onto it.
-                    p.status
-                        .store(pstatus(1, pstate::RUNNING), Ordering::Release);
+                    p.acquire(1);
                     if let Some(b) = p.runq.put(g3, false) {
                         s2.globrunqputbatch(b);
                     }

@@ -47,11 +47,7 @@ impl Stats {
             idle_threads: sched.nmidle.load(Ordering::Relaxed),
             spinning_threads: sched.nmspinning.load(Ordering::Relaxed),
             global_runq: sched.runqsize.load(Ordering::Relaxed),
-            local_runq: sched
-                .allp
-                .iter()
-                .map(|p| p.runq.len() + p.gosched_len())
-                .collect(),
+            local_runq: sched.allp.iter().map(|p| p.runq.len()).collect(),
             goroutines: sched.allgs.len(),
             spawned: c.spawned.load(Ordering::Relaxed),
             steals: c.steals.load(Ordering::Relaxed),

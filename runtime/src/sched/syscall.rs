@@ -16,7 +16,6 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::sched::g::status;
 use crate::sched::getg::{self, MCtx};
-use crate::sched::{pstate, pstatus};
 use crate::util::loom::sync::atomic::Ordering;
 
 /// Run a blocking function on this M without stalling the Gs queued on its P: Go's
@@ -60,15 +59,7 @@ fn entersyscall(ctx: &MCtx) -> bool {
         p.syscalltick.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,
     );
-    if p.status
-        .compare_exchange(
-            pstatus(ctx.m.id, pstate::IN_POLL),
-            pstatus(ctx.m.id, pstate::SYSCALL),
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        )
-        .is_err()
-    {
+    if !p.enter_syscall(ctx.m.id) {
         return false; // sysmon already took it (runaway poll); we are P-less already
     }
     getg::with_curg(|g| g.status.store(status::SYSCALL, Ordering::Relaxed));
@@ -83,16 +74,7 @@ fn exitsyscall(ctx: &MCtx) {
     let sched = &ctx.sched;
     if let Some(pid) = ctx.p.get() {
         // Fast path: our P is still ours.
-        if sched.allp[pid]
-            .status
-            .compare_exchange(
-                pstatus(ctx.m.id, pstate::SYSCALL),
-                pstatus(ctx.m.id, pstate::IN_POLL),
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-        {
+        if sched.allp[pid].exit_syscall(ctx.m.id) {
             crate::trace::syscall_exit(ctx, pid, true);
             return;
         }
@@ -105,12 +87,9 @@ fn exitsyscall(ctx: &MCtx) {
         sched.pidleget(&mut l)
     };
     if let Some(pid) = got {
-        let p = &sched.allp[pid];
-        p.status
-            .store(pstatus(ctx.m.id, pstate::IN_POLL), Ordering::Release);
-        p.m.store(ctx.m.id, Ordering::Relaxed);
-        ctx.m.p.store(pid, Ordering::Relaxed);
-        ctx.p.set(Some(pid));
+        // The G's poll goes on, now on this P.
+        crate::sched::proc::acquirep(ctx, pid);
+        sched.allp[pid].begin_poll(ctx.m.id);
         crate::trace::syscall_exit(ctx, pid, false);
     } else {
         // No P: finish this poll P-less; `execute` parks the M afterwards (exitsyscall0).

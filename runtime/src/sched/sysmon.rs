@@ -26,7 +26,8 @@ use std::io;
 use std::time::Duration;
 
 use crate::sched::getg::MCtx;
-use crate::sched::{pstate, Sched};
+use crate::sched::p::PState;
+use crate::sched::Sched;
 use crate::util::loom::sync::atomic::Ordering;
 use crate::util::loom::sync::{Arc, Mutex};
 
@@ -166,11 +167,13 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
     let mut n = 0;
     for (i, p) in sched.allp.iter().enumerate() {
         let pd = &mut ticks[i];
-        let word = p.status.load(Ordering::Acquire);
-        let state = word & 0xff;
-        if state == pstate::IDLE {
+        let seen = p.status.load(Ordering::Acquire);
+        let state = seen.state();
+        if state == PState::Idle {
             continue;
         }
+        // Not idle, so owned (`PStatus::IDLE` is the only status without an owner).
+        let owner = seen.owner().unwrap_or(usize::MAX);
 
         // A G running too long: ask it to yield.
         let t = p.schedtick.load(Ordering::Relaxed);
@@ -180,17 +183,16 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             pd.schedwhen = now;
         } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
             slice_over = true;
-            if state == pstate::IN_POLL || state == pstate::IN_POLL_LOCKED {
+            if matches!(state, PState::InPoll | PState::InPollLocked) {
                 // Trace first, so the request is never stamped after the yield it causes.
                 crate::trace::preempt_request(sched, i);
                 p.preempt.store(true, Ordering::Relaxed);
             }
         }
 
-        let other_work =
-            !p.runq.is_empty() || p.gosched_len() > 0 || sched.runqsize.load(Ordering::SeqCst) > 0;
+        let other_work = !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0;
 
-        if state == pstate::SYSCALL {
+        if state == PState::Syscall {
             let t = p.syscalltick.load(Ordering::Relaxed);
             if !slice_over && pd.syscalltick != t {
                 // A new blocking section since last round: give it at least one tick.
@@ -203,16 +205,16 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             if !other_work && helpers > 0 && pd.syscallwhen + SYSCALL_RETAKE_NS > now {
                 continue;
             }
-            if p.revoke(word) {
+            if p.revoke(seen) {
                 n += 1;
                 sched.counters.handoffs.fetch_add(1, Ordering::Relaxed);
-                crate::trace::handoff(sched, i, (word >> 8) as usize - 1);
+                crate::trace::handoff(sched, i, owner);
                 crate::sched::proc::handoffp(sched, i);
             }
             continue;
         }
 
-        if state == pstate::IN_POLL {
+        if state == PState::InPoll {
             let seq = p.pollseq.load(Ordering::Relaxed);
             if pd.pollseq != seq {
                 pd.pollseq = seq;
@@ -224,12 +226,11 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 // Nothing is stuck behind it: a long poll alone harms nobody.
                 continue;
             }
-            if p.revoke(word) {
+            if p.revoke(seen) {
                 n += 1;
-                let m = (word >> 8) as usize - 1;
                 sched.counters.rescues.fetch_add(1, Ordering::Relaxed);
-                crate::util::loom::lock(&sched.rescues.pending).push((m, i, pd.pollwhen));
-                crate::trace::rescue(sched, i, m, p.curg.load(Ordering::Relaxed));
+                crate::util::loom::lock(&sched.rescues.pending).push((owner, i, pd.pollwhen));
+                crate::trace::rescue(sched, i, owner, p.curg.load(Ordering::Relaxed));
                 crate::sched::proc::handoffp(sched, i);
             }
         }

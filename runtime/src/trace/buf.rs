@@ -234,12 +234,14 @@ pub(crate) fn emit(ev: Event) {
 /// time: one clock reading, and one record when the reader can tell the ended run's M, P and G
 /// from the chunk (see `Writer::run_g`).
 #[inline(always)]
+#[allow(dead_code)] // (unused since the scheduler loop no longer merges ends and starts)
 pub(crate) fn emit_switch(start: Event, ended: u64, outcome: u8, wait: u8) {
     record(Record::Switch(&start, ended, outcome, wait));
 }
 
 /// What [`Writer::write`] appends: an event, or a run end and the next start as one record.
 #[derive(Clone, Copy)]
+#[allow(dead_code)]
 enum Record<'a> {
     One(&'a Event),
     /// The next run's start, the ended G and the end's `aux` bytes.

@@ -54,7 +54,7 @@
 use std::io::{self, Write};
 
 use crate::sched::g::PollResult;
-use crate::sched::getg::MCtx;
+use crate::sched::getg::{MCtx, Placed};
 use crate::sched::{Sched, YieldReason};
 
 #[cfg(not(any(loom, gort_notrace)))]
@@ -298,32 +298,49 @@ pub(crate) fn proc_stop(ctx: &MCtx, p: usize) {
     }
 }
 
-/// A G's run begins.
-#[inline(always)]
-pub(crate) fn go_start(ctx: &MCtx, p: usize, g: u64) {
-    if on(&ctx.sched) {
+/// The hooks of a G's run, which the scheduler loop is generic over (`proc.rs`: `schedule_with`):
+/// [`Off`] records nothing and costs nothing; [`On`] records. The loop runs in the copy that
+/// matches the runtime's tracing switch and leaves it when the switch changes, which it sees as
+/// `Sched::flags` no longer being [`Hooks::FLAGS`].
+pub(crate) trait Hooks {
+    /// The value of `Sched::flags` this copy of the loop runs under.
+    const FLAGS: u8;
+    /// A G's run begins on P `p`.
+    fn go_start(ctx: &MCtx, p: usize, g: u64);
+    /// The run of `g` that began on P `p` ended with `res` (for a requeue, because of `why`).
+    /// Called before the G is queued anywhere, so no other M can start it before this is
+    /// recorded.
+    fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason);
+}
+
+/// Tracing off: no hooks.
+pub(crate) enum Off {}
+
+impl Hooks for Off {
+    const FLAGS: u8 = 0;
+    #[inline(always)]
+    fn go_start(_: &MCtx, _: usize, _: u64) {}
+    #[inline(always)]
+    fn go_end(_: &MCtx, _: usize, _: u64, _: PollResult, _: YieldReason) {}
+}
+
+/// Tracing on: record every run.
+pub(crate) enum On {}
+
+impl Hooks for On {
+    const FLAGS: u8 = crate::sched::flags::TRACING;
+    #[inline(always)]
+    fn go_start(ctx: &MCtx, p: usize, g: u64) {
         rec::go_start(ctx, p, g);
     }
-}
-
-/// A G's run ended (`end`, made when it did), recorded now.
-#[inline(always)]
-pub(crate) fn go_end(ctx: &MCtx, end: RunEnd) {
-    if on(&ctx.sched) {
-        rec::go_end(ctx, end);
+    #[inline(always)]
+    fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
+        rec::go_end(ctx, RunEnd::new(ctx, p, g, res, why));
     }
-}
-
-/// A G's run ended (`end`) and G `g` starts on the same M and P right away: both recorded now,
-/// with one clock reading and as one record (`proc.rs`: `schedule_rounds`). No test of [`on`]:
-/// the caller tested the same flag moments ago (`proc.rs`: `next_local`).
-#[inline(always)]
-pub(crate) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
-    rec::go_switch(ctx, end, g);
 }
 
 /// The end of a G's run, as the scheduler saw it when the poll returned, kept until it is
-/// recorded ([`go_end`], [`go_switch`]).
+/// recorded.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(any(loom, gort_notrace), allow(dead_code))]
 pub(crate) struct RunEnd {
@@ -376,10 +393,11 @@ pub(crate) fn netpoll_batch(sched: &Sched, n: usize) {
     }
 }
 
+/// A new G was queued where `placed` says (`newproc`).
 #[inline(always)]
-pub(crate) fn go_create(sched: &Sched, g: u64) {
+pub(crate) fn go_create(sched: &Sched, g: u64, placed: Placed) {
     if on(sched) {
-        rec::go_create(g);
+        rec::go_create(g, placed);
     }
 }
 
@@ -418,14 +436,13 @@ pub(crate) fn rescue(sched: &Sched, p: usize, m: usize, g: u64) {
     }
 }
 
-/// A G became runnable (`Sched::ready`). The unblocker is found from the thread's context: the G
-/// being polled, the timer or netpoll batch, sysmon, or a foreign thread.
-///
-/// Takes the G, not its id, so that the id is read only when tracing is on.
+/// A G became runnable and was queued where `placed` says (`proc.rs`: `ready`). The unblocker is
+/// found from the thread's context: the G being polled, the timer or netpoll batch, sysmon, or a
+/// foreign thread.
 #[inline(always)]
-pub(crate) fn go_unblock(sched: &Sched, g: &crate::sched::g::GRef) {
+pub(crate) fn go_unblock(sched: &Sched, g: u64, placed: Placed) {
     if on(sched) {
-        rec::go_unblock(g.id());
+        rec::go_unblock(g, placed);
     }
 }
 
@@ -433,12 +450,10 @@ pub(crate) fn go_unblock(sched: &Sched, g: &crate::sched::g::GRef) {
 /// scheduler is only the test of `on()` (all but `go_switch`, which says why).
 #[cfg(not(any(loom, gort_notrace)))]
 mod rec {
-    use super::buf::{emit, emit_switch};
+    use super::buf::emit;
     use super::event::{Event, Kind, Source, FLAG_RUNNEXT};
     use super::RunEnd;
-    use crate::sched::getg::{self, Batch, MCtx};
-    use crate::sched::{pstate, pstatus};
-    use crate::util::loom::sync::atomic::Ordering;
+    use crate::sched::getg::{self, Batch, MCtx, Placed};
 
     /// Id of the G this M is polling (0 = none).
     fn curg(ctx: &MCtx) -> u64 {
@@ -449,19 +464,6 @@ mod rec {
             // SAFETY: `curg` is set only while the M polls that G and holds a reference to it.
             unsafe { (*g).id }
         }
-    }
-
-    /// Would `Sched::ready` called on this M right now put the G on this P's `runnext`? Mirrors
-    /// `getg::local_runqput`: an M with a P, not waking a batch, and (inside a poll) still owning
-    /// the P. Read racily, like everything the tracer reports about another thread's state.
-    fn to_runnext(ctx: &MCtx) -> bool {
-        let Some(p) = ctx.p.get() else { return false };
-        if ctx.batch.get() != Batch::None {
-            return false;
-        }
-        !ctx.in_poll.get()
-            || ctx.sched.allp[p].status.load(Ordering::Relaxed)
-                == pstatus(ctx.m.id, pstate::IN_POLL)
     }
 
     #[cold]
@@ -513,15 +515,6 @@ mod rec {
         emit(end_event(ctx, end));
     }
 
-    /// The one recording function not kept out of line: its only caller is the tracing copy of
-    /// the scheduler loop, on the path it takes most (`proc.rs`: `schedule_rounds`), where a call
-    /// would cost a dozen instructions of register saving on every switch.
-    #[inline(always)]
-    pub(super) fn go_switch(ctx: &MCtx, end: RunEnd, g: u64) {
-        let start = Event::new(Kind::GoStart).m(ctx.m.id).p(end.p).g(g);
-        emit_switch(start, end.g, end.outcome, end.wait);
-    }
-
     #[cold]
     #[inline(never)]
     pub(super) fn steal(ctx: &MCtx, victim: usize, thief: usize, n: usize) {
@@ -543,9 +536,13 @@ mod rec {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn go_create(g: u64) {
+    pub(super) fn go_create(g: u64, placed: Placed) {
+        let runnext = if placed == Placed::RunNext {
+            FLAG_RUNNEXT
+        } else {
+            0
+        };
         let ev = getg::with_curm(|ctx| {
-            let runnext = if to_runnext(ctx) { FLAG_RUNNEXT } else { 0 };
             Event::new(Kind::GoCreate)
                 .m(ctx.m.id)
                 .p(ctx.p.get().unwrap_or(usize::MAX))
@@ -558,7 +555,12 @@ mod rec {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn go_unblock(g: u64) {
+    pub(super) fn go_unblock(g: u64, placed: Placed) {
+        let runnext = if placed == Placed::RunNext {
+            FLAG_RUNNEXT
+        } else {
+            0
+        };
         let ev = getg::with_curm(|ctx| {
             let by = curg(ctx);
             let source = match ctx.batch.get() {
@@ -567,7 +569,6 @@ mod rec {
                 Batch::None if by != 0 => Source::G,
                 Batch::None => Source::Sched,
             };
-            let runnext = if to_runnext(ctx) { FLAG_RUNNEXT } else { 0 };
             Event::new(Kind::GoUnblock)
                 .m(ctx.m.id)
                 .p(ctx.p.get().unwrap_or(usize::MAX))
@@ -608,18 +609,17 @@ mod rec {
 mod rec {
     use super::event::Kind;
     use super::RunEnd;
-    use crate::sched::getg::MCtx;
+    use crate::sched::getg::{MCtx, Placed};
 
     pub(super) fn m_start(_: &MCtx) {}
     pub(super) fn m_simple(_: Kind, _: &MCtx) {}
     pub(super) fn m_p(_: Kind, _: &MCtx, _: usize) {}
     pub(super) fn go_start(_: &MCtx, _: usize, _: u64) {}
     pub(super) fn go_end(_: &MCtx, _: RunEnd) {}
-    pub(super) fn go_switch(_: &MCtx, _: RunEnd, _: u64) {}
     pub(super) fn steal(_: &MCtx, _: usize, _: usize, _: usize) {}
     pub(super) fn netpoll_batch(_: usize) {}
-    pub(super) fn go_create(_: u64) {}
-    pub(super) fn go_unblock(_: u64) {}
+    pub(super) fn go_create(_: u64, _: Placed) {}
+    pub(super) fn go_unblock(_: u64, _: Placed) {}
     pub(super) fn syscall_enter(_: &MCtx, _: usize) {}
     pub(super) fn syscall_exit(_: &MCtx, _: usize, _: bool) {}
     pub(super) fn sysmon(_: Kind, _: usize, _: usize, _: u64) {}
