@@ -34,7 +34,7 @@ fn arm(sched: &Arc<Sched>, when: u64, action: Action) -> Arc<Entry> {
         .unwrap_or(0);
     let entry = Entry::new(p, when, action);
     if sched.allp[p].timers.add(entry.clone()) {
-        crate::sched::proc::wake_netpoller(sched, when);
+        crate::sched::wakep::wake_netpoller(sched, when);
     }
     entry
 }

@@ -308,7 +308,7 @@ where
         return JoinHandle::new(join);
     }
     sched.counters.spawned.fetch_add(1, Ordering::Relaxed);
-    let placed = crate::sched::proc::put_runnable(sched, q);
+    let placed = crate::sched::wakep::put_runnable(sched, q);
     crate::trace::go_create(sched, id, placed);
     JoinHandle::new(join)
 }

@@ -479,7 +479,7 @@ fn wake_by_ref(ptr: NonNull<Header>) {
         h.status.store(status::RUNNABLE, Ordering::Relaxed);
         // SAFETY: transition_to_notified counted a new reference for the run queue.
         let g = unsafe { GRef::from_raw(ptr) };
-        crate::sched::proc::ready(&h.sched, g);
+        crate::sched::wakep::ready(&h.sched, g);
     }
 }
 
@@ -684,7 +684,7 @@ impl<T> JoinHandle<T> {
             if h.transition_to_cancelled() {
                 // SAFETY: transition_to_cancelled counted a reference for the run queue.
                 let q = unsafe { GRef::from_raw(g.ptr) };
-                crate::sched::proc::ready(&h.sched, q);
+                crate::sched::wakep::ready(&h.sched, q);
             }
         }
     }

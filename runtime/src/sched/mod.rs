@@ -6,15 +6,16 @@
 //! 3. `runq.rs` — a P's local run queue (`runqput`, `runqget`, `runqsteal`).
 //! 4. `p.rs` — the P and its status (`_Pidle`, `_Prunning`, `_Psyscall`) with named transitions.
 //! 5. `schedt.rs` — the M and the global state (`schedt`, the global queue, the idle lists).
-//! 6. `proc.rs` — `schedule`, `findRunnable`, stealing, spinning, `ready`/`wakep`/`startm`/`handoffp`.
-//! 7. `note.rs` — where an idle M sleeps.
-//! 8. `coop.rs` — preemption points and `Gosched`.
-//! 9. `timer.rs` — a P's timer heap (`checkTimers`).
-//! 10. `netpoll.rs` — the scheduler's side of the netpoller.
-//! 11. `syscall.rs` — blocking sections (`entersyscall`/`exitsyscall`).
-//! 12. `sysmon.rs` — the monitor thread: preemption, retaking Ps, polling the network.
-//! 13. `boot.rs` — starting and stopping a runtime (`schedinit`, `runtime.main`).
-//! 14. `allgs.rs`, `stats.rs`, `schedtrace.rs` — the list of all Gs, counters, `GODEBUG=schedtrace`.
+//! 6. `proc.rs` — `schedule`, `findRunnable`, `stealWork`, `execute`: the scheduler loop.
+//! 7. `wakep.rs` — `ready`, `wakep`, `startm`, `stopm`, `handoffp`: Ms and Ps changing hands.
+//! 8. `note.rs` — where an idle M sleeps.
+//! 9. `coop.rs` — preemption points and `Gosched`.
+//! 10. `timer.rs` — a P's timer heap (`checkTimers`).
+//! 11. `netpoll.rs` — the scheduler's side of the netpoller.
+//! 12. `syscall.rs` — blocking sections (`entersyscall`/`exitsyscall`).
+//! 13. `sysmon.rs` — the monitor thread: preemption, retaking Ps, polling the network.
+//! 14. `boot.rs` — starting and stopping a runtime (`schedinit`, `runtime.main`).
+//! 15. `allgs.rs`, `stats.rs`, `schedtrace.rs` — the list of all Gs, counters, `GODEBUG=schedtrace`.
 
 pub(crate) mod allgs;
 pub(crate) mod boot;
@@ -32,6 +33,7 @@ pub(crate) mod stats;
 pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod timer;
+pub(crate) mod wakep;
 
 pub(crate) use p::P;
 pub(crate) use schedt::*;

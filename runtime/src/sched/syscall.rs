@@ -88,7 +88,7 @@ fn exitsyscall(ctx: &MCtx) {
     };
     if let Some(pid) = got {
         // The G's poll goes on, now on this P.
-        crate::sched::proc::acquirep(ctx, pid);
+        crate::sched::wakep::acquirep(ctx, pid);
         sched.allp[pid].begin_poll(ctx.m.id);
         crate::trace::syscall_exit(ctx, pid, false);
     } else {

@@ -113,7 +113,7 @@ fn sysmon(sched: &Arc<Sched>) {
             if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs
                 && !sched.shutting_down(Ordering::Acquire)
             {
-                let next = crate::sched::proc::time_sleep_until(sched);
+                let next = crate::sched::wakep::time_sleep_until(sched);
                 let sleep = if next == 0 {
                     Duration::from_secs(60)
                 } else {
@@ -141,12 +141,12 @@ fn sysmon(sched: &Arc<Sched>) {
         }
 
         // A timer is overdue and every M is asleep: start one to run it.
-        let next = crate::sched::proc::time_sleep_until(sched);
+        let next = crate::sched::wakep::time_sleep_until(sched);
         if next != 0
             && next + FORCE_PREEMPT_NS / 10 < now
             && sched.npidle.load(Ordering::SeqCst) > 0
         {
-            crate::sched::proc::startm(sched, None, false);
+            crate::sched::wakep::startm(sched, None, false);
         }
 
         if retake(sched, &mut ticks, now) > 0 {
@@ -209,7 +209,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 n += 1;
                 sched.counters.handoffs.fetch_add(1, Ordering::Relaxed);
                 crate::trace::handoff(sched, i, owner);
-                crate::sched::proc::handoffp(sched, i);
+                crate::sched::wakep::handoffp(sched, i);
             }
             continue;
         }
@@ -231,7 +231,7 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 sched.counters.rescues.fetch_add(1, Ordering::Relaxed);
                 crate::util::loom::lock(&sched.rescues.pending).push((owner, i, pd.pollwhen));
                 crate::trace::rescue(sched, i, owner, p.curg.load(Ordering::Relaxed));
-                crate::sched::proc::handoffp(sched, i);
+                crate::sched::wakep::handoffp(sched, i);
             }
         }
     }
