@@ -1,7 +1,7 @@
 //! The scheduler core: Go's runtime/proc.go and runtime2.go. Read the files in this order (design.md's
 //! "Reading order" walks the same path):
 //!
-//! 1. `g.rs` — the G: a spawned future in one allocation, its state word, its waker.
+//! 1. `g/` — the G: a spawned future in one allocation, its state word, its waker, its `JoinHandle`.
 //! 2. `getg.rs` — how running code finds its M and P (Go's `getg()`).
 //! 3. `runq.rs` — a P's local run queue (`runqput`, `runqget`, `runqsteal`).
 //! 4. `p.rs` — the P and its status (`_Pidle`, `_Prunning`, `_Psyscall`) with named transitions.

@@ -309,8 +309,8 @@ impl Sched {
     /// Mirror the global queue's length into `runqsize` for lock-free "is there work" checks. A plain
     /// store is enough: it is written under the lock, and the readers that must not miss it (an M
     /// leaving the spinning state) pair their SeqCst fence with the one in `wakep`, which every
-    /// submitter executes after unlocking. (A SeqCst read-modify-write here cost ~17 % of
-    /// `yield_many`, where every Gosched goes through the global queue.)
+    /// submitter executes after unlocking. A read-modify-write would be a second locked instruction
+    /// on every global-queue operation, and every `Gosched` goes through the global queue.
     pub(crate) fn publish_runqsize(&self, l: &Locked) {
         self.runqsize.store(l.runq.len(), Ordering::Relaxed);
     }
