@@ -81,7 +81,7 @@ impl MCtx {
     /// (it has none, its P was taken by sysmon mid-poll, or it is inside a blocking section); the
     /// caller then uses the global queue.
     ///
-    /// Inside a poll this is the owner's half of the revocation handshake (see `sched.rs`): lock the
+    /// Inside a poll this is the owner's half of the revocation handshake (see `p.rs`): lock the
     /// P by moving its status `IN_POLL → IN_POLL_LOCKED` (fails if sysmon took it), push, unlock.
     pub(crate) fn runqput(&self, g: GRef, next: bool) -> Result<(), GRef> {
         let Some(pid) = self.p.get() else {

@@ -2,7 +2,7 @@
 //! as the scheduler loop calls them (runtime/proc.go: findRunnable, sysmon).
 //!
 //! The poller itself lives in the `netpoll` crate and knows nothing of Gs: it returns the `Waker`s of
-//! the waiters that became ready. Waking them here goes through `Sched::ready` like any other wake-up:
+//! the waiters that became ready. Waking them here goes through `wakep::ready` like any other wake-up:
 //! onto this M's P if it holds one, else onto the global queue with a `wakep`.
 
 use std::task::Waker;

@@ -16,7 +16,7 @@
 //!      call, a loop with no preemption point). Go cannot have this problem (it preempts with
 //!      signals); a future cannot be interrupted, so we treat the stuck M as if it were in a system
 //!      call: take the P (`IN_POLL → IDLE`, a CAS that the M's own handshake makes safe, see
-//!      `sched.rs`) and hand it to another M, so the Gs queued behind the runaway one run. When the
+//!      `p.rs`) and hand it to another M, so the Gs queued behind the runaway one run. When the
 //!      poll finally returns, its M takes the `exitsyscall` path (`proc.rs: execute`) and prints a
 //!      one-line warning, once per G;
 //! 5. prints the schedtrace line every `schedtrace` ms (`schedtrace.rs`).

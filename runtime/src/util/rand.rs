@@ -1,7 +1,7 @@
 //! Cheap per-thread random numbers: Go's `cheaprand` (runtime/rand.go).
 //!
 //! The scheduler needs randomness in two places: the order in which a thief visits victims
-//! (`proc.rs: steal_work`) and the poll order of `select!` arms (`select.rs`, Go's `pollorder`). Neither
+//! (`proc.rs: steal_work`) and the poll order of `select!` arms (`chan/select.rs`, Go's `pollorder`). Neither
 //! needs cryptographic quality, only speed and no shared state, so each thread keeps its own wyrand state
 //! seeded from the clock, the thread's address and a global counter.
 
