@@ -83,6 +83,15 @@ impl<S: Source + AsRawFd> NetFd<S> {
         NetFd::with_sched(sock, current_sched(what))
     }
 
+    /// Register both ends of a socket pair (`socketpair(2)`) with the current runtime.
+    pub(crate) fn new_pair((a, b): (S, S), what: &str) -> io::Result<(NetFd<S>, NetFd<S>)> {
+        let sched = current_sched(what);
+        Ok((
+            NetFd::with_sched(a, sched.clone())?,
+            NetFd::with_sched(b, sched)?,
+        ))
+    }
+
     /// Register `sock` with `sched`'s poller (an accepted socket joins its listener's runtime).
     pub(crate) fn with_sched(mut sock: S, sched: Arc<Sched>) -> io::Result<NetFd<S>> {
         // On failure `sock` is dropped here, which closes it.
@@ -349,7 +358,7 @@ fn arm_deadline(
     Pin::new(sleep).poll(cx)
 }
 
-/// A preemption point as a future: every operation starts with one (see `coop.rs`).
+/// A preemption point as a future: every operation starts with one (see `sched/coop.rs`).
 struct PreemptPoint;
 
 impl Future for PreemptPoint {
@@ -384,3 +393,34 @@ macro_rules! fd_traits {
     )*};
 }
 pub(crate) use fd_traits;
+
+/// `set_read_deadline`, `set_write_deadline` and `set_deadline` (Go's `conn.SetReadDeadline`,
+/// `SetWriteDeadline` and `SetDeadline`, net/net.go), inside the `impl` block of a connection type
+/// whose `fd` field is a `NetFd` (or an `Arc` of one). A listener has its own: it only reads.
+macro_rules! deadline_methods {
+    () => {
+        /// Go's `SetReadDeadline`: reads fail with `TimedOut` once `deadline` has passed (`None`
+        /// clears it). A G already waiting to read sees the new deadline at once.
+        pub fn set_read_deadline(
+            &self,
+            deadline: Option<std::time::Instant>,
+        ) -> std::io::Result<()> {
+            self.fd.set_deadline(netpoll::Direction::Read, deadline)
+        }
+
+        /// Go's `SetWriteDeadline`: writes fail with `TimedOut` once `deadline` has passed.
+        pub fn set_write_deadline(
+            &self,
+            deadline: Option<std::time::Instant>,
+        ) -> std::io::Result<()> {
+            self.fd.set_deadline(netpoll::Direction::Write, deadline)
+        }
+
+        /// Go's `SetDeadline`: both directions.
+        pub fn set_deadline(&self, deadline: Option<std::time::Instant>) -> std::io::Result<()> {
+            self.set_read_deadline(deadline)?;
+            self.set_write_deadline(deadline)
+        }
+    };
+}
+pub(crate) use deadline_methods;

@@ -28,7 +28,11 @@
 //! - `fd.rs` is the layer every socket shares (Go's `internal/poll.FD`): registration, the
 //!   try-the-call-then-wait loop, deadlines, close. `fd_mutex.rs` serialises the operations of one
 //!   direction (Go's `fdMutex`), because the netpoller has one waiter slot per direction.
-//! - `tcp.rs`, `udp.rs`, `unix.rs` are the socket types.
+//! - `stream.rs` and `datagram.rs` write once what the socket families share (Go's `conn`, which
+//!   each of Go's connection types embeds): a macro each, which defines a family's types with
+//!   their reads, writes, deadlines, `close` and, for streams, `accept` and the split halves.
+//! - `tcp.rs`, `udp.rs`, `unix.rs` invoke them and add what is their family's own: binding,
+//!   connecting, addresses, socket options.
 //!
 //! Conventions, all Go's:
 //! - Creating a listener or a bound socket is synchronous (`net.Listen`); connecting and every
@@ -47,8 +51,10 @@
 //! - A socket belongs to the runtime that created it (its netpoller reports its readiness); create
 //!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G), or it panics.
 
+mod datagram;
 mod fd;
 mod fd_mutex;
+mod stream;
 pub mod tcp;
 pub mod udp;
 pub mod unix;

@@ -1,8 +1,9 @@
 //! UDP: Go's `net.UDPConn` (net/udpsock.go, udpsock_posix.go) and the multicast options of
 //! net/sockoptip_posix.go.
 //!
-//! Every operation is on `&self`, so one socket can be shared (`Arc<UdpSocket>`) by a receiving G
-//! and any number of sending Gs; each direction runs one operation at a time, the rest queue.
+//! The type and what it shares with Unix datagram sockets (`recv_from`, `send`, `recv`, deadlines,
+//! `close`) come from `datagram.rs`. This file holds what is UDP's own: binding and connecting to
+//! resolved addresses, `send_to` an IP address, broadcast, TTL and multicast.
 //!
 //! ## Where this differs from Go and why
 //! Go's `ListenUDP` and `DialUDP` are one type created two ways; here `bind` creates the socket and
@@ -10,16 +11,20 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::time::Instant;
 
-use netpoll::Direction::{Read, Write};
+use netpoll::Direction::Write;
 
-use super::fd::{fd_traits, NetFd};
+use super::datagram::datagram_socket;
 use super::{each_addr, resolve};
 
-/// A UDP socket.
-pub struct UdpSocket {
-    fd: NetFd<mio::net::UdpSocket>,
+datagram_socket! {
+    /// A UDP socket.
+    ///
+    /// Every operation is on `&self`, so one socket can be shared (`Arc<UdpSocket>`) by a
+    /// receiving G and any number of sending Gs; each direction runs one operation at a time, the
+    /// rest queue.
+    socket UdpSocket(mio::net::UdpSocket);
+    addr SocketAddr;
 }
 
 impl UdpSocket {
@@ -27,17 +32,13 @@ impl UdpSocket {
     /// Synchronous. Port 0 picks a free port.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let sock = each_addr(resolve(addr)?, mio::net::UdpSocket::bind)?;
-        Ok(UdpSocket {
-            fd: NetFd::new(sock, "UdpSocket::bind")?,
-        })
+        UdpSocket::register(sock, "UdpSocket::bind")
     }
 
     /// Adopt a bound std socket (made non-blocking here).
     pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
         s.set_nonblocking(true)?;
-        Ok(UdpSocket {
-            fd: NetFd::new(mio::net::UdpSocket::from_std(s), "UdpSocket::from_std")?,
-        })
+        UdpSocket::register(mio::net::UdpSocket::from_std(s), "UdpSocket::from_std")
     }
 
     /// Send one datagram to `target` (Go's `WriteTo`). Returns the bytes sent.
@@ -45,53 +46,10 @@ impl UdpSocket {
         self.fd.locked_io(Write, |s| s.send_to(buf, target)).await
     }
 
-    /// Receive one datagram (Go's `ReadFrom`): its length and sender. A datagram longer than `buf`
-    /// is truncated.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.fd.locked_io(Read, |s| s.recv_from(buf)).await
-    }
-
     /// Set the default peer: `send` goes there and `recv` accepts only its datagrams. Synchronous
     /// (no packet is sent).
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         each_addr(resolve(addr)?, |a| self.fd.sock().connect(a))
-    }
-
-    /// Send one datagram to the connected peer (Go's `Write` on a dialed UDPConn).
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.locked_io(Write, |s| s.send(buf)).await
-    }
-
-    /// Receive one datagram from the connected peer (Go's `Read`). An ICMP "port unreachable" for
-    /// an earlier `send` may surface here as `ConnectionRefused`.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.locked_io(Read, |s| s.recv(buf)).await
-    }
-
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().local_addr()
-    }
-
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.sock().peer_addr()
-    }
-
-    pub fn set_read_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(Read, deadline)
-    }
-
-    pub fn set_write_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(Write, deadline)
-    }
-
-    pub fn set_deadline(&self, deadline: Option<Instant>) -> io::Result<()> {
-        self.set_read_deadline(deadline)?;
-        self.set_write_deadline(deadline)
-    }
-
-    /// Go's `Close`: Gs waiting on the socket wake with an error, as does every later operation.
-    pub fn close(&self) {
-        self.fd.close();
     }
 
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
@@ -150,11 +108,4 @@ impl UdpSocket {
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
         self.fd.sock().set_multicast_ttl_v4(ttl)
     }
-
-    /// The pending socket error (`SO_ERROR`), cleared by reading it.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.fd.sock().take_error()
-    }
 }
-
-fd_traits!(UdpSocket);
