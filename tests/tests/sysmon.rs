@@ -167,8 +167,32 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
     // One P. After sysmon rescues the P from a G stuck in a poll, that G's M has no P; when the G
     // reaches a preemption point it must give way (go to the global queue) rather than keep running
     // alongside the M that now owns the P. Measured as the number of Gs inside a busy section at once.
+    //
+    // The busy sections spin for 500 µs each. On a loaded machine the OS may stop a spinning thread
+    // for longer than the rescue threshold; sysmon then rightly rescues that poll too, and two Gs
+    // may legitimately overlap. Such a round proves nothing either way, so it is run again (a
+    // bounded number of times); only a round with exactly the one rescue under test is judged. With
+    // the bug, every clean round overlaps.
+    const ROUNDS: usize = 5;
+    for _ in 0..ROUNDS {
+        let (max_concurrent, rescues) = rescued_g_round();
+        if rescues != 1 {
+            eprintln!("{rescues} rescues in this round (a loaded machine): running it again");
+            continue;
+        }
+        assert_eq!(
+            max_concurrent, 1,
+            "a G ran without a P next to the P's new M (GORTMAXPROCS=1)"
+        );
+        return;
+    }
+    panic!("no round out of {ROUNDS} had exactly one rescue: the machine is too loaded to judge");
+}
+
+/// One round of the test above: the most Gs seen inside a busy section at once, and the rescues.
+fn rescued_g_round() -> (usize, u64) {
     let rt = rt(1);
-    let max_concurrent = rt.block_on(async {
+    rt.block_on(async {
         let inside = Arc::new(AtomicUsize::new(0));
         let max = Arc::new(AtomicUsize::new(0));
         let busy = |inside: Arc<AtomicUsize>, max: Arc<AtomicUsize>| async move {
@@ -181,8 +205,7 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
                     std::hint::spin_loop();
                 }
                 inside.fetch_sub(1, Ordering::SeqCst);
-                // Keep every poll short, so that the only rescue is the one under test (a long poll
-                // of another G could be rescued too, under load, and legitimately overlap).
+                // Keep every poll short, so that the only rescue is the one under test.
                 gort::yield_now().await;
             }
         };
@@ -208,12 +231,8 @@ fn a_rescued_g_yields_at_its_next_preemption_point_instead_of_running_without_a_
             h.await.unwrap();
         }
         runaway.await.unwrap();
-        max.load(Ordering::SeqCst)
-    });
-    assert_eq!(
-        max_concurrent, 1,
-        "a G ran without a P next to the P's new M (GORTMAXPROCS=1)"
-    );
+        (max.load(Ordering::SeqCst), gort::stats().rescues)
+    })
 }
 
 #[test]
