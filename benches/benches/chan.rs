@@ -7,9 +7,10 @@
 //!
 //! Run: `cargo bench -p benches --bench chan`.
 
+use std::future::Future;
 use std::time::Duration;
 
-use benches::workers;
+use benches::{in_task, workers, Gort, Peer, Tokio};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const ROUND_TRIPS: usize = 10_000;
@@ -37,53 +38,107 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// Two Gs exchange a value back and forth `ROUND_TRIPS` times.
+/// The channel operations the ping-pong and buffered workloads need, on each runtime: gort's
+/// channels, and tokio's `mpsc`. Each is a direct forward, so a workload written once measures each
+/// runtime's own channel.
+trait Chan: Peer {
+    /// The capacity standing for "unbuffered": gort's rendezvous, 0; tokio has none, and its closest
+    /// peer is one slot (see the module header).
+    const UNBUFFERED: usize;
+    type Tx: Clone + Send + 'static;
+    type Rx: Send + 'static;
+
+    fn channel(cap: usize) -> (Self::Tx, Self::Rx);
+
+    /// Send `v`; false if every receiver is gone.
+    fn send(tx: &Self::Tx, v: usize) -> impl Future<Output = bool> + Send;
+
+    /// The next value, or `None` once every sender is gone and the buffer is empty.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<usize>> + Send;
+}
+
+impl Chan for Gort {
+    const UNBUFFERED: usize = 0;
+    type Tx = gort::chan::Sender<usize>;
+    type Rx = gort::chan::Receiver<usize>;
+
+    fn channel(cap: usize) -> (Self::Tx, Self::Rx) {
+        gort::chan::channel(cap)
+    }
+
+    async fn send(tx: &Self::Tx, v: usize) -> bool {
+        tx.send(v).await.is_ok()
+    }
+
+    async fn recv(rx: &mut Self::Rx) -> Option<usize> {
+        rx.recv().await
+    }
+}
+
+impl Chan for Tokio {
+    const UNBUFFERED: usize = 1;
+    type Tx = tokio::sync::mpsc::Sender<usize>;
+    type Rx = tokio::sync::mpsc::Receiver<usize>;
+
+    fn channel(cap: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::mpsc::channel(cap)
+    }
+
+    async fn send(tx: &Self::Tx, v: usize) -> bool {
+        tx.send(v).await.is_ok()
+    }
+
+    async fn recv(rx: &mut Self::Rx) -> Option<usize> {
+        rx.recv().await
+    }
+}
+
+/// Two tasks exchange a value back and forth `ROUND_TRIPS` times over unbuffered channels.
+async fn ping_pong<C: Chan>() {
+    let (ping_tx, mut ping_rx) = C::channel(C::UNBUFFERED);
+    let (pong_tx, mut pong_rx) = C::channel(C::UNBUFFERED);
+    let echo = C::go(async move {
+        while let Some(v) = C::recv(&mut ping_rx).await {
+            if !C::send(&pong_tx, v).await {
+                break;
+            }
+        }
+    });
+    for i in 0..ROUND_TRIPS {
+        assert!(C::send(&ping_tx, i).await, "echo alive");
+        assert_eq!(C::recv(&mut pong_rx).await, Some(i));
+    }
+    drop(ping_tx);
+    echo.await;
+}
+
+/// `producers` tasks push `per` values each through a 1024-slot channel to one consumer.
+async fn producers_to_one<C: Chan>(producers: usize, per: usize) {
+    let (tx, mut rx) = C::channel(1024);
+    for _ in 0..producers {
+        let tx = tx.clone();
+        drop(C::go(async move {
+            for i in 0..per {
+                assert!(C::send(&tx, i).await, "consumer alive");
+            }
+        }));
+    }
+    drop(tx);
+    let mut n = 0;
+    while C::recv(&mut rx).await.is_some() {
+        n += 1;
+    }
+    assert_eq!(n, per * producers);
+}
+
 fn unbuffered_ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("chan_unbuffered_ping_pong");
     let rt = gort_rt();
-    g.bench_function("gort", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let (ping_tx, ping_rx) = gort::chan::channel::<usize>(0);
-                let (pong_tx, pong_rx) = gort::chan::channel::<usize>(0);
-                let echo = gort::go(async move {
-                    while let Some(v) = ping_rx.recv().await {
-                        if pong_tx.send(v).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                for i in 0..ROUND_TRIPS {
-                    ping_tx.send(i).await.expect("echo alive");
-                    assert_eq!(pong_rx.recv().await, Some(i));
-                }
-                drop(ping_tx);
-                echo.await.expect("echo G");
-            })
-        })
-    });
+    g.bench_function("gort", |b| b.iter(|| rt.block_on(ping_pong::<Gort>())));
     drop(rt);
     let rt = tokio_rt();
     g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(in_task(async {
-                let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<usize>(1);
-                let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<usize>(1);
-                let echo = tokio::spawn(async move {
-                    while let Some(v) = ping_rx.recv().await {
-                        if pong_tx.send(v).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                for i in 0..ROUND_TRIPS {
-                    ping_tx.send(i).await.expect("echo alive");
-                    assert_eq!(pong_rx.recv().await, Some(i));
-                }
-                drop(ping_tx);
-                echo.await.expect("echo task");
-            }))
-        })
+        b.iter(|| rt.block_on(in_task(ping_pong::<Tokio>())))
     });
     g.finish();
 }
@@ -94,48 +149,12 @@ fn buffered(c: &mut Criterion, producers: usize) {
     let per = VALUES / producers;
     let rt = gort_rt();
     g.bench_function("gort", |b| {
-        b.iter(|| {
-            rt.block_on(async move {
-                let (tx, rx) = gort::chan::channel::<usize>(1024);
-                for _ in 0..producers {
-                    let tx = tx.clone();
-                    gort::go(async move {
-                        for i in 0..per {
-                            tx.send(i).await.expect("consumer alive");
-                        }
-                    });
-                }
-                drop(tx);
-                let mut n = 0;
-                while rx.recv().await.is_some() {
-                    n += 1;
-                }
-                assert_eq!(n, per * producers);
-            })
-        })
+        b.iter(|| rt.block_on(producers_to_one::<Gort>(producers, per)))
     });
     drop(rt);
     let rt = tokio_rt();
     g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(in_task(async move {
-                let (tx, mut rx) = tokio::sync::mpsc::channel::<usize>(1024);
-                for _ in 0..producers {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        for i in 0..per {
-                            tx.send(i).await.expect("consumer alive");
-                        }
-                    });
-                }
-                drop(tx);
-                let mut n = 0;
-                while rx.recv().await.is_some() {
-                    n += 1;
-                }
-                assert_eq!(n, per * producers);
-            }))
-        })
+        b.iter(|| rt.block_on(in_task(producers_to_one::<Tokio>(producers, per))))
     });
     g.finish();
 }
@@ -221,17 +240,6 @@ fn select_4(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-/// Run `fut` as a tokio task on a worker and wait for it. tokio's `block_on` polls its future on the
-/// calling thread, which is not a worker; gort's runs it as a G on an M. Spawning puts both runtimes'
-/// workloads on their workers, so the comparison is of the schedulers, not of where `block_on` runs.
-async fn in_task<F>(fut: F) -> F::Output
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    tokio::spawn(fut).await.expect("benchmark task")
 }
 
 criterion_group! {

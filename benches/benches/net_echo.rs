@@ -6,7 +6,7 @@
 //! thread), and only the round trips are timed (`iter_custom`). TCP sets `TCP_NODELAY` on both
 //! ends. `cargo bench -p benches --bench net_echo`.
 
-use benches::echo::{gort, tok};
+use benches::echo::{gort, tok, Conn};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const ROUND_TRIPS: u64 = 100;
@@ -27,16 +27,25 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-fn tcp_echo(c: &mut Criterion) {
-    let mut g = c.benchmark_group("tcp_echo_64B");
+/// One group: `ROUND_TRIPS` round trips on a stream from `gort_pair`, then on one from `tok_pair`.
+fn echo<S, T>(
+    c: &mut Criterion,
+    group: &str,
+    gort_pair: fn(&::gort::Runtime) -> S,
+    tok_pair: fn(&tokio::runtime::Runtime) -> T,
+) where
+    S: Conn,
+    T: Conn,
+{
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(ROUND_TRIPS));
 
     let rt = gort_rt();
-    let mut stream = Some(gort::tcp_pair(&rt));
+    let mut stream = Some(gort_pair(&rt));
     g.bench_function("gort", |b| {
         b.iter_custom(|iters| {
             let s = stream.take().expect("stream");
-            let (s, d) = gort::tcp_round_trips(&rt, s, iters * ROUND_TRIPS);
+            let (s, d) = gort::round_trips(&rt, s, iters * ROUND_TRIPS);
             stream = Some(s);
             d
         })
@@ -45,7 +54,7 @@ fn tcp_echo(c: &mut Criterion) {
     drop(rt);
 
     let rt = tokio_rt();
-    let mut stream = Some(tok::tcp_pair(&rt));
+    let mut stream = Some(tok_pair(&rt));
     g.bench_function("tokio", |b| {
         b.iter_custom(|iters| {
             let s = stream.take().expect("stream");
@@ -57,34 +66,12 @@ fn tcp_echo(c: &mut Criterion) {
     g.finish();
 }
 
+fn tcp_echo(c: &mut Criterion) {
+    echo(c, "tcp_echo_64B", gort::tcp_pair, tok::tcp_pair);
+}
+
 fn unix_echo(c: &mut Criterion) {
-    let mut g = c.benchmark_group("unix_echo_64B");
-    g.throughput(Throughput::Elements(ROUND_TRIPS));
-
-    let rt = gort_rt();
-    let mut stream = Some(gort::unix_pair(&rt));
-    g.bench_function("gort", |b| {
-        b.iter_custom(|iters| {
-            let s = stream.take().expect("stream");
-            let (s, d) = gort::unix_round_trips(&rt, s, iters * ROUND_TRIPS);
-            stream = Some(s);
-            d
-        })
-    });
-    drop(stream);
-    drop(rt);
-
-    let rt = tokio_rt();
-    let mut stream = Some(tok::unix_pair(&rt));
-    g.bench_function("tokio", |b| {
-        b.iter_custom(|iters| {
-            let s = stream.take().expect("stream");
-            let (s, d) = tok::round_trips(&rt, s, iters * ROUND_TRIPS);
-            stream = Some(s);
-            d
-        })
-    });
-    g.finish();
+    echo(c, "unix_echo_64B", gort::unix_pair, tok::unix_pair);
 }
 
 criterion_group!(benches, tcp_echo, unix_echo);

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use benches::workers;
+use benches::{in_task, workers};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const TASKS: usize = 8;
@@ -75,17 +75,6 @@ fn mutex_contention(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-/// Run `fut` as a tokio task on a worker and wait for it. tokio's `block_on` polls its future on the
-/// calling thread, which is not a worker; gort's runs it as a G on an M. Spawning puts both runtimes'
-/// workloads on their workers, so the comparison is of the schedulers, not of where `block_on` runs.
-async fn in_task<F>(fut: F) -> F::Output
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    tokio::spawn(fut).await.expect("benchmark task")
 }
 
 criterion_group! {

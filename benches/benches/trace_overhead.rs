@@ -73,7 +73,7 @@ const TCP_ECHO: Named = Named {
     name: "tcp_echo",
     gort: |rt| {
         let s = echo::gort::tcp_pair(rt.runtime());
-        drop(echo::gort::tcp_round_trips(rt.runtime(), s, ECHO_N));
+        drop(echo::gort::round_trips(rt.runtime(), s, ECHO_N));
     },
     tokio: |rt| {
         let s = echo::tok::tcp_pair(rt.runtime());

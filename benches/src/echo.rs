@@ -2,34 +2,79 @@
 //! [`MSG`]-byte message whole and writes it back. Used by `benches/net_echo.rs` (gort's netpoller
 //! path against tokio's) and by `benches/trace_overhead.rs` (a workload whose Gs make syscalls).
 //! TCP sets `TCP_NODELAY` on both ends; the client runs as a G/task on a worker.
+//!
+//! The echo and the timed client loop are written once, over [`Conn`]; only making a connected
+//! pair differs between the runtimes.
 
+use std::future::Future;
+use std::io;
 use std::time::{Duration, Instant};
 
 /// Bytes per message.
 pub const MSG: usize = 64;
 
+/// A connected stream of either runtime, by its own whole-buffer read and write: gort's
+/// `read_exact`/`write_all` methods (the netpoller path), tokio's `AsyncReadExt`/`AsyncWriteExt`.
+pub trait Conn: Send + 'static {
+    fn read_exact<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+}
+
+/// The echo side: read a whole message, write it back, until the client goes away.
+pub async fn echo<S: Conn>(mut s: S) {
+    let mut buf = [0u8; MSG];
+    while s.read_exact(&mut buf).await.is_ok() {
+        if s.write_all(&buf).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The client side: `n` round trips on `s`; returns the stream and the time they took.
+pub async fn timed_round_trips<S: Conn>(mut s: S, n: u64) -> (S, Duration) {
+    let msg = [7u8; MSG];
+    let mut buf = [0u8; MSG];
+    let start = Instant::now();
+    for _ in 0..n {
+        s.write_all(&msg).await.unwrap();
+        s.read_exact(&mut buf).await.unwrap();
+    }
+    (s, start.elapsed())
+}
+
 pub mod gort {
     use super::*;
     use ::gort::net::{TcpListener, TcpStream, UnixStream};
 
-    /// The echo side: read a whole message, write it back, until the client goes away.
-    pub async fn echo_tcp(s: TcpStream) {
-        let mut buf = [0u8; MSG];
-        while s.read_exact(&mut buf).await.is_ok() {
-            if s.write_all(&buf).await.is_err() {
-                break;
+    /// [`Conn`] for gort stream types, by their own methods.
+    macro_rules! conn_by_own_methods {
+        ($($t:ty),*) => {$(
+            impl Conn for $t {
+                fn read_exact<'a>(
+                    &'a mut self,
+                    buf: &'a mut [u8],
+                ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+                    <$t>::read_exact(self, buf)
+                }
+
+                fn write_all<'a>(
+                    &'a mut self,
+                    buf: &'a [u8],
+                ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+                    <$t>::write_all(self, buf)
+                }
             }
-        }
+        )*};
     }
 
-    pub async fn echo_unix(s: UnixStream) {
-        let mut buf = [0u8; MSG];
-        while s.read_exact(&mut buf).await.is_ok() {
-            if s.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    }
+    conn_by_own_methods!(TcpStream, UnixStream);
 
     pub fn tcp_pair(rt: &::gort::Runtime) -> TcpStream {
         rt.block_on(async {
@@ -39,7 +84,7 @@ pub mod gort {
             let (server, _) = ln.accept().await.unwrap();
             client.set_nodelay(true).unwrap();
             server.set_nodelay(true).unwrap();
-            ::gort::go(echo_tcp(server));
+            ::gort::go(echo(server));
             client
         })
     }
@@ -47,52 +92,43 @@ pub mod gort {
     pub fn unix_pair(rt: &::gort::Runtime) -> UnixStream {
         rt.block_on(async {
             let (client, server) = UnixStream::pair().unwrap();
-            ::gort::go(echo_unix(server));
+            ::gort::go(echo(server));
             client
         })
     }
 
-    /// Run `n` round trips on `s` in a G; return the stream and the time they took.
-    pub fn tcp_round_trips(rt: &::gort::Runtime, s: TcpStream, n: u64) -> (TcpStream, Duration) {
-        rt.block_on(async move {
-            let msg = [7u8; MSG];
-            let mut buf = [0u8; MSG];
-            let start = Instant::now();
-            for _ in 0..n {
-                s.write_all(&msg).await.unwrap();
-                s.read_exact(&mut buf).await.unwrap();
-            }
-            (s, start.elapsed())
-        })
-    }
-
-    pub fn unix_round_trips(rt: &::gort::Runtime, s: UnixStream, n: u64) -> (UnixStream, Duration) {
-        rt.block_on(async move {
-            let msg = [7u8; MSG];
-            let mut buf = [0u8; MSG];
-            let start = Instant::now();
-            for _ in 0..n {
-                s.write_all(&msg).await.unwrap();
-                s.read_exact(&mut buf).await.unwrap();
-            }
-            (s, start.elapsed())
-        })
+    /// Run `n` round trips on `s` in a G (gort's `block_on` runs its future as a G on an M);
+    /// return the stream and the time they took.
+    pub fn round_trips<S: Conn>(rt: &::gort::Runtime, s: S, n: u64) -> (S, Duration) {
+        rt.block_on(timed_round_trips(s, n))
     }
 }
 
 pub mod tok {
     use super::*;
-    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use crate::in_task;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream, UnixStream};
 
-    pub async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
-        let mut buf = [0u8; MSG];
-        while s.read_exact(&mut buf).await.is_ok() {
-            if s.write_all(&buf).await.is_err() {
-                break;
+    /// [`Conn`] for tokio stream types, by `AsyncReadExt`/`AsyncWriteExt`.
+    macro_rules! conn_by_ext_traits {
+        ($($t:ty),*) => {$(
+            impl Conn for $t {
+                async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+                    AsyncReadExt::read_exact(self, buf).await.map(drop)
+                }
+
+                fn write_all<'a>(
+                    &'a mut self,
+                    buf: &'a [u8],
+                ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+                    AsyncWriteExt::write_all(self, buf)
+                }
             }
-        }
+        )*};
     }
+
+    conn_by_ext_traits!(TcpStream, UnixStream);
 
     pub fn tcp_pair(rt: &tokio::runtime::Runtime) -> TcpStream {
         rt.block_on(async {
@@ -116,23 +152,7 @@ pub mod tok {
     }
 
     /// Run `n` round trips on `s` in a task on a worker (as gort's G runs on an M).
-    pub fn round_trips<S>(rt: &tokio::runtime::Runtime, mut s: S, n: u64) -> (S, Duration)
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        rt.block_on(async move {
-            tokio::spawn(async move {
-                let msg = [7u8; MSG];
-                let mut buf = [0u8; MSG];
-                let start = Instant::now();
-                for _ in 0..n {
-                    s.write_all(&msg).await.unwrap();
-                    s.read_exact(&mut buf).await.unwrap();
-                }
-                (s, start.elapsed())
-            })
-            .await
-            .unwrap()
-        })
+    pub fn round_trips<S: Conn>(rt: &tokio::runtime::Runtime, s: S, n: u64) -> (S, Duration) {
+        rt.block_on(in_task(timed_round_trips(s, n)))
     }
 }

@@ -23,10 +23,17 @@ pub mod peer;
 pub mod report;
 pub mod workloads;
 
-pub use peer::{Gort, Peer, Tokio};
+pub use peer::{Gort, Peer, Task, Tokio};
 
 /// The worker count for every comparison: the machine's parallelism (one worker per core, as both
 /// runtimes default to), used for both runtimes.
 pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Run `fut` as a tokio task on a worker and wait for it. tokio's `block_on` polls its future on the
+/// calling thread, which is not a worker; gort's runs it as a G on an M. Spawning puts both runtimes'
+/// workloads on their workers, so the comparison is of the schedulers, not of where `block_on` runs.
+pub async fn in_task<F: Task>(fut: F) -> F::Output {
+    tokio::spawn(fut).await.expect("benchmark task")
 }

@@ -22,6 +22,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+/// A future a runtime can run as a task: `Send` and `'static`, with a `Send + 'static` output.
+pub trait Task: Future<Output: Send + 'static> + Send + 'static {}
+
+impl<F: Future<Output: Send + 'static> + Send + 'static> Task for F {}
+
 /// A runtime under test.
 pub trait Peer: Sized + Send + Sync + 'static {
     /// The name criterion and the report use for this runtime's entries.
@@ -34,22 +39,13 @@ pub trait Peer: Sized + Send + Sync + 'static {
     fn build(workers: usize) -> io::Result<Self>;
 
     /// Run `fut` to completion, waiting on the calling thread (which must be outside the runtime).
-    fn block_on<F>(&self, fut: F) -> F::Output
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static;
+    fn block_on<F: Task>(&self, fut: F) -> F::Output;
 
     /// Spawn from outside the runtime (the "remote" path: the global / inject queue).
-    fn spawn<F>(&self, fut: F) -> Self::Join<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static;
+    fn spawn<F: Task>(&self, fut: F) -> Self::Join<F::Output>;
 
     /// Spawn from inside a task (the "local" path: the current worker's queue).
-    fn go<F>(fut: F) -> Self::Join<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static;
+    fn go<F: Task>(fut: F) -> Self::Join<F::Output>;
 
     /// Let every other runnable task run first.
     fn yield_now() -> impl Future<Output = ()> + Send;
@@ -109,27 +105,15 @@ impl Peer for Gort {
         gort::Builder::new().procs(workers).build().map(Gort)
     }
 
-    fn block_on<F>(&self, fut: F) -> F::Output
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    fn block_on<F: Task>(&self, fut: F) -> F::Output {
         self.0.block_on(fut)
     }
 
-    fn spawn<F>(&self, fut: F) -> Self::Join<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    fn spawn<F: Task>(&self, fut: F) -> Self::Join<F::Output> {
         Joined(self.0.go(fut))
     }
 
-    fn go<F>(fut: F) -> Self::Join<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    fn go<F: Task>(fut: F) -> Self::Join<F::Output> {
         Joined(gort::go(fut))
     }
 
@@ -168,27 +152,15 @@ impl Peer for Tokio {
             .map(Tokio)
     }
 
-    fn block_on<F>(&self, fut: F) -> F::Output
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    fn block_on<F: Task>(&self, fut: F) -> F::Output {
         self.0.block_on(fut)
     }
 
-    fn spawn<F>(&self, fut: F) -> Self::Join<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    fn spawn<F: Task>(&self, fut: F) -> Self::Join<F::Output> {
         Joined(self.0.spawn(fut))
     }
 
-    fn go<F>(fut: F) -> Self::Join<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    fn go<F: Task>(fut: F) -> Self::Join<F::Output> {
         Joined(tokio::spawn(fut))
     }
 

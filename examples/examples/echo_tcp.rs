@@ -14,9 +14,7 @@
 //! Chapter: the Go book's network chapters (TCP servers: `net.Listen`, `Accept`, `go handle(conn)`);
 //! runtime story: the netpoller (`runtime/src/net/`, `netpoll/`).
 
-use std::io::BufRead;
-
-use examples::chapters::{arg, echo_tcp, flag};
+use examples::chapters::{arg, echo_tcp, flag, stdin_line};
 use gort::net::{TcpListener, TcpStream};
 
 fn main() {
@@ -67,16 +65,10 @@ async fn client(addr: String) -> std::io::Result<()> {
         "connected to {}; type lines (Ctrl-D ends)",
         conn.peer_addr()?
     );
-    loop {
-        // Reading the terminal blocks its thread: a blocking section, so the P is not held.
-        let line = gort::blocking(|| {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map(|_| line)
-        })?;
-        if line.is_empty() {
-            return Ok(()); // end of input
-        }
+    // `stdin_line` waits for the terminal in a blocking section: the P is not held meanwhile.
+    while let Some(line) = stdin_line()? {
         let back = echo_tcp::exchange(&mut conn, line.as_bytes()).await?;
         print!("echo: {}", String::from_utf8_lossy(&back));
     }
+    Ok(()) // end of input
 }

@@ -12,10 +12,9 @@
 //!
 //! Chapter: the Go book's network chapters (Unix domain sockets: `net.Listen("unix", path)`).
 
-use std::io::BufRead;
 use std::path::PathBuf;
 
-use examples::chapters::{arg, echo_tcp, echo_unix, flag};
+use examples::chapters::{arg, echo_tcp, echo_unix, flag, stdin_line};
 use gort::net::UnixStream;
 
 fn main() {
@@ -68,15 +67,9 @@ async fn serve(path: PathBuf) -> std::io::Result<()> {
 async fn client(path: PathBuf) -> std::io::Result<()> {
     let mut conn = UnixStream::connect(&path).await?;
     println!("connected to {}; type lines (Ctrl-D ends)", path.display());
-    loop {
-        let line = gort::blocking(|| {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).map(|_| line)
-        })?;
-        if line.is_empty() {
-            return Ok(());
-        }
+    while let Some(line) = stdin_line()? {
         let back = echo_tcp::exchange(&mut conn, line.as_bytes()).await?;
         print!("echo: {}", String::from_utf8_lossy(&back));
     }
+    Ok(()) // end of input
 }

@@ -19,17 +19,10 @@ use gort::net::TcpListener;
 use gort::signal::{notify, Signal};
 
 fn main() -> ExitCode {
-    let mut addr = "127.0.0.1:8080".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match (a.as_str(), args.next()) {
-            ("--addr", Some(v)) => addr = v,
-            _ => {
-                eprintln!("usage: hyper_server [--addr HOST:PORT]");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let addr = match examples::addr_flag("hyper_server", "127.0.0.1:8080") {
+        Ok(addr) => addr,
+        Err(usage) => return usage,
+    };
     gort::run(async move {
         let signals = notify(&[Signal::Interrupt, Signal::Terminate]);
         let listener = match TcpListener::bind(addr.as_str()) {

@@ -8,7 +8,8 @@
 //! `hyper_server.rs`, with hyper's I/O and timer traits implemented over tokio instead of gort, on
 //! tokio's multi-threaded runtime with one worker per core (tokio's default), so a benchmark compares
 //! the runtimes and nothing else. Its `Read`/`Write` adapter is the usual one (what `hyper-util`'s
-//! `TokioIo` does), written out here because this example may depend only on hyper and tokio.
+//! `TokioIo` does), written out here because this example may depend only on hyper and tokio (and
+//! on this package's std-only `examples::addr_flag`, so both servers take the same command line).
 //!
 //! Chapter: network I/O through the netpoller — the same chapter, on the runtime gort is measured
 //! against.
@@ -108,17 +109,11 @@ async fn hello(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byt
 }
 
 fn main() -> std::process::ExitCode {
-    let mut addr = "127.0.0.1:8080".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match (a.as_str(), args.next()) {
-            ("--addr", Some(v)) => addr = v,
-            _ => {
-                eprintln!("usage: hyper_tokio_server [--addr HOST:PORT]");
-                return std::process::ExitCode::from(2);
-            }
-        }
-    }
+    // The same command line as hyper_server's (the flag parser is plain std, nothing of gort's).
+    let addr = match examples::addr_flag("hyper_tokio_server", "127.0.0.1:8080") {
+        Ok(addr) => addr,
+        Err(usage) => return usage,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -296,6 +296,22 @@ mod loom_models {
         })
     }
 
+    impl Slot {
+        /// What an event (`ioready`) or a close does to the slot: unblock it and wake whoever was
+        /// parked.
+        fn unblock(&self, ioready: bool) {
+            if let Some(w) = self.sema.unblock(ioready, &self.waiters) {
+                w.wake();
+            }
+        }
+    }
+
+    /// A thread that races the model's own: `unblock(ioready)` on `s`.
+    fn spawn_unblock(s: &Arc<Slot>, ioready: bool) -> loom::thread::JoinHandle<()> {
+        let s = s.clone();
+        loom::thread::spawn(move || s.unblock(ioready))
+    }
+
     fn check_count(slot: &Slot) {
         let parked = usize::from(slot.sema.is_parked());
         assert_eq!(
@@ -310,12 +326,7 @@ mod loom_models {
         loom::model(|| {
             let s = slot();
             let (count, waker) = counting_waker();
-            let s2 = s.clone();
-            let event = loom::thread::spawn(move || {
-                if let Some(w) = s2.sema.unblock(true, &s2.waiters) {
-                    w.wake();
-                }
-            });
+            let event = spawn_unblock(&s, true);
             let got = s.sema.block(&waker, &s.waiters, || false);
             event.join().unwrap();
             match got {
@@ -333,12 +344,7 @@ mod loom_models {
             let s = slot();
             let (count, waker) = counting_waker();
             assert_eq!(s.sema.block(&waker, &s.waiters, || false), Blocked::Parked);
-            let s2 = s.clone();
-            let event = loom::thread::spawn(move || {
-                if let Some(w) = s2.sema.unblock(true, &s2.waiters) {
-                    w.wake();
-                }
-            });
+            let event = spawn_unblock(&s, true);
             let got = s.sema.block(&waker, &s.waiters, || false);
             event.join().unwrap();
             // The event either woke the task (which will poll again) or made this re-poll return Ready.
@@ -358,9 +364,7 @@ mod loom_models {
             let closer = loom::thread::spawn(move || {
                 // Go's poll_runtime_pollUnblock: store the error state, then unblock without I/O.
                 closing2.store(true, Release);
-                if let Some(w) = s2.sema.unblock(false, &s2.waiters) {
-                    w.wake();
-                }
+                s2.unblock(false);
             });
             // poll_wait's first check may see either value; the re-check under the slot must not miss it.
             let got = if closing.load(Acquire) {
@@ -386,14 +390,7 @@ mod loom_models {
             assert_eq!(s.sema.block(&waker, &s.waiters, || false), Blocked::Parked);
             let racers: Vec<_> = [true, false]
                 .into_iter()
-                .map(|ioready| {
-                    let s = s.clone();
-                    loom::thread::spawn(move || {
-                        if let Some(w) = s.sema.unblock(ioready, &s.waiters) {
-                            w.wake();
-                        }
-                    })
-                })
+                .map(|ioready| spawn_unblock(&s, ioready))
                 .collect();
             for r in racers {
                 r.join().unwrap();

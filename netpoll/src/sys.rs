@@ -7,58 +7,42 @@
 //! waker is an `EVFILT_USER` event. What is left is how an event maps to the two directions, and the wait
 //! granularity.
 //!
-//! Only the Linux branch can be tested on this project's machines.
+//! Both rules are compiled everywhere (a `cfg!` constant picks one), but only the epoll one can be
+//! run on this project's machines.
 
 use std::time::Duration;
 
 use mio::event::Event;
 
+/// Whether mio uses kqueue here (macOS, iOS and the BSDs); elsewhere it uses epoll.
+const KQUEUE: bool = cfg!(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+));
+
 /// Which directions an event makes ready, as `(readable, writable)`.
 ///
 /// Go's epoll rule: readable on `IN|RDHUP|HUP|ERR`, writable on `OUT|HUP|ERR`. mio's accessors cover those
 /// bits: `is_read_closed` is HUP or RDHUP, `is_write_closed` is HUP (or ERR on a pipe), `is_error` is ERR.
-#[cfg(not(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "visionos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-)))]
-pub(crate) fn readiness(ev: &Event) -> (bool, bool) {
-    let err = ev.is_error();
-    (
-        ev.is_readable() || ev.is_read_closed() || err,
-        ev.is_writable() || ev.is_write_closed() || err,
-    )
-}
-
-/// Which directions an event makes ready, as `(readable, writable)`.
 ///
 /// Go's kqueue rule: `EVFILT_READ` is readable, `EVFILT_WRITE` writable, and an `EVFILT_READ` with
-/// `EV_EOF` wakes the writer too. Some systems never deliver a write event to the write end of a pipe
-/// whose read end closed, only that read EOF; the woken writer retries and gets EPIPE (or succeeds), so a
-/// spurious wake costs one syscall while a missing one would hang it.
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "visionos",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-))]
+/// `EV_EOF` (`is_read_closed`) wakes the writer too. Some systems never deliver a write event to the
+/// write end of a pipe whose read end closed, only that read EOF; the woken writer retries and gets
+/// EPIPE (or succeeds), so a spurious wake costs one syscall while a missing one would hang it.
 pub(crate) fn readiness(ev: &Event) -> (bool, bool) {
     let err = ev.is_error();
     let eof = ev.is_read_closed();
+    let eof_wakes_writer = KQUEUE && eof;
     (
         ev.is_readable() || eof || err,
-        ev.is_writable() || ev.is_write_closed() || eof || err,
+        ev.is_writable() || ev.is_write_closed() || eof_wakes_writer || err,
     )
 }
 

@@ -1,10 +1,13 @@
 //! Helpers shared by the integration tests in `tests/tests/`.
 
 use std::future::Future;
+use std::io;
 use std::sync::{mpsc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
+use gort::io::{self as rio, AsyncBufRead, AsyncRead, AsyncWrite};
+use gort::net::{tcp, unix};
 use gort::time::timeout;
 
 /// Run `fut` in its own G and fail (instead of hanging) if it has not finished in `secs` seconds.
@@ -48,6 +51,38 @@ where
             }
         }
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within {LIMIT:?}"),
+    }
+}
+
+/// Run `fut` as the main G of a fresh runtime with `procs` Ps, on a thread of its own, and return
+/// its output, failing if it has not finished within `limit`. As with [`limited`], the limit is
+/// watched from outside the runtime, so it arms no runtime timer. Unlike [`limited`], the runtime's
+/// shutdown is waited for after the verdict, so a panic there fails the test too, and the next test
+/// starts with this runtime gone (what a test of process-wide state, such as signals, needs).
+pub fn run_within<F>(procs: usize, limit: Duration, fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let t = thread::spawn(move || {
+        let rt = gort::Builder::new().procs(procs).build().expect("runtime");
+        let _ = tx.send(rt.block_on(fut));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => {
+            if let Err(p) = t.join() {
+                std::panic::resume_unwind(p);
+            }
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
+            Err(p) => std::panic::resume_unwind(p),
+            Ok(()) => unreachable!("the runtime thread ended without a result"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the program did not finish within {limit:?}")
+        }
     }
 }
 
@@ -124,4 +159,156 @@ pub fn ensure_nofile(min: u64) -> bool {
     // SAFETY: `rl` is a valid rlimit; raising the soft limit within the hard limit is allowed.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) }, 0);
     true
+}
+
+// ---- signals ---------------------------------------------------------------------------------------
+
+/// Send `sig` to this process. The caller must have installed a handler for it first (or the
+/// default action, often the end of the process, happens).
+pub fn raise(sig: i32) {
+    // SAFETY: sending a signal to our own process; the caller installed a handler for it.
+    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
+}
+
+/// Whether `sig`'s disposition is the default action (nobody listens for it).
+pub fn is_default(sig: i32) -> bool {
+    // SAFETY: querying (not changing) the disposition with a valid out-pointer.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
+        old.sa_sigaction == libc::SIG_DFL
+    }
+}
+
+// ---- streams ---------------------------------------------------------------------------------------
+
+/// Read `r` to its end with `gort::io::read_line`, one string a line (with its newline, if it had
+/// one), failing the test if there are more than `max`.
+pub async fn read_lines<R: AsyncBufRead + Unpin>(r: &mut R, max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if rio::read_line(r, &mut line).await.unwrap() == 0 {
+            return lines;
+        }
+        lines.push(line);
+        assert!(lines.len() <= max, "more than {max} lines: {lines:?}");
+    }
+}
+
+/// The read half of a split stream, read by its own `read`: the fd's path, not the `AsyncRead` one
+/// the `gort::io` helpers take. For TCP's and Unix sockets' halves alike.
+pub trait ReadHalf: AsyncRead + Unpin + Send + 'static {
+    fn read_some<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
+}
+
+/// The write half of a split stream, written by its own `write_all` (as [`ReadHalf`]).
+pub trait WriteHalf: AsyncWrite + Unpin + Send + 'static {
+    fn write_whole<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+}
+
+/// [`ReadHalf`] and [`WriteHalf`] for a socket module's `OwnedReadHalf` and `OwnedWriteHalf`.
+macro_rules! halves_by_own_methods {
+    ($($kind:ident),*) => {$(
+        impl ReadHalf for $kind::OwnedReadHalf {
+            fn read_some<'a>(
+                &'a mut self,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+                $kind::OwnedReadHalf::read(self, buf)
+            }
+        }
+
+        impl WriteHalf for $kind::OwnedWriteHalf {
+            fn write_whole<'a>(
+                &'a mut self,
+                buf: &'a [u8],
+            ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+                $kind::OwnedWriteHalf::write_all(self, buf)
+            }
+        }
+    )*};
+}
+
+halves_by_own_methods!(tcp, unix);
+
+/// Echo `conns` connections at once, each carrying `total` bytes of its own pattern ([`fill`]) in
+/// `chunk`-sized writes, and check every byte that comes back. The TCP and Unix-socket tests share it.
+///
+/// A server G accepts `conns` connections with `accept` (the listener's accept, split into halves)
+/// and echoes each in a G of its own with `gort::io::copy`; dropping the write half afterwards must
+/// shut down writing, so the client reads EOF. Client `c` connects with `connect()` and writes from
+/// a G of its own while it reads the echo back, checking each piece ([`matches`]) and that nothing
+/// is missing at EOF. The server must count every byte of every connection.
+pub async fn echo_concurrently<A, AF, C, CF, R, W>(
+    conns: usize,
+    total: usize,
+    chunk: usize,
+    mut accept: A,
+    connect: C,
+) where
+    A: FnMut() -> AF + Send + 'static,
+    AF: Future<Output = (R, W)> + Send,
+    C: Fn() -> CF,
+    CF: Future<Output = (R, W)> + Send + 'static,
+    R: ReadHalf,
+    W: WriteHalf,
+{
+    let server = gort::go(async move {
+        let mut echoes = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            let (mut r, mut w) = accept().await;
+            echoes.push(gort::go(
+                async move { rio::copy(&mut r, &mut w).await.unwrap() },
+            ));
+        }
+        let mut echoed = 0;
+        for e in echoes {
+            echoed += e.await.unwrap();
+        }
+        echoed
+    });
+    let clients: Vec<_> = (0..conns)
+        .map(|c| {
+            let halves = connect();
+            gort::go(async move {
+                let (mut r, mut w) = halves.await;
+                let writer = gort::go(async move {
+                    let mut buf = vec![0u8; chunk];
+                    let mut off = 0;
+                    while off < total {
+                        let n = chunk.min(total - off);
+                        fill(c, off, &mut buf[..n]);
+                        w.write_whole(&buf[..n]).await.unwrap();
+                        off += n;
+                    }
+                });
+                let mut buf = vec![0u8; chunk];
+                let mut off = 0;
+                loop {
+                    let n = r.read_some(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    assert!(
+                        matches(c, off, &buf[..n]),
+                        "connection {c}: wrong bytes at offset {off}"
+                    );
+                    off += n;
+                }
+                assert_eq!(off, total, "connection {c}: short echo");
+                writer.await.unwrap();
+            })
+        })
+        .collect();
+    for h in clients {
+        h.await.unwrap();
+    }
+    assert_eq!(server.await.unwrap(), (conns * total) as u64);
 }

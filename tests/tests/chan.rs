@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use examples::chapters::producer_consumer::producer_consumer;
 use gort::chan::{channel, Receiver, SendError, Sender, TryRecvError, TrySendError};
 use gort::Builder;
 
@@ -239,52 +240,25 @@ fn dropped_send_future_delivers_at_most_once() {
     });
 }
 
+/// The producer-consumer chapter program (`examples/src/chapters/producer_consumer.rs`), run big:
+/// every value arrives exactly once, and each consumer sees each producer's values in send order.
 fn producers_consumers(procs: usize, cap: usize) {
     const PRODUCERS: u64 = 8;
     const CONSUMERS: usize = 6;
     const PER: u64 = 5_000;
-    let all = rt(procs).block_on(async move {
-        let (tx, rx) = channel::<u64>(cap);
+    let r = rt(procs).block_on(producer_consumer(PRODUCERS as usize, CONSUMERS, PER, cap));
+    assert_eq!(r.received.len(), CONSUMERS);
+    for got in &r.received {
         for p in 0..PRODUCERS {
-            let tx = tx.clone();
-            gort::go(async move {
-                for i in 0..PER {
-                    tx.send(p * PER + i).await.unwrap();
-                }
-            });
+            let mine: Vec<_> = got.iter().filter(|&&v| v / PER == p).collect();
+            assert!(
+                mine.windows(2).all(|w| w[0] < w[1]),
+                "producer {p}'s values reordered"
+            );
         }
-        drop(tx); // the last producer to finish closes the channel
-        let consumers: Vec<_> = (0..CONSUMERS)
-            .map(|_| {
-                let rx = rx.clone();
-                gort::go(async move {
-                    let mut got = Vec::new();
-                    while let Some(v) = rx.recv().await {
-                        got.push(v);
-                    }
-                    got
-                })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for c in consumers {
-            let got = c.await.unwrap();
-            // Per producer, one consumer sees its values in send order.
-            for p in 0..PRODUCERS {
-                let mine: Vec<_> = got.iter().filter(|&&v| v / PER == p).collect();
-                assert!(
-                    mine.windows(2).all(|w| w[0] < w[1]),
-                    "producer {p}'s values reordered"
-                );
-            }
-            all.extend(got);
-        }
-        all
-    });
-    let mut all = all;
-    all.sort_unstable();
+    }
     assert_eq!(
-        all,
+        r.values,
         (0..PRODUCERS * PER).collect::<Vec<_>>(),
         "a value lost or duplicated"
     );

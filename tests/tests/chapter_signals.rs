@@ -3,29 +3,14 @@
 //! and its tests take turns (SERIAL).
 
 use std::future::Future;
-use std::sync::{mpsc, Mutex};
-use std::thread;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use examples::chapters::signals::{notify_context, serve_until_signal, STOP_SIGNALS};
 use gort::signal::{self, Signal};
-use gort::Builder;
+use tests::{is_default, raise, run_within};
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn raise(sig: i32) {
-    // SAFETY: sending a signal to our own process; the test installed a handler for it first.
-    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
-}
-
-fn is_default(sig: i32) -> bool {
-    // SAFETY: querying (not changing) the disposition with a valid out-pointer.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
-        old.sa_sigaction == libc::SIG_DFL
-    }
-}
 
 /// Run `fut` on a fresh 2-P runtime on a thread of its own, failing the test if it has not finished
 /// within a minute (a lost signal would otherwise hang the test forever).
@@ -34,24 +19,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (tx, rx) = mpsc::channel();
-    let t = thread::spawn(move || {
-        let rt = Builder::new().procs(2).build().expect("runtime");
-        let _ = tx.send(rt.block_on(fut));
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(v) => {
-            if let Err(p) = t.join() {
-                std::panic::resume_unwind(p);
-            }
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
-            Err(p) => std::panic::resume_unwind(p),
-            Ok(()) => unreachable!("the runtime thread ended without a result"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the program did not stop within 60 s"),
-    }
+    run_within(2, Duration::from_secs(60), fut)
 }
 
 /// Listen for SIGINT and SIGTERM, send `sig` to ourselves once the workers are busy, and run the

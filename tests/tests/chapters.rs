@@ -4,8 +4,6 @@
 //! (`chapter_signals.rs`): signals are process-wide.
 
 use std::future::Future;
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use examples::chapters::{
@@ -13,39 +11,20 @@ use examples::chapters::{
     prime_sieve, producer_consumer, select_timeout, sync_primitives, udp_multicast, uds_vs_tcp,
     worker_pool,
 };
-use gort::Builder;
+use tests::run_within;
 
 /// A hang is a failure, not a stuck test run.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Run `fut` as the main G of a fresh runtime with `procs` Ps, on a thread of its own, failing the
-/// test if it has not finished within `LIMIT`. The limit is watched from outside the runtime, so it
-/// arms no runtime timer. A panic inside the program fails the test with its message.
+/// Run `fut` as the main G of a fresh runtime with `procs` Ps, failing the test if it has not
+/// finished within `LIMIT` (see `tests::run_within`). A panic inside the program fails the test with
+/// its message.
 fn run<F>(procs: usize, fut: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (tx, rx) = mpsc::channel();
-    let t = thread::spawn(move || {
-        let rt = Builder::new().procs(procs).build().expect("runtime");
-        let _ = tx.send(rt.block_on(fut));
-    });
-    match rx.recv_timeout(LIMIT) {
-        Ok(v) => {
-            if let Err(p) = t.join() {
-                std::panic::resume_unwind(p);
-            }
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
-            Err(p) => std::panic::resume_unwind(p),
-            Ok(()) => unreachable!("the runtime thread ended without a result"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the program did not finish within {LIMIT:?}")
-        }
-    }
+    run_within(procs, LIMIT, fut)
 }
 
 #[test]
@@ -56,8 +35,8 @@ fn producer_consumer_delivers_every_value_exactly_once() {
             r.values.iter().copied().eq(0..1500),
             "procs {procs} cap {cap}: values lost or duplicated"
         );
-        assert_eq!(r.per_consumer.len(), 4);
-        assert_eq!(r.per_consumer.iter().sum::<usize>(), 1500);
+        assert_eq!(r.received.len(), 4);
+        assert_eq!(r.received.iter().map(Vec::len).sum::<usize>(), 1500);
     }
 }
 

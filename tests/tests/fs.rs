@@ -9,6 +9,7 @@ use std::sync::Arc;
 use gort::fs::{self, File};
 use gort::io::{self as rio, BufReader, BufWriter};
 use gort::Builder;
+use tests::read_lines;
 
 fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
@@ -115,16 +116,7 @@ fn files_work_with_bufwriter_bufreader_and_read_line() {
             drop(w);
 
             let mut r = BufReader::new(File::open(&path).await.unwrap());
-            let mut lines = Vec::new();
-            loop {
-                let mut line = String::new();
-                if rio::read_line(&mut r, &mut line).await.unwrap() == 0 {
-                    break;
-                }
-                lines.push(line);
-                assert!(lines.len() <= 1000);
-            }
-            lines
+            read_lines(&mut r, 1000).await
         }
     });
     assert_eq!(lines.len(), 1000);

@@ -11,7 +11,7 @@ use gort::io::{self as rio, BufReader, BufWriter};
 use gort::net::{TcpListener, TcpStream};
 use gort::time::sleep;
 use gort::Builder;
-use tests::{bounded, ensure_nofile, fill, matches};
+use tests::{bounded, echo_concurrently, ensure_nofile, fill, matches, read_lines};
 
 fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
@@ -26,8 +26,6 @@ async fn pair() -> (TcpStream, TcpStream) {
     (client.await.unwrap(), server)
 }
 
-// ---- deterministic per-connection byte pattern ----------------------------------------------
-
 // ---- tests ---------------------------------------------------------------------------------
 
 #[test]
@@ -39,62 +37,14 @@ fn echo_1000_concurrent_connections_of_1mib_each_returns_every_byte_intact() {
         return;
     }
     rt().block_on(bounded(600, async {
-        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ln = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
         let addr = ln.local_addr().unwrap();
-        let server = gort::go(async move {
-            let mut echoes = Vec::with_capacity(CONNS);
-            for _ in 0..CONNS {
-                let (s, _) = ln.accept().await.unwrap();
-                echoes.push(gort::go(async move {
-                    let (mut r, mut w) = s.into_split();
-                    let n = rio::copy(&mut r, &mut w).await.unwrap();
-                    // Dropping `w` shuts down writing: the client reads EOF.
-                    n
-                }));
-            }
-            let mut total = 0;
-            for e in echoes {
-                total += e.await.unwrap();
-            }
-            total
-        });
-        let clients: Vec<_> = (0..CONNS)
-            .map(|c| {
-                gort::go(async move {
-                    let s = TcpStream::connect(addr).await.unwrap();
-                    let (mut r, mut w) = s.into_split();
-                    let writer = gort::go(async move {
-                        let mut buf = vec![0u8; CHUNK];
-                        let mut off = 0;
-                        while off < TOTAL {
-                            let n = CHUNK.min(TOTAL - off);
-                            fill(c, off, &mut buf[..n]);
-                            w.write_all(&buf[..n]).await.unwrap();
-                            off += n;
-                        }
-                    });
-                    let mut buf = vec![0u8; CHUNK];
-                    let mut off = 0;
-                    loop {
-                        let n = r.read(&mut buf).await.unwrap();
-                        if n == 0 {
-                            break;
-                        }
-                        assert!(
-                            matches(c, off, &buf[..n]),
-                            "connection {c}: wrong bytes at offset {off}"
-                        );
-                        off += n;
-                    }
-                    assert_eq!(off, TOTAL, "connection {c}: short echo");
-                    writer.await.unwrap();
-                })
-            })
-            .collect();
-        for h in clients {
-            h.await.unwrap();
-        }
-        assert_eq!(server.await.unwrap(), (CONNS * TOTAL) as u64);
+        let accept = move || {
+            let ln = ln.clone();
+            async move { ln.accept().await.unwrap().0.into_split() }
+        };
+        let connect = move || async move { TcpStream::connect(addr).await.unwrap().into_split() };
+        echo_concurrently(CONNS, TOTAL, CHUNK, accept, connect).await;
     }));
 }
 
@@ -344,16 +294,7 @@ fn bufreader_read_line_splits_lines_across_small_reads() {
                 gort::yield_now().await;
             }
         });
-        let mut r = BufReader::with_capacity(4, server);
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            if rio::read_line(&mut r, &mut line).await.unwrap() == 0 {
-                break;
-            }
-            lines.push(line);
-            assert!(lines.len() <= 4, "too many lines: {lines:?}");
-        }
+        let lines = read_lines(&mut BufReader::with_capacity(4, server), 4).await;
         assert_eq!(lines, ["alpha\n", "beta\n", "\n", "gamma without newline"]);
         writer.await.unwrap();
     }));

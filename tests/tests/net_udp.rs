@@ -64,6 +64,18 @@ fn connected_udp_sockets_send_and_recv_to_their_peer() {
     }));
 }
 
+/// A G waiting in `s.recv_from`, with a moment to park first (the tests hold either way); it
+/// returns the datagram's length or the error that woke it.
+async fn receiver(s: &Arc<UdpSocket>) -> gort::JoinHandle<io::Result<usize>> {
+    let s = s.clone();
+    let waiter = gort::go(async move {
+        let mut buf = [0u8; 8];
+        s.recv_from(&mut buf).await.map(|(n, _)| n)
+    });
+    sleep(Duration::from_millis(20)).await;
+    waiter
+}
+
 #[test]
 fn udp_recv_deadline_times_out_and_a_waiting_receiver_sees_a_moved_deadline() {
     rt().block_on(bounded(60, async {
@@ -78,14 +90,7 @@ fn udp_recv_deadline_times_out_and_a_waiting_receiver_sees_a_moved_deadline() {
 
         s.set_read_deadline(Some(Instant::now() + Duration::from_secs(3600)))
             .unwrap();
-        let waiter = {
-            let s = s.clone();
-            gort::go(async move {
-                let mut buf = [0u8; 8];
-                s.recv_from(&mut buf).await.map(|(n, _)| n)
-            })
-        };
-        sleep(Duration::from_millis(20)).await;
+        let waiter = receiver(&s).await;
         s.set_read_deadline(Some(Instant::now())).unwrap();
         assert_eq!(
             waiter.await.unwrap().unwrap_err().kind(),
@@ -98,14 +103,7 @@ fn udp_recv_deadline_times_out_and_a_waiting_receiver_sees_a_moved_deadline() {
 fn closing_a_udp_socket_wakes_its_receiver_with_an_error() {
     rt().block_on(bounded(60, async {
         let s = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
-        let waiter = {
-            let s = s.clone();
-            gort::go(async move {
-                let mut buf = [0u8; 8];
-                s.recv_from(&mut buf).await.map(|(n, _)| n)
-            })
-        };
-        sleep(Duration::from_millis(20)).await;
+        let waiter = receiver(&s).await;
         s.close();
         assert_eq!(
             waiter.await.unwrap().unwrap_err().kind(),

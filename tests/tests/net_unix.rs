@@ -10,7 +10,7 @@ use gort::io as rio;
 use gort::net::{UnixDatagram, UnixListener, UnixStream};
 use gort::time::sleep;
 use gort::Builder;
-use tests::{bounded, ensure_nofile, fill, matches};
+use tests::{bounded, echo_concurrently, ensure_nofile};
 
 fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().expect("runtime")
@@ -37,60 +37,16 @@ fn echo_1000_concurrent_unix_connections_returns_every_byte_intact() {
     rt().block_on(bounded(600, {
         let path = path.clone();
         async move {
-            let ln = UnixListener::bind(&path).unwrap();
-            let server = gort::go(async move {
-                let mut echoes = Vec::with_capacity(CONNS);
-                for _ in 0..CONNS {
-                    let (s, _) = ln.accept().await.unwrap();
-                    echoes.push(gort::go(async move {
-                        let (mut r, mut w) = s.into_split();
-                        rio::copy(&mut r, &mut w).await.unwrap()
-                    }));
-                }
-                let mut total = 0;
-                for e in echoes {
-                    total += e.await.unwrap();
-                }
-                total
-            });
-            let clients: Vec<_> = (0..CONNS)
-                .map(|c| {
-                    let path = path.clone();
-                    gort::go(async move {
-                        let s = UnixStream::connect(&path).await.unwrap();
-                        let (mut r, mut w) = s.into_split();
-                        let writer = gort::go(async move {
-                            let mut buf = vec![0u8; CHUNK];
-                            let mut off = 0;
-                            while off < TOTAL {
-                                let n = CHUNK.min(TOTAL - off);
-                                fill(c, off, &mut buf[..n]);
-                                w.write_all(&buf[..n]).await.unwrap();
-                                off += n;
-                            }
-                        });
-                        let mut buf = vec![0u8; CHUNK];
-                        let mut off = 0;
-                        loop {
-                            let n = r.read(&mut buf).await.unwrap();
-                            if n == 0 {
-                                break;
-                            }
-                            assert!(
-                                matches(c, off, &buf[..n]),
-                                "connection {c}: wrong bytes at offset {off}"
-                            );
-                            off += n;
-                        }
-                        assert_eq!(off, TOTAL, "connection {c}: short echo");
-                        writer.await.unwrap();
-                    })
-                })
-                .collect();
-            for h in clients {
-                h.await.unwrap();
-            }
-            assert_eq!(server.await.unwrap(), (CONNS * TOTAL) as u64);
+            let ln = Arc::new(UnixListener::bind(&path).unwrap());
+            let accept = move || {
+                let ln = ln.clone();
+                async move { ln.accept().await.unwrap().0.into_split() }
+            };
+            let connect = move || {
+                let path = path.clone();
+                async move { UnixStream::connect(&path).await.unwrap().into_split() }
+            };
+            echo_concurrently(CONNS, TOTAL, CHUNK, accept, connect).await;
         }
     }));
     let _ = std::fs::remove_file(&path);

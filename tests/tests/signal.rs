@@ -7,23 +7,9 @@ use std::time::Duration;
 use gort::signal::{self, Signal};
 use gort::time::timeout;
 use gort::Builder;
+use tests::{is_default, raise};
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn raise(sig: i32) {
-    // SAFETY: sending a signal to our own process; a handler is installed for it by the test.
-    assert_eq!(unsafe { libc::kill(libc::getpid(), sig) }, 0);
-}
-
-/// The current disposition of `sig`: true if it is the default action.
-fn is_default(sig: i32) -> bool {
-    // SAFETY: querying (not changing) the disposition with a valid out-pointer.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        assert_eq!(libc::sigaction(sig, std::ptr::null(), &mut old), 0);
-        old.sa_sigaction == libc::SIG_DFL
-    }
-}
 
 fn rt() -> gort::Runtime {
     Builder::new().procs(2).build().unwrap()

@@ -7,12 +7,14 @@
 //! connections cost thousands of small Gs, not threads.
 //!
 //! `echo` and `exchange` are generic over the stream (`AsyncRead + AsyncWrite`, Go's `io.Reader`
-//! and `io.Writer`), so `echo_unix` and `uds_vs_tcp` use them unchanged over Unix sockets.
+//! and `io.Writer`), and `serve` over the listener ([`Listener`], Go's `net.Listener`), so
+//! `echo_unix` and `uds_vs_tcp` use them unchanged over Unix sockets.
 
+use std::future::Future;
 use std::io;
 
 use gort::io::{read, read_exact, write_all, AsyncRead, AsyncWrite};
-use gort::net::{TcpListener, TcpStream};
+use gort::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// Echo everything read from `conn` back to it until the peer closes its side; returns how many
 /// bytes went round.
@@ -42,11 +44,36 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(back)
 }
 
+/// Go's `net.Listener`, the part the accept loop needs: one loop serves every kind of listener
+/// (`echo_unix` passes a `UnixListener`).
+pub trait Listener: Send + Sync + 'static {
+    type Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Wait for the next connection (the peer's address is left out: not every kind has one).
+    fn accept(&self) -> impl Future<Output = io::Result<Self::Conn>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Conn = TcpStream;
+
+    async fn accept(&self) -> io::Result<TcpStream> {
+        Ok(TcpListener::accept(self).await?.0)
+    }
+}
+
+impl Listener for UnixListener {
+    type Conn = UnixStream;
+
+    async fn accept(&self) -> io::Result<UnixStream> {
+        Ok(UnixListener::accept(self).await?.0)
+    }
+}
+
 /// The accept loop: a G per connection. Serves `max` connections (then returns), or forever.
-pub async fn serve(ln: TcpListener, max: Option<usize>) -> io::Result<()> {
+pub async fn serve<L: Listener>(ln: L, max: Option<usize>) -> io::Result<()> {
     let mut accepted = 0;
     while Some(accepted) != max {
-        let (conn, _peer) = ln.accept().await?;
+        let conn = ln.accept().await?;
         accepted += 1;
         // A connection's failure (a reset, say) ends that connection only.
         drop(gort::go(echo(conn)));

@@ -1,15 +1,16 @@
 //! The echo server and client of `echo_tcp`, over a Unix-domain socket (Go's `net.Listen("unix",
-//! path)`): the same G-per-connection loop and the same `echo`/`exchange` code, only the listener
-//! and the address differ. A Unix socket is named by a path in the file system; the listener
-//! creates the file, and it stays after the listener closes (see `runtime/src/net/unix.rs`), so
-//! the server removes a stale one before binding and its own when done.
+//! path)`): the same G-per-connection loop (`serve`, which takes any `Listener`) and the same
+//! `echo`/`exchange` code; only the listener and the address differ. A Unix socket is named by a
+//! path in the file system; the listener creates the file, and it stays after the listener closes
+//! (see `runtime/src/net/unix.rs`), so the server removes a stale one before binding and its own
+//! when done.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use gort::net::{UnixListener, UnixStream};
 
-use super::echo_tcp::{collect, echo, finish, run_client, Report};
+use super::echo_tcp::{collect, finish, run_client, serve, Report};
 
 /// Bind `path`, removing a socket file a previous run left behind (only a socket: never a regular
 /// file someone mistyped).
@@ -21,17 +22,6 @@ pub fn listen(path: &Path) -> io::Result<UnixListener> {
         }
     }
     UnixListener::bind(path)
-}
-
-/// The accept loop: a G per connection. Serves `max` connections (then returns), or forever.
-pub async fn serve(ln: UnixListener, max: Option<usize>) -> io::Result<()> {
-    let mut accepted = 0;
-    while Some(accepted) != max {
-        let (conn, _peer) = ln.accept().await?;
-        accepted += 1;
-        drop(gort::go(echo(conn)));
-    }
-    Ok(())
 }
 
 /// A fresh socket path in the temporary directory, unique to this process and `tag`.

@@ -37,6 +37,7 @@ pub mod udp_multicast;
 pub mod uds_vs_tcp;
 pub mod worker_pool;
 
+use std::io::{self, BufRead};
 use std::str::FromStr;
 
 /// The value following `--name` on the command line, or `default` if the flag is absent. A value that
@@ -61,6 +62,17 @@ pub fn arg<T: FromStr>(name: &str, default: T) -> T {
 /// Whether `--name` appears on the command line.
 pub fn flag(name: &str) -> bool {
     std::env::args().skip(1).any(|a| a == name)
+}
+
+/// The next line typed on the terminal (with its newline), or `None` at the end of input. For a G:
+/// reading the terminal blocks the thread, so it happens in a blocking section (`gort::blocking`,
+/// Go's syscall handoff) and the P goes on running other Gs meanwhile.
+pub fn stdin_line() -> io::Result<Option<String>> {
+    let line = gort::blocking(|| {
+        let mut line = String::new();
+        io::stdin().lock().read_line(&mut line).map(|_| line)
+    })?;
+    Ok(Some(line).filter(|l| !l.is_empty()))
 }
 
 fn short_type<T>() -> &'static str {

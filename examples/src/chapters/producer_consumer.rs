@@ -11,8 +11,9 @@ use gort::chan::channel;
 /// What the consumers saw.
 #[derive(Debug)]
 pub struct Report {
-    /// How many values each consumer received (the runtime decides the split).
-    pub per_consumer: Vec<usize>,
+    /// What each consumer received, in the order it received them (the runtime decides the split).
+    /// A channel is FIFO, so each producer's values reach any one consumer in the order it sent them.
+    pub received: Vec<Vec<u64>>,
     /// Every value received, by anyone, sorted: each produced value exactly once.
     pub values: Vec<u64>,
 }
@@ -55,16 +56,12 @@ pub async fn producer_consumer(
         .collect();
     drop(rx);
 
-    let mut report = Report {
-        per_consumer: Vec::new(),
-        values: Vec::new(),
-    };
+    // A consumer cannot panic; if one did, its values are missing and the caller will see it.
+    let mut received = Vec::new();
     for h in handles {
-        // A consumer cannot panic; if one did, its values are missing and the caller will see it.
-        let got = h.await.unwrap_or_default();
-        report.per_consumer.push(got.len());
-        report.values.extend(got);
+        received.push(h.await.unwrap_or_default());
     }
-    report.values.sort_unstable();
-    report
+    let mut values: Vec<u64> = received.concat();
+    values.sort_unstable();
+    Report { received, values }
 }
