@@ -8,7 +8,7 @@
 //! always equals the sequential one. Each chunk is a few milliseconds of work: a loop in a G runs
 //! inside one poll, and only yields at a preemption point (`gort::coop()` here) once sysmon asks.
 //!
-//! Chapter: Go book ch. 15, concurrency patterns; runtime story: work stealing (`runtime/src/proc.rs`).
+//! Chapter: Go book ch. 15, concurrency patterns; runtime story: work stealing (`runtime/src/sched/proc.rs`).
 
 use std::time::Instant;
 

@@ -8,7 +8,7 @@
 //! producers: the channel closes when the last producer drops its `Sender`, and that ends every
 //! consumer's `while let Some(v) = rx.recv().await`.
 //!
-//! Chapter: Go book ch. 15, concurrency patterns; runtime story: channels (`runtime/src/chan.rs`).
+//! Chapter: Go book ch. 15, concurrency patterns; runtime story: channels (`runtime/src/chan/`).
 
 use examples::chapters::{arg, producer_consumer::producer_consumer};
 

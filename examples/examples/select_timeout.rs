@@ -11,7 +11,7 @@
 //!    "context deadline exceeded".
 //!
 //! Chapter: Go book ch. 15, concurrency patterns (Go blog, "Go Concurrency Patterns: Timing out,
-//! Moving On"); runtime story: `select!` and timers as channels (`runtime/src/select.rs`, `time.rs`).
+//! Moving On"); runtime story: `select!` and timers as channels (`runtime/src/chan/select.rs`, `time.rs`).
 
 use std::time::Duration;
 

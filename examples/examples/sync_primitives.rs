@@ -9,7 +9,7 @@
 //! (`WaitGroup`).
 //!
 //! Chapter: Go book ch. 15, the `sync` package; runtime story: Gs parking on the runtime semaphore
-//! (`runtime/src/sema.rs`, `runtime/src/sync/`).
+//! (`runtime/src/sync/sema.rs`, `runtime/src/sync/`).
 
 use examples::chapters::{arg, sync_primitives::sync_primitives};
 

@@ -502,7 +502,7 @@ pub mod __private {
 /// `send(tx, value) -> res => body` (`res: Result<(), SendError<T>>`), and at most one
 /// `default => body`. Bodies are blocks or expressions, separated by commas (optional after blocks).
 /// Without `default` the macro awaits, so it must be used in async code; with `default` it never
-/// waits. Several ready cases: one is chosen uniformly at random. See runtime/src/select.rs for the
+/// waits. Several ready cases: one is chosen uniformly at random. See runtime/src/chan/select.rs for the
 /// algorithm.
 ///
 /// ```
