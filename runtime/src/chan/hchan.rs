@@ -11,16 +11,16 @@
 //! parked sender. That is Go's "take the head, put the sender's value at the tail" for a full buffer,
 //! and Go's direct take from a sender for an unbuffered channel (the buffer is empty there), written as
 //! one rule. The one rule matters because of `give_back`, which Go does not need: a received value
-//! whose receiver was cancelled before it could return it (see chan.rs, "Cancel safety").
+//! whose receiver was cancelled before it could return it (see chan/mod.rs, "Cancel safety").
 
 use std::collections::VecDeque;
+use std::task::Waker;
 
-use slab::Slab;
-
+use super::sudog::{Sudog, Waiter};
 use super::{TryRecvError, TrySendError};
 #[cfg(test)]
 use crate::util::loom::sync::Arc;
-use crate::util::waitq::{Sudog, WaitQ, Waiter, WakeList};
+use crate::util::waitq::{WaitList, WakeList};
 
 /// Go's `hchan`, minus the lock (which sits beside it in `Chan`).
 ///
@@ -40,12 +40,11 @@ pub(crate) struct HChan<T> {
     /// Go's `dataqsiz`; 0 means unbuffered.
     cap: usize,
     closed: bool,
-    /// Parked receivers (Go's `recvq`).
-    recvq: WaitQ,
+    /// Parked receivers (Go's `recvq`). Each queue also stores its sudogs, queued or dequeued and
+    /// waiting for their owner to free them; a sudog's key is only meaningful with its `Dir`.
+    recvq: WaitList<Sudog<T>>,
     /// Parked senders (Go's `sendq`).
-    sendq: WaitQ,
-    /// Storage of every sudog parked on this channel, queued or waiting for its owner to free it.
-    sudogs: Slab<Sudog<T>>,
+    sendq: WaitList<Sudog<T>>,
 }
 
 /// Which queue a sudog was parked on.
@@ -77,9 +76,8 @@ impl<T> HChan<T> {
             buf: VecDeque::with_capacity(cap.min(PREALLOC_MAX)),
             cap,
             closed: false,
-            recvq: WaitQ::default(),
-            sendq: WaitQ::default(),
-            sudogs: Slab::new(),
+            recvq: WaitList::new(),
+            sendq: WaitList::new(),
         }
     }
 
@@ -97,8 +95,8 @@ impl<T> HChan<T> {
         if self.closed {
             return Err(TrySendError::Closed(v));
         }
-        if let Some(key) = self.recvq.dequeue(&mut self.sudogs) {
-            let sg = &mut self.sudogs[key];
+        if let Some(key) = self.recvq.dequeue(Sudog::claim) {
+            let sg = self.recvq.get_mut(key);
             sg.elem = Some(v);
             sg.complete(true, wake);
             return Ok(());
@@ -115,8 +113,8 @@ impl<T> HChan<T> {
     pub(crate) fn recv(&mut self, wake: &mut WakeList) -> Result<T, TryRecvError> {
         if let Some(v) = self.buf.pop_front() {
             if self.buf.len() < self.cap {
-                if let Some(key) = self.sendq.dequeue(&mut self.sudogs) {
-                    let sg = &mut self.sudogs[key];
+                if let Some(key) = self.sendq.dequeue(Sudog::claim) {
+                    let sg = self.sendq.get_mut(key);
                     let sent = take_sent(sg);
                     sg.complete(true, wake);
                     self.buf.push_back(sent);
@@ -124,8 +122,8 @@ impl<T> HChan<T> {
             }
             return Ok(v);
         }
-        if let Some(key) = self.sendq.dequeue(&mut self.sudogs) {
-            let sg = &mut self.sudogs[key];
+        if let Some(key) = self.sendq.dequeue(Sudog::claim) {
+            let sg = self.sendq.get_mut(key);
             let sent = take_sent(sg);
             sg.complete(true, wake);
             return Ok(sent);
@@ -140,32 +138,34 @@ impl<T> HChan<T> {
     /// Park a sender whose `send` found no receiver and no room. Returns its sudog's key.
     pub(crate) fn park_send(&mut self, v: T, waiter: Waiter) -> usize {
         debug_assert!(!self.closed && self.buf.len() >= self.cap);
-        let key = self.sudogs.insert(Sudog::new(Some(v), waiter));
-        self.sendq.enqueue(&mut self.sudogs, key);
-        key
+        self.sendq.push_back(Sudog::new(Some(v), waiter))
     }
 
     /// Park a receiver whose `recv` found nothing. Returns its sudog's key.
     pub(crate) fn park_recv(&mut self, waiter: Waiter) -> usize {
         debug_assert!(!self.closed && self.buf.is_empty());
-        let key = self.sudogs.insert(Sudog::new(None, waiter));
-        self.recvq.enqueue(&mut self.sudogs, key);
-        key
+        self.recvq.push_back(Sudog::new(None, waiter))
+    }
+
+    fn queue(&mut self, dir: Dir) -> &mut WaitList<Sudog<T>> {
+        match dir {
+            Dir::Send => &mut self.sendq,
+            Dir::Recv => &mut self.recvq,
+        }
     }
 
     /// Whether the sudog `key` is still waiting in its queue.
-    pub(crate) fn is_parked(&self, key: usize) -> bool {
-        self.sudogs[key].is_queued()
+    pub(crate) fn is_parked(&self, key: usize, dir: Dir) -> bool {
+        match dir {
+            Dir::Send => self.sendq.is_linked(key),
+            Dir::Recv => self.recvq.is_linked(key),
+        }
     }
 
     /// Point a plain operation's sudog at the current waker. Returns the old waker, to be dropped
     /// outside the lock.
-    pub(crate) fn set_waker(
-        &mut self,
-        key: usize,
-        waker: &std::task::Waker,
-    ) -> Option<std::task::Waker> {
-        match &mut self.sudogs[key].waiter {
+    pub(crate) fn set_waker(&mut self, key: usize, dir: Dir, waker: &Waker) -> Option<Waker> {
+        match &mut self.queue(dir).get_mut(key).waiter {
             Waiter::Op(Some(w)) if w.will_wake(waker) => None,
             Waiter::Op(slot) => slot.replace(waker.clone()),
             Waiter::Select { .. } => panic!("chan: set_waker on a select's sudog"),
@@ -175,12 +175,9 @@ impl<T> HChan<T> {
     /// The owner is done with its sudog (Go's `releaseSudog`, plus `dequeueSudoG` if it is still
     /// queued): withdraw it if nobody completed it, free it, and report what it held.
     pub(crate) fn retire(&mut self, key: usize, dir: Dir) -> Retired<T> {
-        let queue = match dir {
-            Dir::Send => &mut self.sendq,
-            Dir::Recv => &mut self.recvq,
-        };
-        let withdrawn = queue.remove(&mut self.sudogs, key);
-        let sg = self.sudogs.remove(key);
+        let queue = self.queue(dir);
+        let withdrawn = queue.is_linked(key);
+        let sg = queue.remove(key);
         Retired {
             withdrawn,
             success: sg.success,
@@ -193,8 +190,8 @@ impl<T> HChan<T> {
     /// return the value, goes back to the channel: to the next parked receiver if there is one, else to
     /// the front of the buffer (it is older than anything buffered), even past `cap` (invariant 4).
     pub(crate) fn give_back(&mut self, v: T, wake: &mut WakeList) {
-        if let Some(key) = self.recvq.dequeue(&mut self.sudogs) {
-            let sg = &mut self.sudogs[key];
+        if let Some(key) = self.recvq.dequeue(Sudog::claim) {
+            let sg = self.recvq.get_mut(key);
             sg.elem = Some(v);
             sg.complete(true, wake);
         } else {
@@ -209,11 +206,10 @@ impl<T> HChan<T> {
             return false;
         }
         self.closed = true;
-        while let Some(key) = self.recvq.dequeue(&mut self.sudogs) {
-            self.sudogs[key].complete(false, wake);
-        }
-        while let Some(key) = self.sendq.dequeue(&mut self.sudogs) {
-            self.sudogs[key].complete(false, wake);
+        for q in [&mut self.recvq, &mut self.sendq] {
+            while let Some(key) = q.dequeue(Sudog::claim) {
+                q.get_mut(key).complete(false, wake);
+            }
         }
         true
     }
@@ -221,29 +217,24 @@ impl<T> HChan<T> {
     /// Check the invariants above (tests only).
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
-        let live = |q: &WaitQ| -> Vec<usize> {
-            q.keys(&self.sudogs)
+        // The waiters of a queue, as the selects they belong to (`None`: a plain operation).
+        let live = |q: &WaitList<Sudog<T>>| -> Vec<Option<*const _>> {
+            q.keys()
                 .into_iter()
-                .filter(|&k| match &self.sudogs[k].waiter {
-                    Waiter::Op(_) => true,
-                    Waiter::Select { sel, .. } => sel.is_waiting(),
+                .filter_map(|k| match &q.get(k).waiter {
+                    Waiter::Op(_) => Some(None),
+                    Waiter::Select { sel, .. } => {
+                        sel.is_waiting().then_some(Some(Arc::as_ptr(sel)))
+                    }
                 })
                 .collect()
         };
         let (senders, receivers) = (live(&self.sendq), live(&self.recvq));
         if !senders.is_empty() && !receivers.is_empty() {
             // Only the exception: all of them belong to one select.
-            let sel_of = |k: usize| match &self.sudogs[k].waiter {
-                Waiter::Select { sel, .. } => Some(Arc::as_ptr(sel)),
-                Waiter::Op(_) => None,
-            };
-            let first = sel_of(senders[0]);
+            let first = senders[0];
             assert!(
-                first.is_some()
-                    && senders
-                        .iter()
-                        .chain(&receivers)
-                        .all(|&k| sel_of(k) == first),
+                first.is_some() && senders.iter().chain(&receivers).all(|&s| s == first),
                 "both queues have waiters"
             );
         }

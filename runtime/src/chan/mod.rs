@@ -10,9 +10,9 @@
 //! `channel(cap)` makes a channel; `cap == 0` is unbuffered: a send completes only when a receiver has
 //! taken its value (a rendezvous). Otherwise `buf` is a ring of `cap` values. A send that finds a
 //! parked receiver hands its value straight into that receiver's slot, skipping the buffer, as in Go.
-//! An operation that cannot proceed parks a `Sudog` (waitq.rs) on `sendq` or `recvq` and returns
-//! `Pending`; the counterpart that later completes it fills in the sudog and wakes its task. The state
-//! and its invariants are in hchan.rs, next to the data.
+//! An operation that cannot proceed parks a `Sudog` (sudog.rs) on `sendq` or `recvq` (each a
+//! `WaitList`, util/waitq.rs) and returns `Pending`; the counterpart that later completes it fills in
+//! the sudog and wakes its task. The state and its invariants are in hchan.rs, next to the data.
 //!
 //! Closing (`Sender::close`, or dropping the last `Sender`) wakes everybody: receivers drain the buffer
 //! and then get `None`; senders, parked or new, get their value back in a `SendError`. That error is
@@ -45,8 +45,10 @@
 //! stack-check preemption) and, before returning `Pending` on a parked operation, records the G's wait
 //! reason (`chan send` / `chan receive`) for the scheduler's trace and `scheddetail` dumps.
 
+mod error;
 mod hchan;
 pub(crate) mod select;
+mod sudog;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -64,10 +66,11 @@ use crate::util::loom::cell::UnsafeCell;
 use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 
-pub(crate) use crate::util::waitq::Waiter;
 #[doc(hidden)]
 pub use crate::util::waitq::WakeList;
+pub use error::{SendError, TryRecvError, TrySendError};
 pub(crate) use hchan::{Dir, HChan};
+pub(crate) use sudog::Waiter;
 
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
 ///
@@ -393,9 +396,10 @@ impl RecvWait {
                         (Poll::Pending, None)
                     }
                 },
-                Some(key) if h.is_parked(key) => (
+                Some(key) if h.is_parked(key, Dir::Recv) => (
                     Poll::Pending,
-                    h.set_waker(key, cx.waker()).map(|w| Waiter::Op(Some(w))),
+                    h.set_waker(key, Dir::Recv, cx.waker())
+                        .map(|w| Waiter::Op(Some(w))),
                 ),
                 Some(key) => {
                     self.key = None;
@@ -505,9 +509,10 @@ impl<T> Future for SendFuture<'_, T> {
                         }
                     }
                 }
-                Some(key) if h.is_parked(key) => (
+                Some(key) if h.is_parked(key, Dir::Send) => (
                     Poll::Pending,
-                    h.set_waker(key, cx.waker()).map(|w| Waiter::Op(Some(w))),
+                    h.set_waker(key, Dir::Send, cx.waker())
+                        .map(|w| Waiter::Op(Some(w))),
                 ),
                 Some(key) => {
                     this.key = None;
@@ -550,84 +555,3 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
             .finish()
     }
 }
-
-/// A send on a closed channel; holds the value that was not sent.
-#[derive(PartialEq, Eq, Clone, Copy)]
-pub struct SendError<T>(pub T);
-
-impl<T> SendError<T> {
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
-}
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("send on closed channel")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
-
-/// Why `try_send` did not send; holds the value.
-#[derive(PartialEq, Eq, Clone, Copy)]
-pub enum TrySendError<T> {
-    /// No receiver waiting and no room in the buffer.
-    Full(T),
-    /// The channel is closed.
-    Closed(T),
-}
-
-impl<T> TrySendError<T> {
-    pub fn into_inner(self) -> T {
-        match self {
-            TrySendError::Full(v) | TrySendError::Closed(v) => v,
-        }
-    }
-}
-
-impl<T> fmt::Debug for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("Full(..)"),
-            TrySendError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("send on full channel"),
-            TrySendError::Closed(_) => f.write_str("send on closed channel"),
-        }
-    }
-}
-
-impl<T> std::error::Error for TrySendError<T> {}
-
-/// Why `try_recv` returned no value.
-#[derive(PartialEq, Eq, Clone, Copy, Debug)]
-pub enum TryRecvError {
-    /// Nothing buffered and no sender waiting.
-    Empty,
-    /// The channel is closed and drained.
-    Closed,
-}
-
-impl fmt::Display for TryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryRecvError::Empty => f.write_str("receive on empty channel"),
-            TryRecvError::Closed => f.write_str("receive on closed channel"),
-        }
-    }
-}
-
-impl std::error::Error for TryRecvError {}

@@ -14,8 +14,9 @@
 //! select's state), on unbuffered channels too. `select! {}` waits forever, like Go's `select {}`.
 //!
 //! # How it works: Go's `selectgo`, as a future
-//! The macro turns each arm into a *case* (`RecvCase`, `SendCase`: Go's `scase`) in a local variable,
-//! and awaits `Select` over them as `&mut dyn Case` (cases have different element types). `Select`:
+//! The macro (select/walk.rs) turns each arm into a *case* (`RecvCase`, `SendCase`: Go's `scase`) in a
+//! local variable, and awaits `Select` over them as `&mut dyn Case` (cases have different element
+//! types). `Select`:
 //! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and sorts the cases by
 //!    channel address into `lockorder`.
 //! 2. `sellock`: locks every distinct channel, in address order. Any two selects take shared locks in
@@ -29,7 +30,8 @@
 //! 5. A counterpart on any of these channels (or `close`) that dequeues one of the sudogs first claims
 //!    the select with a CAS on `SelectWaiter::state`: WAITING -> FIRED(case). The winner completes its
 //!    sudog and wakes the task; any other channel that later dequeues one of this select's sudogs sees
-//!    the CAS fail and skips it (waitq.rs, `dequeue`). So exactly one case fires.
+//!    the CAS fail and skips it (`Sudog::claim` in sudog.rs, called by `WaitList::dequeue`). So exactly
+//!    one case fires.
 //! 6. Pass 3, on the next poll after the wake: for the fired case, take the result from its sudog; for
 //!    every other case, withdraw its sudog (locking one channel at a time; the state is final now, so
 //!    the locks need not be held together). A send withdrawn this way gets its value back unsent.
@@ -69,6 +71,7 @@ use crate::util::loom::sync::{Arc, Mutex};
 mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
+mod walk;
 
 const WAITING: usize = 0;
 const CANCELLED: usize = 1;
@@ -494,123 +497,4 @@ impl<const N: usize> Drop for Select<'_, '_, N> {
 pub mod __private {
     pub use super::{case, select, try_select, Case, RecvCase, Select, SelectWaiter, SendCase};
     pub use crate::chan::{Locked, WakeList};
-}
-
-/// Wait on several channel operations; run the arm of the one that proceeds (Go's `select`).
-///
-/// Arms: `recv(rx) -> v => body` (`v: Option<T>`, `None` once the channel is closed and drained),
-/// `send(tx, value) -> res => body` (`res: Result<(), SendError<T>>`), and at most one
-/// `default => body`. Bodies are blocks or expressions, separated by commas (optional after blocks).
-/// Without `default` the macro awaits, so it must be used in async code; with `default` it never
-/// waits. Several ready cases: one is chosen uniformly at random. See runtime/src/chan/select.rs for the
-/// algorithm.
-///
-/// ```
-/// use gort::chan::channel;
-///
-/// let got = gort::run(async {
-///     let (tx, rx) = channel::<u32>(0);
-///     let (quit_tx, quit) = channel::<()>(0);
-///     gort::go(async move {
-///         for i in 0..3 {
-///             tx.send(i).await.unwrap();
-///         }
-///         drop(quit_tx); // closing `quit` makes its arm ready
-///     });
-///     let mut got = Vec::new();
-///     loop {
-///         gort::select! {
-///             // Once the sender G has finished, `rx` is closed too and both arms are ready;
-///             // either may be chosen, so a closed `rx` (None) also ends the loop.
-///             recv(rx) -> v => match v {
-///                 Some(v) => got.push(v),
-///                 None => break,
-///             },
-///             recv(quit) -> _ => break,
-///         }
-///     }
-///     // Nothing ready any more: `default` runs.
-///     let polled = gort::select! {
-///         recv(rx) -> v => v,
-///         default => None,
-///     };
-///     assert_eq!(polled, None);
-///     got
-/// });
-/// assert_eq!(got, [0, 1, 2]);
-/// ```
-#[macro_export]
-macro_rules! select {
-    // `@parse` takes one arm at a time into `[arms]`, keeping the default body in `[default]`. Each
-    // step is its own macro expansion, so the `__ch`/`__case` names it writes are distinct variables
-    // per arm (macro hygiene). `let __ch = &expr;` extends the life of a temporary channel end, as in
-    // `recv(time::after(d))`.
-    (@parse [$($arms:tt)*] [$($def:tt)*]) => {
-        $crate::select!(@emit [$($arms)*] [$($def)*])
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)*] , $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)*] [$($def)*] $($rest)*)
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)*] recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)* (__case [
-            let __ch = &$rx;
-            let mut __case = $crate::__private::RecvCase::new(__ch);
-        ] $p => $body)] [$($def)*] $($rest)*)
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)*] recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse [$($arms)*] [$($def)*] recv($rx) -> $p => { $body } $(, $($rest)*)?)
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)*] send($tx:expr, $v:expr) -> $p:pat => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)* (__case [
-            let __ch = &$tx;
-            let mut __case = $crate::__private::SendCase::new(__ch, $v);
-        ] $p => $body)] [$($def)*] $($rest)*)
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)*] send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse [$($arms)*] [$($def)*] send($tx, $v) -> $p => { $body } $(, $($rest)*)?)
-    };
-    (@parse [$($arms:tt)*] [] default => $body:block $($rest:tt)*) => {
-        $crate::select!(@parse [$($arms)*] [$body] $($rest)*)
-    };
-    (@parse [$($arms:tt)*] [] default => $body:expr $(, $($rest:tt)*)?) => {
-        $crate::select!(@parse [$($arms)*] [{ $body }] $(, $($rest)*)?)
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)+] default $($rest:tt)*) => {
-        ::core::compile_error!("select!: more than one `default` arm")
-    };
-    (@parse [$($arms:tt)*] [$($def:tt)*] $($rest:tt)*) => {
-        ::core::compile_error!(
-            "select!: expected `recv(rx) -> v => { .. }`, `send(tx, value) -> res => { .. }` or `default => { .. }`"
-        )
-    };
-
-    // `select! {}`: Go's `select {}`, wait forever.
-    (@emit [] []) => {
-        loop {
-            ::core::future::pending::<()>().await
-        }
-    };
-    // With `default`: pass 1 only, no await.
-    (@emit [$(($case:ident [$($bind:tt)*] $p:pat => $body:block))*] [$def:block]) => {{
-        $($($bind)*)*
-        $crate::__private::try_select([$($crate::__private::case(&mut $case)),*]);
-        $(if let ::core::option::Option::Some(__fired) = $case.take_fired() {
-            let $p = __fired;
-            $body
-        } else)* $def
-    }};
-    (@emit [$(($case:ident [$($bind:tt)*] $p:pat => $body:block))+] []) => {{
-        $($($bind)*)+
-        $crate::__private::select([$($crate::__private::case(&mut $case)),+]).await;
-        $(if let ::core::option::Option::Some(__fired) = $case.take_fired() {
-            let $p = __fired;
-            $body
-        } else)+ {
-            ::core::unreachable!("select!: no case fired")
-        }
-    }};
-
-    ($($arms:tt)*) => {
-        $crate::select!(@parse [] [] $($arms)*)
-    };
 }

@@ -1,5 +1,5 @@
 //! Condition variables: Go's sync/cond.go (`Wait`, `Signal`, `Broadcast`) over the runtime's
-//! `notifyList` (sema.rs: `NotifyList`).
+//! `notifyList` (notify_list.rs: `NotifyList`).
 //!
 //! `wait(guard)` joins the condition's waiter list *while still holding the mutex*, then unlocks it and
 //! sleeps; once notified it locks the mutex again and returns the new guard. Joining before unlocking is
@@ -29,7 +29,7 @@ use super::mutex::{MutexGuard, RawLock};
 use super::Mutex;
 use crate::sched::coop::poll_preempt;
 use crate::sched::g::{set_waitreason, WaitReason};
-use crate::sync::sema::{Notified, NotifyList, Ticket};
+use crate::sync::notify_list::{Notified, NotifyList, Ticket};
 
 /// A condition variable for use with [`Mutex`]: Go's `sync.Cond`.
 pub struct Cond {

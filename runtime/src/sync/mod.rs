@@ -2,7 +2,9 @@
 //!
 //! Every wait here is a future, and every future is cancel-safe: dropping it gives up the wait without
 //! losing a wake-up that was meant for it. Like Go's, the lock types keep their state in one atomic word
-//! and sleep on the runtime semaphore (`crate::sync::sema`), the single waiting mechanism they share.
+//! and sleep on the runtime semaphore (sema.rs, Go's runtime/sema.go), the single waiting mechanism they
+//! share; `Cond` waits on the same file's `notifyList` (notify_list.rs). Both queue their waiters in the
+//! `WaitList` that channels use too (`crate::util::waitq`).
 //!
 //! | Go                     | here                                  | file          |
 //! |------------------------|---------------------------------------|---------------|
@@ -15,6 +17,7 @@
 
 mod cond;
 mod mutex;
+mod notify_list;
 mod once;
 mod rwlock;
 pub(crate) mod sema;

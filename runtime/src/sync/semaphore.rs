@@ -7,7 +7,9 @@
 //! # Where this differs from Go, and why
 //! - It is not built on `Sema`, exactly as x/sync's is not built on the runtime semaphore: its waiters
 //!   want different amounts, so the queue must know each one's weight. It keeps a short internal lock
-//!   around the count and the list, as x/sync does with its `sync.Mutex`.
+//!   around the count and the list, as x/sync does with its `sync.Mutex`. The list itself is the
+//!   runtime's `WaitList` (util/waitq.rs), the one channels and `Sema` use, where x/sync has a
+//!   `container/list`.
 //! - Go's `Acquire` takes a `context.Context` to give up; here the future is simply dropped (for example
 //!   by a `select!` arm on `ctx.done()`). Dropping it returns units already granted to it, and if it was
 //!   the head, lets the waiters behind it try again.
@@ -21,8 +23,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::sched::coop::poll_preempt;
 use crate::sched::g::{set_waitreason, WaitReason};
-use crate::sync::sema::WaitList;
 use crate::util::loom::sync::Mutex;
+use crate::util::waitq::{WaitList, WakeList};
 
 /// A semaphore with `size` units that are acquired in any amount: Go's `semaphore.Weighted`.
 pub struct Semaphore {
@@ -80,18 +82,17 @@ impl Semaphore {
     /// If more units are released than are held ("semaphore: released more than held"), a programming
     /// error as in Go.
     pub fn release(&self, n: usize) {
-        let wakers = {
+        let mut wake = WakeList::new();
+        {
             let mut s = crate::util::loom::lock(&self.state);
             if n > s.cur {
                 drop(s);
                 panic!("semaphore: released more than held");
             }
             s.cur -= n;
-            self.notify_waiters(&mut s)
-        };
-        for w in wakers {
-            w.wake();
+            self.notify_waiters(&mut s, &mut wake);
         }
+        wake.wake_all();
     }
 
     /// Units not held right now.
@@ -99,10 +100,9 @@ impl Semaphore {
         self.size - crate::util::loom::lock(&self.state).cur
     }
 
-    /// Grant waiters from the head for as long as their requests fit. Returns their wakers, to be woken
-    /// after unlocking.
-    fn notify_waiters(&self, s: &mut State) -> Vec<Waker> {
-        let mut wakers = Vec::new();
+    /// Grant waiters from the head for as long as their requests fit. Collects their wakers in `wake`,
+    /// to be woken after unlocking.
+    fn notify_waiters(&self, s: &mut State, wake: &mut WakeList) {
         while let Some(key) = s.waiters.front() {
             let n = s.waiters.get(key).n;
             if self.size - s.cur < n {
@@ -114,9 +114,8 @@ impl Semaphore {
             s.waiters.pop_front();
             let w = s.waiters.get_mut(key);
             w.granted = true;
-            wakers.extend(w.waker.take());
+            wake.push(w.waker.take());
         }
-        wakers
     }
 }
 
@@ -164,7 +163,7 @@ impl<'a> Future for Acquire<'a> {
                     waker: Some(cx.waker().clone()),
                     granted: false,
                 };
-                this.key = Some(s.waiters.push(w, false));
+                this.key = Some(s.waiters.push_back(w));
             }
             Some(key) => {
                 let w = s.waiters.get_mut(key);
@@ -190,24 +189,21 @@ impl<'a> Future for Acquire<'a> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let wakers = {
+        let mut wake = WakeList::new();
+        {
             let mut s = crate::util::loom::lock(&self.sem.state);
             let was_head = s.waiters.front() == Some(key);
             let w = s.waiters.remove(key);
             if w.granted {
                 // Granted after we gave up: give the units back.
                 s.cur -= self.n;
-                self.sem.notify_waiters(&mut s)
+                self.sem.notify_waiters(&mut s, &mut wake);
             } else if was_head && self.sem.size > s.cur {
                 // We were blocking the queue; the waiters behind us may fit now.
-                self.sem.notify_waiters(&mut s)
-            } else {
-                Vec::new()
+                self.sem.notify_waiters(&mut s, &mut wake);
             }
-        };
-        for w in wakers {
-            w.wake();
         }
+        wake.wake_all();
     }
 }
 

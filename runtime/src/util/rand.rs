@@ -1,9 +1,9 @@
 //! Cheap per-thread random numbers: Go's `cheaprand` (runtime/rand.go).
 //!
 //! The scheduler needs randomness in two places: the order in which a thief visits victims
-//! (`proc.rs: steal_work`) and the poll order of `select!` arms (`chan/select.rs`, Go's `pollorder`). Neither
-//! needs cryptographic quality, only speed and no shared state, so each thread keeps its own wyrand state
-//! seeded from the clock, the thread's address and a global counter.
+//! (`sched/proc.rs: steal_work`) and the poll order of `select!` arms (`chan/select.rs`, Go's
+//! `pollorder`). Neither needs cryptographic quality, only speed and no shared state, so each thread
+//! keeps its own wyrand state seeded from the clock, the thread's address and a global counter.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,10 +22,15 @@ loom::thread_local! {
 }
 
 fn seed() -> u64 {
+    #[cfg(not(miri))]
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
+    // Miri isolates the program from the host's wall clock (reading it is an error there); the
+    // address and the counter still give each thread its own sequence.
+    #[cfg(miri)]
+    let t = 0;
     let local = 0u8;
     let addr = &local as *const u8 as u64;
     let n = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);

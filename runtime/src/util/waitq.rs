@@ -1,176 +1,231 @@
-//! Go's `sudog` and `waitq` (runtime/runtime2.go: `sudog`; runtime/chan.go: `waitq.enqueue`,
-//! `waitq.dequeue`): a parked channel operation, and the FIFO of them a channel keeps per direction.
+//! The one list of parked waiters: Go's `waitq` (runtime/chan.go: `waitq.enqueue`, `waitq.dequeue`,
+//! `dequeueSudoG`) and the wait queue of a `semaRoot` (runtime/sema.go: `semaRoot.queue`,
+//! `semaRoot.dequeue`), which in Go are both lists of `sudog`s. Channels keep one per direction
+//! (`chan/hchan.rs`), the runtime semaphore one per `Sema` (`sync/sema.rs`), `sync.Cond` one per
+//! `notifyList` (`sync/notify_list.rs`), and the weighted semaphore one (`sync/semaphore.rs`).
+//! Also [`WakeList`], the wakers a lock holder collects to call after unlocking.
 //!
-//! A `Sudog` is one parked send or receive: the value it carries (a sender's value, or the slot a
-//! sender fills for a receiver), who to wake, its links in the queue, and `success` (did a counterpart
-//! complete it, or did `close` wake it). A plain `send`/`recv` owns its sudog alone; a parked `select!`
-//! owns one sudog per case, on as many channels, all pointing at one shared `SelectWaiter` (Go's
-//! `g.selectDone`). `dequeue` skips the sudog of a select that has already fired elsewhere: it claims the
-//! select with a CAS on that shared state first, exactly as Go's `dequeue` does.
+//! ```text
+//!   head ─► [a] ⇄ [b] ⇄ [c] ◄─ tail      linked: in the queue, in order
+//!           [d]                          unlinked: taken off (dequeued, skipped, ...) but still in
+//!                                        the slab, holding whatever the waker left for its owner
+//! ```
+//!
+//! A `WaitList<T>` is a doubly linked FIFO whose nodes live in a `slab::Slab`, linked by slab keys; `T`
+//! is the per-waiter payload each user needs (a channel's `Sudog`, the semaphore's waker and state).
+//! It has what every user needs in O(1), and nothing allocates once the slab has grown to the most
+//! waiters ever parked at once:
+//! - `push_back` (Go's `enqueue`), or `push(val, lifo)` at the front (`semacquire1` with `lifo`);
+//! - `pop_front`, and `dequeue`, which passes over waiters that can no longer be completed (a `select`
+//!   that already fired elsewhere), as Go's `waitq.dequeue` does;
+//! - `remove` from anywhere by key (Go's `dequeueSudoG`), and `relink` to queue a node again.
 //!
 //! Differences from Go, and why:
-//! - Go takes sudogs from a per-P cache and links them with raw pointers. Here the sudogs of a channel
-//!   live in a `slab::Slab` owned by that channel, linked by slab keys, and the parked future keeps its
-//!   key. The same O(1) unlink as Go's doubly linked list, with no `unsafe`.
-//! - In Go the woken G itself is the sudog's owner and the runtime frees the sudog. Here a counterpart
-//!   only *unlinks* a sudog; the owning future frees it (on its next poll, or when dropped). So a key is
-//!   never freed or reused behind its owner's back, and whatever the counterpart left in it (a value, the
-//!   `success` flag) waits there, under the channel lock, until the owner picks it up.
+//! - Go takes `sudog`s from a per-P cache and links them with raw pointers. Here the nodes of a list
+//!   live in a slab owned by that list and the parked future keeps its key: the same O(1) unlink as
+//!   Go's doubly linked list, with no `unsafe`.
+//! - In Go the woken G owns its sudog and the runtime frees it. Here whoever wakes a waiter only
+//!   *unlinks* its node; the owning future frees it (`remove`, on its next poll or when dropped). So a
+//!   key is never freed or reused behind its owner's back, and whatever the waker left in the node (a
+//!   value, a flag) waits there, under the owner's lock, until the owner picks it up.
+//! - Go's `semaRoot` is a treap keyed by semaphore address (`semtable` shares each root among many
+//!   addresses), whose nodes head one waiter list per address. Each `Sema` here owns its list, so the
+//!   list is all there is.
 //!
-//! Everything here runs under the lock of the channel that owns the slab.
+//! Nothing here is thread-safe by itself: every list lives under its owner's lock.
 
 use std::task::Waker;
 
 use slab::Slab;
 
-use crate::chan::select::SelectWaiter;
-use crate::util::loom::sync::Arc;
+/// `prev`/`next` meaning "no neighbour", and `head`/`tail` of an empty list: Go's `nil`.
+const NIL: usize = usize::MAX;
+/// The `prev` of a node that is in the slab but not in the list. Neither sentinel can be a slab key:
+/// keys index a `Vec` of nodes of at least two words each, which cannot have `usize::MAX - 1` entries.
+const UNLINKED: usize = usize::MAX - 1;
 
-/// Who a sudog wakes when a counterpart (or `close`) completes it. Go's `sudog.g` plus `isSelect`.
-pub(crate) enum Waiter {
-    /// A plain `send`/`recv` future. The waker is refreshed, under the channel lock, on every poll.
-    Op(Option<Waker>),
-    /// Case `case` of a parked select. Completing it needs the select's consent: `SelectWaiter::try_fire`.
-    Select { sel: Arc<SelectWaiter>, case: usize },
+/// A FIFO of waiters with O(1) insertion at either end and O(1) removal by key. See the module docs.
+pub(crate) struct WaitList<T> {
+    nodes: Slab<Node<T>>,
+    head: usize,
+    tail: usize,
 }
 
-impl Waiter {
-    /// The waker to call once the channel lock is released.
-    fn wake_handle(&mut self) -> Option<Waker> {
-        match self {
-            Waiter::Op(w) => w.take(),
-            Waiter::Select { sel, .. } => sel.waker(),
-        }
-    }
+struct Node<T> {
+    val: T,
+    /// `UNLINKED` while not in the list; otherwise the previous node or `NIL`.
+    prev: usize,
+    /// The next node or `NIL` (meaningless while unlinked).
+    next: usize,
 }
 
-pub(crate) struct Sudog<T> {
-    /// Go's `sudog.elem`. A parked sender's value (until a receiver takes it, or after `close`, when the
-    /// sender takes it back). A parked receiver's slot (filled by the sender that completes it).
-    pub(crate) elem: Option<T>,
-    pub(crate) waiter: Waiter,
-    /// Go's `sudog.success`: meaningful once unlinked. `true`: a counterpart completed the operation.
-    /// `false`: `close` woke it, or (for a select) the select fired on another case and this was skipped.
-    pub(crate) success: bool,
-    /// Links while queued (Go's `prev`/`next`), `None` once unlinked.
-    links: Option<Links>,
-}
-
-#[derive(Clone, Copy)]
-struct Links {
-    prev: Option<usize>,
-    next: Option<usize>,
-}
-
-impl<T> Sudog<T> {
-    pub(crate) fn new(elem: Option<T>, waiter: Waiter) -> Self {
-        Sudog {
-            elem,
-            waiter,
-            success: false,
-            links: None,
+// The small methods are `#[inline]`: a channel send or receive is a few of them under the channel lock,
+// and left out of line (as LLVM chose for `push` and `dequeue`) their calls cost more than their work.
+impl<T> WaitList<T> {
+    pub(crate) const fn new() -> WaitList<T> {
+        WaitList {
+            nodes: Slab::new(),
+            head: NIL,
+            tail: NIL,
         }
     }
 
-    /// Still waiting in its queue: nobody has completed, closed or skipped it.
-    pub(crate) fn is_queued(&self) -> bool {
-        self.links.is_some()
+    /// Add `val` at the back and return its key: Go's `waitq.enqueue`.
+    #[inline]
+    pub(crate) fn push_back(&mut self, val: T) -> usize {
+        self.push(val, false)
     }
 
-    /// Mark this (already dequeued) sudog done and collect the waker to call after unlocking.
-    pub(crate) fn complete(&mut self, success: bool, wake: &mut WakeList) {
-        debug_assert!(!self.is_queued());
-        self.success = success;
-        wake.push(self.waiter.wake_handle());
-    }
-}
-
-/// Go's `waitq`: a FIFO of sudogs, threaded through the channel's slab.
-#[derive(Default)]
-pub(crate) struct WaitQ {
-    first: Option<usize>,
-    last: Option<usize>,
-}
-
-impl WaitQ {
-    /// Append `key` (a fresh, unlinked sudog in `sudogs`) at the back.
-    pub(crate) fn enqueue<T>(&mut self, sudogs: &mut Slab<Sudog<T>>, key: usize) {
-        debug_assert!(!sudogs[key].is_queued());
-        sudogs[key].links = Some(Links {
-            prev: self.last,
-            next: None,
-        });
-        match self.last {
-            Some(last) => link_mut(sudogs, last).next = Some(key),
-            None => self.first = Some(key),
-        }
-        self.last = Some(key);
-    }
-
-    /// Pop the first sudog that may still be completed. A sudog of a select that has already fired
-    /// (or been cancelled) is unlinked and passed over; it stays in the slab for its owner to free.
-    /// For a select sudog that is returned, this call has just fired the select on that case, so the
-    /// caller must now complete it.
-    pub(crate) fn dequeue<T>(&mut self, sudogs: &mut Slab<Sudog<T>>) -> Option<usize> {
-        loop {
-            let key = self.first?;
-            self.unlink(sudogs, key);
-            if let Waiter::Select { sel, case } = &sudogs[key].waiter {
-                if !sel.try_fire(*case) {
-                    continue;
-                }
-            }
-            return Some(key);
-        }
-    }
-
-    /// Take `key` out of this queue if it is still in it. Returns whether it was.
-    pub(crate) fn remove<T>(&mut self, sudogs: &mut Slab<Sudog<T>>, key: usize) -> bool {
-        if !sudogs[key].is_queued() {
-            return false;
-        }
-        self.unlink(sudogs, key);
-        true
-    }
-
-    fn unlink<T>(&mut self, sudogs: &mut Slab<Sudog<T>>, key: usize) {
-        let Links { prev, next } = match sudogs[key].links.take() {
-            Some(l) => l,
-            None => panic!("chan: unlinking a sudog that is not queued"),
+    /// Add `val` at the back, or with `lifo` at the front (Go's `semaRoot.queue`), and return its key.
+    #[inline]
+    pub(crate) fn push(&mut self, val: T, lifo: bool) -> usize {
+        // The node is born with its links, so only the neighbour it joins needs a second slab access.
+        let (prev, next) = if lifo {
+            (NIL, self.head)
+        } else {
+            (self.tail, NIL)
         };
+        let key = self.nodes.insert(Node { val, prev, next });
+        self.link_neighbours(key, prev, next);
+        key
+    }
+
+    /// Put the unlinked node `key` back in the list, at the back or (`lifo`) the front.
+    pub(crate) fn relink(&mut self, key: usize, lifo: bool) {
+        let (prev, next) = if lifo {
+            (NIL, self.head)
+        } else {
+            (self.tail, NIL)
+        };
+        let node = &mut self.nodes[key];
+        assert!(node.prev == UNLINKED, "waitq: linking a queued waiter");
+        node.prev = prev;
+        node.next = next;
+        self.link_neighbours(key, prev, next);
+    }
+
+    /// Unlink the first node and return its key; the node stays in the slab for its owner.
+    #[inline]
+    pub(crate) fn pop_front(&mut self) -> Option<usize> {
+        let key = self.head;
+        if key == NIL {
+            return None;
+        }
+        let node = &mut self.nodes[key];
+        let next = node.next;
+        node.prev = UNLINKED;
+        self.unlink_neighbours(NIL, next);
+        Some(key)
+    }
+
+    /// Go's `waitq.dequeue`: unlink nodes from the front until `claim` accepts one, and return its key.
+    /// A node `claim` refuses (Go: a `select` that another channel already woke) is passed over: it
+    /// is unlinked all the same and stays in the slab for its owner to free.
+    #[inline]
+    pub(crate) fn dequeue(&mut self, mut claim: impl FnMut(&T) -> bool) -> Option<usize> {
+        loop {
+            let key = self.head;
+            if key == NIL {
+                return None;
+            }
+            let node = &mut self.nodes[key];
+            let next = node.next;
+            node.prev = UNLINKED;
+            let claimed = claim(&node.val);
+            self.unlink_neighbours(NIL, next);
+            if claimed {
+                return Some(key);
+            }
+        }
+    }
+
+    /// The key of the first node, left in the list.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<usize> {
+        (self.head != NIL).then_some(self.head)
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+
+    /// Whether `key` is still in the list (nobody has dequeued it since it was pushed or relinked).
+    #[inline]
+    pub(crate) fn is_linked(&self, key: usize) -> bool {
+        self.nodes[key].prev != UNLINKED
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, key: usize) -> &T {
+        &self.nodes[key].val
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
+        &mut self.nodes[key].val
+    }
+
+    /// Free the node `key`, unlinking it first if it is still in the list (Go's `dequeueSudoG`), and
+    /// return its payload. The key may be reused from here on.
+    #[inline]
+    pub(crate) fn remove(&mut self, key: usize) -> T {
+        let Node { val, prev, next } = self.nodes.remove(key);
+        if prev != UNLINKED {
+            self.unlink_neighbours(prev, next);
+        }
+        val
+    }
+
+    /// Point the neighbours of a node just linked at `key` (between `prev` and `next`) at it.
+    #[inline]
+    fn link_neighbours(&mut self, key: usize, prev: usize, next: usize) {
         match prev {
-            Some(p) => link_mut(sudogs, p).next = next,
-            None => self.first = next,
+            NIL => self.head = key,
+            p => self.nodes[p].next = key,
         }
         match next {
-            Some(n) => link_mut(sudogs, n).prev = prev,
-            None => self.last = prev,
+            NIL => self.tail = key,
+            n => self.nodes[n].prev = key,
         }
     }
 
-    /// Every key in the queue, front to back (for invariant checks in tests).
+    /// Join the neighbours `prev` and `next` of a node just taken out from between them.
+    #[inline]
+    fn unlink_neighbours(&mut self, prev: usize, next: usize) {
+        match prev {
+            NIL => self.head = next,
+            p => self.nodes[p].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.nodes[n].prev = prev,
+        }
+    }
+
+    /// Every key in the list, front to back (for invariant checks in tests).
     #[cfg(test)]
-    pub(crate) fn keys<T>(&self, sudogs: &Slab<Sudog<T>>) -> Vec<usize> {
+    pub(crate) fn keys(&self) -> Vec<usize> {
         let mut out = Vec::new();
-        let mut at = self.first;
-        while let Some(k) = at {
-            out.push(k);
-            at = sudogs[k].links.and_then(|l| l.next);
+        let mut at = self.head;
+        while at != NIL {
+            out.push(at);
+            at = self.nodes[at].next;
         }
         out
     }
 }
 
-fn link_mut<T>(sudogs: &mut Slab<Sudog<T>>, key: usize) -> &mut Links {
-    match sudogs[key].links.as_mut() {
-        Some(l) => l,
-        None => panic!("chan: a queued sudog's neighbour is not queued"),
+impl<T> Default for WaitList<T> {
+    fn default() -> Self {
+        WaitList::new()
     }
 }
 
-/// Wakers collected under a channel lock, called after it is released (Go readies Gs after unlocking,
-/// too: a woken task would otherwise run straight into the lock its waker still holds). Holds one
-/// waker inline, which is all a send or receive ever produces; only `close` needs the vector.
+/// Wakers collected under a lock, called after it is released (Go readies Gs after unlocking, too: a
+/// woken task would otherwise run straight into the lock its waker still holds). Holds one waker
+/// inline, which is all a send, a receive or a semaphore release ever produces; only waking several
+/// (a channel's `close`, `notifyListNotifyAll`) needs the vector.
 #[derive(Default)]
 pub struct WakeList {
     one: Option<Waker>,
@@ -190,7 +245,7 @@ impl WakeList {
         }
     }
 
-    /// Call every collected waker. Must run with no channel lock held.
+    /// Call every collected waker. Must run with no lock held.
     pub(crate) fn wake_all(self) {
         if let Some(w) = self.one {
             w.wake();
@@ -198,5 +253,96 @@ impl WakeList {
         for w in self.more {
             w.wake();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::test_util::CountWaker;
+
+    #[test]
+    fn waitq_keeps_fifo_and_lifo_order_and_unlinks_from_the_middle() {
+        let mut l = WaitList::new();
+        let a = l.push_back('a');
+        let b = l.push_back('b');
+        let c = l.push('c', true);
+        assert_eq!(l.keys(), vec![c, a, b]);
+        assert_eq!(l.front(), Some(c));
+        assert_eq!(l.remove(a), 'a');
+        assert_eq!(l.keys(), vec![c, b]);
+        assert_eq!(l.pop_front(), Some(c));
+        assert!(!l.is_linked(c));
+        assert_eq!(*l.get(c), 'c', "a dequeued node stays for its owner");
+        l.relink(c, false);
+        assert_eq!(l.keys(), vec![b, c]);
+        assert_eq!(l.remove(b), 'b');
+        assert_eq!(l.remove(c), 'c');
+        assert!(l.is_empty());
+        assert_eq!(l.front(), None);
+        assert_eq!(l.pop_front(), None);
+    }
+
+    #[test]
+    fn waitq_removing_head_tail_and_only_node_keeps_the_ends_right() {
+        let mut l = WaitList::new();
+        let a = l.push_back(1);
+        l.remove(a);
+        assert!(l.is_empty());
+        let a = l.push_back(1);
+        let b = l.push_back(2);
+        let c = l.push_back(3);
+        l.remove(c); // the tail
+        let d = l.push_back(4);
+        assert_eq!(l.keys(), vec![a, b, d]);
+        l.remove(a); // the head
+        let e = l.push(5, true);
+        assert_eq!(l.keys(), vec![e, b, d]);
+        *l.get_mut(b) = 20;
+        assert_eq!(l.pop_front(), Some(e));
+        assert_eq!(l.pop_front(), Some(b));
+        assert_eq!(l.pop_front(), Some(d));
+        assert_eq!(l.pop_front(), None);
+        assert_eq!([l.remove(e), l.remove(b), l.remove(d)], [5, 20, 4]);
+    }
+
+    #[test]
+    fn waitq_dequeue_passes_over_refused_nodes_and_leaves_them_unlinked() {
+        let mut l = WaitList::new();
+        let stale = l.push_back("stale");
+        let live = l.push_back("live");
+        let later = l.push_back("later");
+        assert_eq!(l.dequeue(|&v| v != "stale"), Some(live));
+        assert!(!l.is_linked(stale) && !l.is_linked(live));
+        assert_eq!(l.keys(), vec![later]);
+        assert_eq!(l.remove(stale), "stale", "the owner frees the skipped node");
+        assert_eq!(l.dequeue(|_| false), None);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn waitq_keys_are_not_reused_until_removed() {
+        let mut l = WaitList::new();
+        let a = l.push_back(0);
+        assert_eq!(l.pop_front(), Some(a));
+        let b = l.push_back(1);
+        assert_ne!(a, b, "an unlinked node still owns its key");
+        l.remove(a);
+        assert_eq!(l.push_back(2), a, "freed keys are reused");
+    }
+
+    #[test]
+    fn waitq_wake_list_wakes_each_collected_waker_once() {
+        let (count, w) = CountWaker::new();
+        let mut wake = WakeList::new();
+        wake.push(None);
+        wake.wake_all();
+        let mut wake = WakeList::new();
+        for _ in 0..3 {
+            wake.push(Some(w.clone()));
+        }
+        assert_eq!(count.count(), 0, "nothing is woken before wake_all");
+        wake.wake_all();
+        assert_eq!(count.count(), 3);
     }
 }
