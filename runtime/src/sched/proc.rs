@@ -18,7 +18,7 @@
 //!
 //! # The spinning protocol (Go's "worker thread parking/unparking")
 //! An M is *spinning* while it looks for work without having found any (`nmspinning` counts them).
-//! Whoever makes a G runnable calls [`Sched::wakep`] afterwards: if nobody spins and a P is idle, it
+//! Whoever makes a G runnable calls [`wakep`] afterwards: if nobody spins and a P is idle, it
 //! starts one spinning M. A spinning M that finds work stops spinning and calls `wakep` itself, so
 //! there is one more searcher while work keeps appearing. The rule that prevents lost wake-ups:
 //! *submit the work, then a StoreLoad fence, then check `nmspinning`*; and on the other side, *stop
@@ -303,6 +303,7 @@ fn schedule_with<T: Hooks>(ctx: &MCtx) {
         }
         execute::<T>(ctx, g, inherit_time);
     }
+    T::flush(ctx);
 }
 
 /// Step 1 of `find_runnable`: the time now, if one of P's timers is due. `when0` is one load; the
@@ -413,6 +414,9 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
         if let Some(next) = p.runq.get() {
             return Some(next);
         }
+        // The quick part is over: what the tracer holds back to stamp with the next record's
+        // time (the end of the run before) is written now (`trace::Hooks::flush`).
+        T::flush(ctx);
 
         // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
         if sched.global_work(p) {
