@@ -23,13 +23,15 @@ set -e
 # Miri interprets every instruction: run the unit tests of the modules with unsafe code (the G's
 # allocation/vtable/waker, the run queue, timers, the G registry, channel buffers, the sync types'
 # cells and semaphore, the waiter list they share with channels (util::waitq), the tracer's buffers,
-# encoding and clock, the netpoller's wait slot), skipping the few many-thread stress tests (each
-# takes minutes under Miri; loom and the normal test run cover them) and select's 100 000-round
-# fairness test (statistics, not memory safety).
+# session and clock, the netpoller's wait slot) and of the trace format's encoder and decoder
+# (gort-trace-format: `wire`, `file`), skipping the few many-thread stress tests (each takes minutes
+# under Miri; loom and the normal test run cover them) and select's 100 000-round fairness test
+# (statistics, not memory safety).
 # Miri's leak checker also fails any test that leaks a G. About 2 minutes.
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 cargo +nightly miri test -p gort --lib -- \
-  g::tests runq:: timer:: allgs:: chan:: sema:: sync:: util:: trace::buf trace::event trace::clock \
+  g::tests runq:: timer:: allgs:: chan:: sema:: sync:: util:: trace:: \
   --skip mpmc_threads --skip many_threads --skip on_threads --skip threads_ --skip select_fairness
+cargo +nightly miri test -p gort-trace-format --lib -- wire:: file::
 cargo +nightly miri test -p netpoll --lib -- pollsema:: pollcache::
 echo "miri: passed"

@@ -24,10 +24,17 @@ if ! command -v valgrind >/dev/null; then
 fi
 
 WORKLOADS=(spawn_many_local spawn_many_remote_idle yield_many ping_pong chained_spawn)
-NOTRACE_DIR=target/notrace
+# Honour CARGO_TARGET_DIR; the compiled-out build goes to a directory of its own (target/notrace,
+# or beside CARGO_TARGET_DIR).
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+  NOTRACE_DIR=${NOTRACE_DIR:-$CARGO_TARGET_DIR-notrace}
+else
+  NOTRACE_DIR=${NOTRACE_DIR:-target/notrace}
+fi
 
 echo "building run-workload with the hooks, and with --cfg gort_notrace into $NOTRACE_DIR ..." >&2
-cargo build --quiet --release -p benches --bin run-workload
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --quiet --release -p benches --bin run-workload
 RUSTFLAGS="--cfg gort_notrace" CARGO_TARGET_DIR="$NOTRACE_DIR" \
   cargo build --quiet --release -p benches --bin run-workload
 
@@ -52,7 +59,7 @@ echo "| workload | hooks compiled out | hooks in, tracing off | difference |"
 echo "|---|---:|---:|---:|"
 for w in "${WORKLOADS[@]}"; do
   out=$(per_round "$NOTRACE_DIR/release/run-workload" "$w")
-  in=$(per_round target/release/run-workload "$w")
+  in=$(per_round "$TARGET_DIR/release/run-workload" "$w")
   diff=$(awk -v a="$in" -v b="$out" 'BEGIN { printf "%+.2f %%", (a - b) * 100 / b }')
   echo "| $w | $out | $in | $diff |"
 done
@@ -60,7 +67,7 @@ done
 if [[ "${1:-}" == "--wall" ]]; then
   echo
   echo "== criterion, hooks compiled in (see the 'off / tokio' column)"
-  cargo bench --quiet -p benches --bench trace_overhead 2>&1 | sed -n '/^| workload/,/^$/p'
+  CARGO_TARGET_DIR="$TARGET_DIR" cargo bench --quiet -p benches --bench trace_overhead 2>&1 | sed -n '/^| workload/,/^$/p'
   echo
   echo "== criterion, hooks compiled out (--cfg gort_notrace)"
   RUSTFLAGS="--cfg gort_notrace" CARGO_TARGET_DIR="$NOTRACE_DIR" \

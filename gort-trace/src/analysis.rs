@@ -13,7 +13,11 @@
 //! Time in `runnable` is scheduler wait; time in `blocked` goes to the column of its wait reason;
 //! time inside `syscall` slices is counted as blocking-syscall time, not execution. A wake can be
 //! recorded a moment before the run that parked the G is (the waker is on another thread); it then
-//! counts from the end of that run. Intervals still open when the trace ends count up to its end.
+//! counts from the end of that run. A wake or create can also be stamped a moment after the start
+//! it caused (it is recorded once the G is queued, and another M may start it first); the
+//! converter moves it before that start (`gort-trace-format`: `order.rs`), and one that comes
+//! through anyway counts as that run's own. Intervals still open when the trace ends count up to
+//! its end.
 
 use std::collections::BTreeMap;
 
@@ -154,9 +158,20 @@ enum Cause {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Unknown,
-    Runnable { since: u64, cause: Cause },
-    Blocked { since: u64, why: Block },
-    Running { woken_at: Option<u64> },
+    Runnable {
+        since: u64,
+        cause: Cause,
+    },
+    Blocked {
+        since: u64,
+        why: Block,
+    },
+    /// `woken_at`: a wake recorded during the run, for the run after it. `wake_due`: the run
+    /// started with no wake before it, so the first wake during it is its own, stamped late.
+    Running {
+        woken_at: Option<u64>,
+        wake_due: bool,
+    },
     Done,
 }
 
@@ -223,6 +238,8 @@ pub fn analyze(t: &Trace) -> Analysis {
         let mut state = State::Unknown;
         for (ts, step, i) in st {
             state = match (step, state) {
+                // Stamped after the start it caused.
+                (Step::Create, running @ State::Running { .. }) => running,
                 (Step::Create, _) => State::Runnable {
                     since: ts,
                     cause: Cause::Create,
@@ -234,7 +251,14 @@ pub fn analyze(t: &Trace) -> Analysis {
                         cause: Cause::Unblock,
                     }
                 }
-                (Step::Unblock, State::Running { .. }) => State::Running { woken_at: Some(ts) },
+                (Step::Unblock, State::Running { wake_due: true, .. }) => State::Running {
+                    woken_at: None,
+                    wake_due: false,
+                },
+                (Step::Unblock, State::Running { .. }) => State::Running {
+                    woken_at: Some(ts),
+                    wake_due: false,
+                },
                 (Step::Unblock, State::Runnable { since, cause }) => {
                     State::Runnable { since, cause }
                 }
@@ -244,6 +268,7 @@ pub fn analyze(t: &Trace) -> Analysis {
                 },
                 (Step::RunStart, prev) => {
                     s.runs += 1;
+                    let wake_due = matches!(prev, State::Blocked { .. });
                     match prev {
                         State::Runnable { since, cause } => {
                             let wait = ts.saturating_sub(since);
@@ -254,16 +279,26 @@ pub fn analyze(t: &Trace) -> Analysis {
                             }
                         }
                         State::Blocked { since, why } => {
-                            // Its wake was not recorded (the trace began in between).
+                            // Its wake was not recorded before the start (the trace began in
+                            // between, or the wake was stamped late).
                             *s.block.entry(why).or_default() += ts.saturating_sub(since);
                         }
                         _ => {}
                     }
                     s.exec += runs[i].2 - runs[i].1;
-                    State::Running { woken_at: None }
+                    State::Running {
+                        woken_at: None,
+                        wake_due,
+                    }
                 }
                 (Step::RunEnd, prev) => {
-                    let woken = matches!(prev, State::Running { woken_at: Some(_) });
+                    let woken = matches!(
+                        prev,
+                        State::Running {
+                            woken_at: Some(_),
+                            ..
+                        }
+                    );
                     s.last = runs[i].3.clone();
                     match runs[i].3.as_str() {
                         "parked" if woken => State::Runnable {
@@ -541,6 +576,30 @@ mod tests {
         let g5 = g(&a, 5);
         assert_eq!(g5.blocked(Block::Sync), 0);
         assert_eq!(g5.sched_wait, 5_000);
+    }
+
+    #[test]
+    fn a_wake_or_create_stamped_after_the_start_it_caused_is_that_starts() {
+        let t = Trace::parse(
+            r#"[
+            {"name":"G5","cat":"m.g","ph":"X","ts":10,"dur":10,"tid":1000,"args":{"g":5,"end":"parked","wait":"select"}},
+            {"name":"G5","cat":"m.g","ph":"X","ts":30,"dur":10,"tid":1001,"args":{"g":5,"end":"parked","wait":"select"}},
+            {"name":"GoUnblock","ph":"i","ts":31,"tid":1000,"args":{"g":5}},
+            {"name":"GoUnblock","ph":"i","ts":60,"tid":1000,"args":{"g":5}},
+            {"name":"G5","cat":"m.g","ph":"X","ts":70,"dur":1,"tid":1001,"args":{"g":5,"end":"complete"}},
+            {"name":"G6","cat":"m.g","ph":"X","ts":80,"dur":1,"tid":1001,"args":{"g":6,"end":"complete"}},
+            {"name":"GoCreate","ph":"i","ts":80.5,"tid":1000,"args":{"g":6}}
+        ]"#,
+        )
+        .expect("parse");
+        let a = analyze(&t);
+        let g5 = g(&a, 5);
+        // Blocked 20→30 (its wake, stamped at 31, is the second run's own), then 40→60.
+        assert_eq!(g5.blocked(Block::Sync), 10_000 + 20_000);
+        assert_eq!(g5.sched_wait, 10_000);
+        assert_eq!(g5.last, "complete");
+        let g6 = g(&a, 6);
+        assert_eq!((g6.runs, g6.last.as_str()), (1, "complete"));
     }
 
     #[test]

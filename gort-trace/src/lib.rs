@@ -11,7 +11,12 @@
 //!   (`gort-trace html trace.json -o trace.html`);
 //! - [`events`]: the trace as a chronological listing (`gort-trace events trace.json`).
 //!
-//! It is a separate package, with `serde_json`, so the runtime itself stays dependency-free.
+//! A gort built without its `trace-json` feature writes the raw trace instead; [`Trace::load`]
+//! converts it on the way in (with `gort-trace-format`, the crate that defines the format and the
+//! JSON the runtime writes), and `gort-trace json trace.bin` writes the JSON file.
+//!
+//! It is a separate package, with `serde_json`, so the runtime itself stays dependency-free
+//! (but for `gort-trace-format`, which has no dependencies).
 
 pub mod analysis;
 pub mod events;

@@ -4,7 +4,11 @@
 //! gort-trace summary trace.json [--top N]        goroutine analysis + scheduler latency
 //! gort-trace html    trace.json [-o trace.html]  self-contained HTML timeline
 //! gort-trace events  trace.json [--limit N]      chronological listing
+//! gort-trace json    trace.bin [-o trace.json]   convert a raw trace to Chrome Trace Event JSON
 //! ```
+//!
+//! Every command reads JSON or a raw trace (what a gort built without its `trace-json` feature
+//! writes).
 
 use std::process::ExitCode;
 
@@ -14,9 +18,12 @@ const USAGE: &str = "usage:
   gort-trace summary <trace.json> [--top N]        Go's goroutine analysis and scheduler latency
   gort-trace html    <trace.json> [-o out.html]    an HTML page with an SVG timeline (default: <trace>.html)
   gort-trace events  <trace.json> [--limit N]      the trace as a time-ordered listing (default 200 lines; 0 = all)
+  gort-trace json    <trace.bin> [-o out.json]     a raw trace as Chrome Trace Event JSON (default: <trace>.json)
 
 Record a trace with GORTTRACE=trace.json (written when the runtime is dropped) or
-gort::trace::start / gort::trace::stop. Perfetto (ui.perfetto.dev) opens the same file.";
+gort::trace::start / gort::trace::stop. Perfetto (ui.perfetto.dev) opens the same file.
+A gort built without its `trace-json` feature writes a raw trace instead: every command
+reads it too, and `json` converts it.";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,6 +31,7 @@ enum Cmd {
     Summary { path: String, top: usize },
     Html { path: String, out: String },
     Events { path: String, limit: usize },
+    Json { path: String, out: String },
     Help,
 }
 
@@ -40,7 +48,7 @@ fn parse(args: &[String]) -> Result<Cmd, String> {
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-o" | "--output" if cmd == "html" => {
+            "-o" | "--output" if cmd == "html" || cmd == "json" => {
                 out = Some(it.next().ok_or("-o needs a file name")?.clone());
             }
             "--top" if cmd == "summary" => number = Some(num(it.next(), "--top")?),
@@ -67,6 +75,19 @@ fn parse(args: &[String]) -> Result<Cmd, String> {
                 format!("{stem}.html")
             });
             Ok(Cmd::Html { path, out })
+        }
+        "json" => {
+            let out = out.unwrap_or_else(|| {
+                let p = std::path::Path::new(&path);
+                // Never over the input (a raw trace written to `trace.json`).
+                let ext = if p.extension().is_some_and(|e| e == "json") {
+                    "chrome.json"
+                } else {
+                    "json"
+                };
+                p.with_extension(ext).to_string_lossy().into_owned()
+            });
+            Ok(Cmd::Json { path, out })
         }
         "events" => Ok(Cmd::Events {
             path,
@@ -99,6 +120,15 @@ fn run(cmd: Cmd) -> Result<(), String> {
         Cmd::Events { path, limit } => {
             let t = load(&path)?;
             print!("{}", events::listing(&t, limit));
+        }
+        Cmd::Json { path, out } => {
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            if !gort_trace_format::file::is_raw(&bytes) {
+                return Err(format!("{path} is not a raw gort trace (JSON already?)"));
+            }
+            let json = gort_trace::model::raw_to_json(&bytes).map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| format!("cannot write {out}: {e}"))?;
+            println!("wrote {out}");
         }
     }
     Ok(())
@@ -154,6 +184,20 @@ mod tests {
             })
         );
         assert_eq!(
+            parse(&args("json t.bin")),
+            Ok(Cmd::Json {
+                path: "t.bin".into(),
+                out: "t.json".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("json t.json")),
+            Ok(Cmd::Json {
+                path: "t.json".into(),
+                out: "t.chrome.json".into()
+            })
+        );
+        assert_eq!(
             parse(&args("events t.json --limit 0")),
             Ok(Cmd::Events {
                 path: "t.json".into(),
@@ -177,6 +221,20 @@ mod tests {
         assert!(parse(&args("summary t.json -o y"))
             .unwrap_err()
             .contains("unknown option"));
+    }
+
+    #[test]
+    fn json_converts_only_raw_traces() {
+        let dir = std::env::temp_dir();
+        let json = dir.join(format!("gort-trace-cli-{}.json", std::process::id()));
+        std::fs::write(&json, "{\"traceEvents\":[]}").expect("write");
+        let e = run(Cmd::Json {
+            path: json.to_string_lossy().into_owned(),
+            out: "/nonexistent/never.json".into(),
+        })
+        .unwrap_err();
+        let _ = std::fs::remove_file(&json);
+        assert!(e.contains("not a raw gort trace"), "{e}");
     }
 
     #[test]

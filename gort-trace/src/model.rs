@@ -1,5 +1,5 @@
 //! Reading a trace file: Chrome Trace Event JSON as gort's tracer writes it
-//! (`runtime/src/trace/chrome.rs` documents the tracks, names and args), into plain structs.
+//! (`gort-trace-format`: `chrome/mod.rs` documents the tracks, names and args), into plain structs.
 //!
 //! Only what the analyses need is kept: complete slices (`"ph":"X"`), instants (`"i"`/`"I"`), flow
 //! starts and ends, and track names. Everything else a Chrome trace may hold is skipped, so a file
@@ -23,6 +23,17 @@ pub enum Error {
     Json(serde_json::Error),
     /// JSON, but not a trace: the message says what is wrong and where.
     Format(String),
+    /// A raw trace that does not decode.
+    Raw(gort_trace_format::Error),
+}
+
+/// The Chrome Trace Event JSON of a raw trace file's bytes (`gort-trace json`).
+pub fn raw_to_json(bytes: &[u8]) -> Result<String, Error> {
+    let raw = gort_trace_format::RawTrace::read(bytes).map_err(Error::Raw)?;
+    let t = raw.decode().map_err(Error::Raw)?;
+    let mut out = Vec::new();
+    gort_trace_format::chrome::write(&t, &mut out).map_err(|e| Error::Format(e.to_string()))?;
+    String::from_utf8(out).map_err(|_| Error::Format("the converter wrote non-UTF-8".into()))
 }
 
 impl fmt::Display for Error {
@@ -31,6 +42,7 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "cannot read {path}: {source}"),
             Error::Json(e) => write!(f, "not a JSON trace: {e}"),
             Error::Format(m) => write!(f, "not a Chrome trace: {m}"),
+            Error::Raw(e) => write!(f, "{e}"),
         }
     }
 }
@@ -40,6 +52,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Json(e) => Some(e),
+            Error::Raw(e) => Some(e),
             Error::Format(_) => None,
         }
     }
@@ -100,12 +113,18 @@ pub const SYSMON_TID: u64 = 900;
 pub const M_TID: u64 = 1000;
 
 impl Trace {
-    /// Read and parse a trace file.
+    /// Read and parse a trace file: JSON, or a raw trace (from a gort built without its
+    /// `trace-json` feature), which is converted to JSON first.
     pub fn load(path: &str) -> Result<Trace, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_string(),
             source,
         })?;
+        if gort_trace_format::file::is_raw(&bytes) {
+            return Trace::parse(&raw_to_json(&bytes)?);
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::Format("the file is neither UTF-8 JSON nor a raw trace".into()))?;
         Trace::parse(&text)
     }
 
@@ -289,6 +308,48 @@ mod tests {
         assert_eq!(t.slices[0].start, 1500);
         assert_eq!(t.slices[0].dur, 1);
         assert_eq!(t.end, 1501);
+    }
+
+    /// A raw trace (what a gort built without `trace-json` writes): G7 runs 1–3 µs on P0 and
+    /// yields, G8 starts at once.
+    fn raw_file() -> Vec<u8> {
+        use gort_trace_format::{event::Event, file::ClockPair, wire, Kind, Outcome, RawTrace};
+        let start = |ts, g| Event::new(Kind::GoStart).m(0).p(0).g(g).at(ts);
+        let end = Event::new(Kind::GoEnd).m(0).p(0).g(7).arg(0);
+        let events = [
+            Event::new(Kind::ProcStart).m(0).p(0).at(500),
+            start(1_000, 7),
+            end.aux(Outcome::Yield as u8, 0).at(3_000),
+            start(3_000, 8),
+        ];
+        let raw = RawTrace {
+            ticks_are_ns: true,
+            start: ClockPair::default(),
+            end: ClockPair {
+                ticks: 10_000,
+                ns: 10_000,
+            },
+            threads: vec!["gort-m0".into()],
+            buffers: vec![(0, wire::encode_buffer(&events).into())],
+            ..RawTrace::default()
+        };
+        let mut file = Vec::new();
+        raw.write(&mut file).expect("write to a Vec");
+        file
+    }
+
+    #[test]
+    fn a_raw_trace_loads_as_its_json_would() {
+        let path = std::env::temp_dir().join(format!("gort-trace-raw-{}.bin", std::process::id()));
+        std::fs::write(&path, raw_file()).expect("write the raw trace");
+        let t = Trace::load(path.to_str().expect("a UTF-8 path")).expect("load");
+        let _ = std::fs::remove_file(&path);
+        let g7 = t.slices_of("g").find(|s| s.name == "G7").expect("G7's run");
+        assert_eq!((g7.start, g7.dur), (1_000, 2_000));
+        assert_eq!(arg_str(&g7.args, "end"), Some("yield"));
+        assert!(t.slices_of("g").any(|s| s.name == "G8"));
+        let e = raw_to_json(&raw_file()[..20]).expect_err("cut short");
+        assert!(e.to_string().contains("cut short"), "{e}");
     }
 
     #[test]

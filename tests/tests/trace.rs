@@ -424,12 +424,11 @@ fn find_runnable_takes_a_global_g_every_61st_schedtick() {
     assert_eq!(t["args"]["runnext"], false);
 }
 
-/// On one P, Gs taking turns with `yield_now` mostly find the next G on their own P's queue, with
-/// no lock or park in between: the scheduler records such a switch as one record with one clock
-/// reading (`proc.rs`: `schedule_rounds`, `next_local`), so one run's slice ends exactly where the
-/// next begins. And keeping each run's end back for that loses no run.
+/// On one P, Gs taking turns with `yield_now`: each run's end and the next run's start are
+/// recorded as they happen, each with its own clock reading, so no run is lost and on the P's
+/// track (and the M's) every run begins at or after the end of the one before.
 #[test]
-fn quick_switches_share_one_time_and_lose_no_run() {
+fn yields_on_one_p_lose_no_run_and_keep_each_end_before_the_next_start() {
     let _s = serial();
     const GS: u64 = 8;
     const YIELDS: u64 = 100;
@@ -455,25 +454,30 @@ fn quick_switches_share_one_time_and_lose_no_run() {
         });
     });
     assert_well_formed(&r);
-    let mut runs: Vec<(u64, u64, &Value)> = r
-        .slices("g")
-        .map(|s| (ns(&s["ts"]), ns(&s["ts"]) + ns(&s["dur"]), s))
-        .collect();
-    runs.sort_by_key(|&(start, _, _)| start);
-    let yields = runs
-        .iter()
-        .filter(|(_, _, s)| s["args"]["end"] == "yield")
-        .count() as u64;
-    assert_eq!(yields, GS * YIELDS, "every yield's run is in the trace");
-    let back_to_back = runs
-        .windows(2)
-        .filter(|w| w[0].2["args"]["end"] == "yield" && w[0].1 == w[1].0)
-        .count() as u64;
-    assert!(
-        back_to_back >= GS * YIELDS / 2,
-        "only {back_to_back} of {} yields switched at one time",
-        GS * YIELDS
-    );
+    for cat in ["g", "m.g"] {
+        let mut runs: Vec<(u64, u64, &Value)> = r
+            .slices(cat)
+            .map(|s| (ns(&s["ts"]), ns(&s["ts"]) + ns(&s["dur"]), s))
+            .collect();
+        runs.sort_by_key(|&(start, _, _)| start);
+        let yields = runs
+            .iter()
+            .filter(|(_, _, s)| s["args"]["end"] == "yield")
+            .count() as u64;
+        assert_eq!(
+            yields,
+            GS * YIELDS,
+            "every yield's run is on the {cat} track"
+        );
+        for w in runs.windows(2) {
+            assert!(
+                w[0].1 <= w[1].0,
+                "on the {cat} track, {} ends after {} starts",
+                w[0].2,
+                w[1].2
+            );
+        }
+    }
 }
 
 #[test]

@@ -79,6 +79,7 @@ fn schedule_with<T: Hooks>(ctx: &MCtx) {
         }
         execute::<T>(ctx, g, inherit_time);
     }
+    T::flush(ctx);
 }
 
 /// Step 1 of `find_runnable`: the time now, if one of P's timers is due. `when0` is one load; the
@@ -134,6 +135,9 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
         if let Some(next) = p.runq.get() {
             return Some(next);
         }
+        // The quick part is over: what the tracer holds back to stamp with the next record's
+        // time (the end of the run before) is written now (`trace::Hooks::flush`).
+        T::flush(ctx);
 
         // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
         if sched.global_work(p) {

@@ -121,7 +121,7 @@ pub(crate) mod flags {
     /// `Runtime::drop` has begun: every M leaves its loop.
     pub(crate) const SHUTDOWN: u8 = 1;
     /// The execution tracer is recording: this runtime's copy of the process-wide switch, set for
-    /// every live runtime by `gort::trace::start`/`stop` (`trace/buf.rs`). The tracer's hooks
+    /// every live runtime by `gort::trace::start`/`stop` (`trace/session.rs`). The tracer's hooks
     /// test it here rather than the process-wide flag because the `Sched` is at hand (in a
     /// register) wherever they run, while a `static` of a library crate is reached through the GOT
     /// in position-independent code: a load more per check.

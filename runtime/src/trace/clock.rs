@@ -4,9 +4,10 @@
 //! Every event needs a timestamp, and on a scheduler microbenchmark the clock is most of an
 //! event's price: `clock_gettime(CLOCK_MONOTONIC)` through the vDSO costs about 24 ns on the
 //! development VM, the CPU's tick counter (`rdtsc`) under 10. So, like Go, the tracer stamps events
-//! with raw ticks and converts them to nanoseconds once, when the trace stops: the session reads
-//! both clocks at start and at stop, and every tick count in between maps linearly onto that
-//! interval. With a trace of 10 ms or more the conversion is accurate to well under a microsecond.
+//! with raw ticks and converts them to nanoseconds once, when the trace is read: the session reads
+//! both clocks at start and at stop ([`now`]), and every tick count in between maps linearly onto
+//! that interval (`gort-trace-format`, `file.rs`: `Calibration`). With a trace of 10 ms or more
+//! the conversion is accurate to well under a microsecond.
 //!
 //! Ticks are only trusted when they are a fine, steady, machine-wide clock:
 //! - x86_64 Linux: only if the kernel itself uses the TSC as its clocksource
@@ -22,6 +23,8 @@
 //! counter either way, so one thread's events stay in order, which is all the output relies on.
 
 use std::sync::OnceLock;
+
+use gort_trace_format::ClockPair;
 
 /// Nanoseconds on the monotonic clock. On Unix this is `clock_gettime(CLOCK_MONOTONIC)` read
 /// directly — the clock `Instant` uses — because `Instant`'s `Duration` arithmetic roughly doubles
@@ -118,71 +121,29 @@ fn counter() -> u64 {
     monotonic_ns()
 }
 
-/// A point read on both clocks, for the calibration.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Pair {
-    pub(crate) ticks: u64,
-    pub(crate) ns: u64,
-}
-
-impl Pair {
-    pub(crate) fn now() -> Pair {
-        // Ticks read between two nanosecond reads, paired with their midpoint: halves the error
-        // a preemption between the two reads would cause.
-        let a = monotonic_ns();
-        let ticks = ticks(source() == Source::Counter);
-        let b = monotonic_ns();
-        Pair {
-            ticks,
-            ns: a + (b.saturating_sub(a)) / 2,
-        }
-    }
-}
-
-/// Maps ticks read during a session onto nanoseconds since its start.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Calibration {
-    start: Pair,
-    /// Nanoseconds per tick, as a ratio `num / den` (both from the session's own span).
-    num: u64,
-    den: u64,
-}
-
-impl Calibration {
-    pub(crate) fn new(start: Pair, end: Pair) -> Calibration {
-        let dt = end.ticks.saturating_sub(start.ticks);
-        let dn = end.ns.saturating_sub(start.ns);
-        if dt == 0 || dn == 0 || source() == Source::Monotonic {
-            // Too short to measure (or the ticks are nanoseconds already): one tick = 1 ns.
-            return Calibration {
-                start,
-                num: 1,
-                den: 1,
-            };
-        }
-        Calibration {
-            start,
-            num: dn,
-            den: dt,
-        }
-    }
-
-    /// Nanoseconds since the session's start for a tick count read during it. Counts read a
-    /// little before the start (a thread that saw the old generation) clamp to 0.
-    pub(crate) fn ns(&self, ticks: u64) -> u64 {
-        let dt = ticks.saturating_sub(self.start.ticks);
-        (u128::from(dt) * u128::from(self.num) / u128::from(self.den)) as u64
+/// Both clocks, read now: the session reads them at start and at stop, and the reader maps the
+/// ticks in between onto that interval (`gort-trace-format`: `Calibration`).
+pub(crate) fn now() -> ClockPair {
+    // Ticks read between two nanosecond reads, paired with their midpoint: halves the error a
+    // preemption between the two reads would cause.
+    let a = monotonic_ns();
+    let ticks = ticks(source() == Source::Counter);
+    let b = monotonic_ns();
+    ClockPair {
+        ticks,
+        ns: a + (b.saturating_sub(a)) / 2,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gort_trace_format::file::Calibration;
 
     #[test]
     fn ticks_advance_and_convert_to_about_the_elapsed_nanoseconds() {
         let counter = source() == Source::Counter;
-        let a = Pair::now();
+        let a = now();
         let t0 = ticks(counter);
         std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
             1
@@ -190,20 +151,13 @@ mod tests {
             20
         }));
         let t1 = ticks(counter);
-        let b = Pair::now();
+        let b = now();
         assert!(t1 > t0);
-        let cal = Calibration::new(a, b);
+        let cal = Calibration::new(a, b, source() == Source::Monotonic);
         let span = b.ns - a.ns;
         let mid = cal.ns(t1);
         assert!(mid <= span + span / 100 + 1_000, "{mid} > {span}");
         assert!(cal.ns(t0) <= mid);
         assert_eq!(cal.ns(a.ticks.saturating_sub(5)), 0);
-    }
-
-    #[test]
-    fn a_calibration_with_no_span_is_the_identity() {
-        let p = Pair { ticks: 10, ns: 100 };
-        let cal = Calibration::new(p, p);
-        assert_eq!(cal.ns(15), 5);
     }
 }

@@ -1,48 +1,62 @@
 //! The execution tracer: Go's `runtime/trace` (runtime/trace.go `StartTrace`/`StopTrace`,
-//! traceevent.go, tracebuf.go) and the part of `go tool trace` that draws it (cmd/trace).
+//! traceevent.go, tracebuf.go). It only records; reading a trace — decoding, ordering, drawing —
+//! is the `gort-trace-format` crate's business, as it is cmd/trace's in Go.
 //!
 //! Turn it on with `GORTTRACE=trace.json` (the file is written when the runtime is dropped) or from
-//! code with [`start`] / [`stop`]. Open the file in <https://ui.perfetto.dev> or chrome://tracing, or
-//! run `gort-trace summary trace.json` / `gort-trace html trace.json` (the `gort-trace` package).
+//! code with [`start`] / [`stop`]. By default the file is Chrome Trace Event JSON: open it in
+//! <https://ui.perfetto.dev> or chrome://tracing, or run `gort-trace summary trace.json` /
+//! `gort-trace html trace.json` (the `gort-trace` package). The conversion happens at stop, in
+//! `gort-trace-format`'s `chrome` module, which gort's `trace-json` cargo feature (on by default)
+//! pulls in. Built without that feature, `GORTTRACE` and [`stop`] write the raw binary trace
+//! instead (the per-thread buffers as recorded, `gort-trace-format`: `file.rs`), which
+//! `gort-trace json trace.bin -o trace.json` converts; [`writes_json`] says which.
 //!
 //! It records what Go's tracer records about the scheduler: G create / start / end (and why it
 //! ended: parked with Go's wait reason, yield, preempted, requeued, complete), unblock (and by whom:
 //! a G, the timer or netpoll batch of an M, sysmon, a foreign thread; and whether the G went to the
 //! waker's `runnext`), P start/stop, M start/park/unpark/stop, work steals, blocking-section enter
 //! and exit (fast or slow path), sysmon's preemption requests, hand-offs and runaway-poll rescues,
-//! and netpoll batches. `chrome.rs` says what the output looks like.
+//! and netpoll batches (`hooks.rs`).
+//!
+//! # Files
+//! - `hooks.rs`: the calls at the scheduler's transitions and what each records.
+//! - `buf.rs`: each thread's buffer, appended to without a lock, and the run end it holds.
+//! - `session.rs`: start and stop; the switch the hooks test; what stop hands over.
+//! - `clock.rs`: the tick counter events are stamped with.
 //!
 //! # Cost
 //! Off: each hook is `#[inline(always)]` and is one relaxed load of the runtime's `TRACING` flag
-//! ([`on`]; `Sched::flags`, which says why a per-runtime copy) and a branch that is never taken while
+//! (`on`; `Sched::flags`, which says why a per-runtime copy) and a branch that is never taken while
 //! tracing is off; the recording code sits behind it in a `#[cold]`, never-inlined function. The
 //! hottest pair, a G run's start and end, costs not even that: `schedule` runs one of two copies
 //! of its loop, with or without those hooks, and an M moves between them when the flag changes,
 //! which `find_runnable` notices with the test of the shutdown flag it makes anyway (`proc.rs`).
 //! `scripts/trace_disabled_cost.sh` counts what is left against a build with every hook compiled
-//! out (`--cfg gort_notrace`): +0.02 % (`yield_many`) to +0.8 % more instructions on the
-//! scheduler-only microbenchmarks — the hooks at G creation and wake-up.
+//! out (`--cfg gort_notrace`): the tests at G creation and wake-up.
 //!
 //! On: an event is a read of the CPU's tick counter (`clock.rs`) and a few bytes appended to the
-//! thread's own buffer (`event.rs`, `buf.rs`) — no lock, no shared cache line. Three things keep
-//! both down where a scheduler spends its time. When an M goes straight from one G's run to the
-//! next G on its own P's queue (a *quick switch*, `proc.rs`: `schedule_rounds`), the run's end and
-//! the next run's start are recorded together, with one clock reading, as one 5–7 byte record.
-//! That record, and those of Gs created or woken by the running G, leave the M, the P and the
-//! running G implied by the last run start in the buffer. And the recording is inlined into each
-//! hook, so that the fields an event does not use cost nothing. A yield then adds ~124
-//! instructions and one tick-counter read (~10 ns on the development VM, about half of the
-//! ~20 ns a switch costs traced). Workloads whose Gs do real work barely notice (a loopback TCP
-//! echo: 1.0x); the scheduler-only microbenchmarks, where a G's whole run takes 30–150 ns, run
-//! 1.0–1.3x slower traced (`benches/trace_overhead.rs`). Go's tracer has the same shape: it too
-//! reads the tick counter and writes a few bytes per event.
+//! thread's own buffer (`buf.rs`) — no lock, no shared cache line. Three things keep both down
+//! where a scheduler spends its time. A run's end takes no clock reading of its own: the thread's
+//! writer holds it and stamps it with the time of its next record, usually the next run's start,
+//! and the two take one 5–7 byte switch record (`hooks.rs` says where the end's time could be
+//! off and how it is kept close). That record, and those of Gs created or woken by the running G,
+//! leave the M, the P and the running G implied by the last run start in the buffer. And the
+//! recording is inlined into each hook, so that the fields an event does not use cost nothing.
+//! Workloads whose Gs do real work barely notice; the scheduler-only microbenchmarks, where a G's
+//! whole run takes tens of nanoseconds, notice the clock read per switch
+//! (`benches/trace_overhead.rs`). Go's tracer has the same shape: it too reads the tick counter
+//! and writes a few bytes per event.
 //!
 //! # Differences from Go
 //! - Go streams a compact binary format to the writer while tracing runs, and `go tool trace`
-//!   converts it afterwards. We keep the events in memory (bounded, `buf.rs`) and write Chrome Trace
-//!   Event JSON at `stop`, so the file opens in a browser with no extra tool.
+//!   converts it afterwards. We keep the events in memory (bounded, `session.rs`) and, by default,
+//!   convert them to Chrome Trace Event JSON at `stop`, so the file opens in a browser with no
+//!   extra tool.
 //! - Buffers are per thread (per M), not per P: a P can be revoked while its M is still inside a
 //!   poll, so a per-P buffer could have two writers.
+//! - Go orders events by per-G sequence numbers. Here a wake is recorded once the G is queued,
+//!   and a run's end with its M's next record, so another M may stamp the G's next start first;
+//!   the reader puts them back in causal order (`gort-trace-format`: `order.rs`).
 //! - Tracing is process-wide, like Go's: every runtime's events go into the one trace. Trace one
 //!   runtime at a time, or their P and M tracks (same ids) merge.
 //! - `GORTTRACE` traces the process once: from the first `Builder::build` to the next drop of a
@@ -53,17 +67,17 @@
 
 use std::io::{self, Write};
 
-use crate::sched::g::PollResult;
-use crate::sched::getg::{MCtx, Placed};
-use crate::sched::{Sched, YieldReason};
+use crate::sched::Sched;
 
 #[cfg(not(any(loom, gort_notrace)))]
 mod buf;
 #[cfg(not(any(loom, gort_notrace)))]
-mod chrome;
-#[cfg(not(any(loom, gort_notrace)))]
 mod clock;
-mod event;
+mod hooks;
+#[cfg(not(any(loom, gort_notrace)))]
+mod session;
+
+pub(crate) use hooks::*;
 
 /// Is this runtime recording a trace? The single test every hook makes: its `Sched`'s copy of the
 /// process-wide switch (`sched::flags::TRACING`, which says why a copy). `Relaxed`: a thread that
@@ -88,13 +102,20 @@ pub(crate) fn on(_sched: &Sched) -> bool {
 /// Called by `Sched::new`: put the runtime on the list whose switches `start` and `stop` set.
 pub(crate) fn register(_sched: &crate::util::loom::sync::Arc<crate::sched::Sched>) {
     #[cfg(not(any(loom, gort_notrace)))]
-    buf::register(_sched);
+    session::register(_sched);
 }
 
 /// Was the tracer compiled in? False under `cfg(loom)` and `cfg(gort_notrace)`, where [`start`]
 /// fails with `ErrorKind::Unsupported`.
 pub const fn compiled_in() -> bool {
     !cfg!(any(loom, gort_notrace))
+}
+
+/// Does a trace come out as Chrome Trace Event JSON? True with the `trace-json` feature (the
+/// default); without it, [`stop`] and `GORTTRACE` write the raw trace, which `gort-trace json`
+/// converts.
+pub const fn writes_json() -> bool {
+    cfg!(feature = "trace-json")
 }
 
 #[cfg(any(loom, gort_notrace))]
@@ -106,8 +127,9 @@ fn compiled_out() -> io::Error {
 }
 
 /// Start recording an execution trace of every runtime in the process; [`stop`] writes it to
-/// `writer` as Chrome Trace Event JSON. Fails if a trace is already being recorded (by an earlier
-/// `start` or by `GORTTRACE`).
+/// `writer` — as Chrome Trace Event JSON, or raw without the `trace-json` feature
+/// ([`writes_json`]). Fails if a trace is already being recorded (by an earlier `start` or by
+/// `GORTTRACE`).
 ///
 /// ```
 /// let mut path = std::env::temp_dir();
@@ -117,14 +139,16 @@ fn compiled_out() -> io::Error {
 ///     gort::go(async { 6 * 7 }).await.unwrap();
 /// });
 /// gort::trace::stop().unwrap();
-/// let json = std::fs::read_to_string(&path).unwrap();
-/// assert!(json.starts_with("{\"traceEvents\":["));
+/// let trace = std::fs::read(&path).unwrap();
+/// if gort::trace::writes_json() {
+///     assert!(trace.starts_with(b"{\"traceEvents\":["));
+/// }
 /// # std::fs::remove_file(&path).ok();
 /// ```
 pub fn start(writer: impl Write + Send + 'static) -> io::Result<()> {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        buf::start(buf::Owner::Api, Box::new(writer))
+        session::start(session::Owner::Api, Box::new(writer))
     }
     #[cfg(any(loom, gort_notrace))]
     {
@@ -139,18 +163,14 @@ pub fn start(writer: impl Write + Send + 'static) -> io::Result<()> {
 pub fn stop() -> io::Result<()> {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        let mut c = buf::stop(|owner| {
-            match owner {
-            buf::Owner::Api => Ok(()),
-            buf::Owner::Env(path) => Err(io::Error::other(format!(
-                "gort: this trace was started by GORTTRACE={path}; it is written when the runtime is \
-                 dropped"
+        let mut s = session::stop(|owner| match owner {
+            session::Owner::Api => Ok(()),
+            session::Owner::Env(path) => Err(io::Error::other(format!(
+                "gort: this trace was started by GORTTRACE={path}; it is written when the runtime \
+                 is dropped"
             ))),
-        }
         })?;
-        let mut sink = std::mem::replace(&mut c.sink, Box::new(io::sink()));
-        report_dropped(&c);
-        chrome::write(&c, &mut sink)
+        write_out(&mut s).map(drop)
     }
     #[cfg(any(loom, gort_notrace))]
     {
@@ -163,7 +183,7 @@ pub fn stop() -> io::Result<()> {
 pub fn is_enabled() -> bool {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        buf::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+        session::ENABLED.load(std::sync::atomic::Ordering::Relaxed)
     }
     #[cfg(any(loom, gort_notrace))]
     {
@@ -171,14 +191,28 @@ pub fn is_enabled() -> bool {
     }
 }
 
+/// Write a stopped session to its sink and flush it: as JSON with the `trace-json` feature,
+/// else the raw file. Returns how many events the JSON holds (None for a raw file, which is not
+/// decoded here).
 #[cfg(not(any(loom, gort_notrace)))]
-fn report_dropped(c: &buf::Collected) {
-    if c.dropped > 0 {
+fn write_out(s: &mut session::Stopped) -> io::Result<Option<usize>> {
+    if s.dropped > 0 {
         eprintln!(
             "gort: the trace reached its limit of {} MiB of events; {} later events were dropped",
-            buf::MAX_BYTES >> 20,
-            c.dropped
+            session::MAX_BYTES >> 20,
+            s.dropped
         );
+    }
+    let mut sink = std::mem::replace(&mut s.sink, Box::new(io::sink()));
+    let raw = s.raw();
+    #[cfg(feature = "trace-json")]
+    {
+        gort_trace_format::chrome::from_raw(&raw, &mut sink).map(Some)
+    }
+    #[cfg(not(feature = "trace-json"))]
+    {
+        raw.write(&mut sink)?;
+        sink.flush().map(|()| None)
     }
 }
 
@@ -206,7 +240,7 @@ pub(crate) fn start_from_env() {
             }
         };
         let sink = Box::new(io::BufWriter::new(file));
-        if let Err(e) = buf::start(buf::Owner::Env(shown.clone()), sink) {
+        if let Err(e) = session::start(session::Owner::Env(shown.clone()), sink) {
             eprintln!("gort: GORTTRACE={shown} ignored: {e}");
         }
     }
@@ -227,400 +261,89 @@ pub(crate) fn start_from_env() {
 pub(crate) fn flush_on_shutdown(_s: &crate::sched::Sched) {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        if !is_enabled() || !matches!(buf::owner(), Some(buf::Owner::Env(_))) {
+        if !is_enabled() || !matches!(session::owner(), Some(session::Owner::Env(_))) {
             return;
         }
-        let Ok(mut c) = buf::stop(|owner| match owner {
-            buf::Owner::Env(_) => Ok(()),
-            buf::Owner::Api => Err(io::Error::other("started by the API")),
+        let Ok(mut s) = session::stop(|owner| match owner {
+            session::Owner::Env(_) => Ok(()),
+            session::Owner::Api => Err(io::Error::other("started by the API")),
         }) else {
             return;
         };
-        let path = match &c.owner {
-            buf::Owner::Env(p) => p.clone(),
-            buf::Owner::Api => String::new(),
+        let path = match &s.owner {
+            session::Owner::Env(p) => p.clone(),
+            session::Owner::Api => String::new(),
         };
-        let mut sink = std::mem::replace(&mut c.sink, Box::new(io::sink()));
-        report_dropped(&c);
-        match chrome::write(&c, &mut sink) {
-            Ok(()) => eprintln!(
-                "gort: wrote the execution trace ({} events) to {path}; open it in \
-                 https://ui.perfetto.dev or run `gort-trace summary {path}`",
-                c.events.len()
+        match write_out(&mut s) {
+            Ok(Some(n)) => eprintln!(
+                "gort: wrote the execution trace ({n} events) to {path}; open it in \
+                 https://ui.perfetto.dev or run `gort-trace summary {path}`"
+            ),
+            Ok(None) => eprintln!(
+                "gort: wrote the raw execution trace to {path} (gort was built without its \
+                 trace-json feature); convert it with `gort-trace json {path}`"
             ),
             Err(e) => eprintln!("gort: GORTTRACE={path}: writing the trace failed: {e}"),
         }
     }
 }
 
-// ---- the hooks -------------------------------------------------------------------------------------
-// Each is one load and a branch (`on`); the recording is out of line in `rec`.
+#[cfg(test)]
+mod tests {
+    use gort_trace_format::event::wait_reason;
 
-#[inline(always)]
-pub(crate) fn m_start(ctx: &MCtx) {
-    if on(&ctx.sched) {
-        rec::m_start(ctx);
-    }
-}
+    use crate::sched::g::WaitReason;
 
-#[inline(always)]
-pub(crate) fn m_stop(ctx: &MCtx) {
-    if on(&ctx.sched) {
-        rec::m_simple(event::Kind::MStop, ctx);
-    }
-}
+    /// `stop` writes what it says it writes: JSON with the `trace-json` feature, else a raw
+    /// trace that decodes.
+    #[cfg(not(any(loom, gort_notrace)))]
+    #[test]
+    fn stop_writes_json_or_a_raw_trace() {
+        use gort_trace_format::{Event, Kind};
+        use std::sync::{Arc, Mutex};
 
-#[inline(always)]
-pub(crate) fn m_park(ctx: &MCtx) {
-    if on(&ctx.sched) {
-        rec::m_simple(event::Kind::MPark, ctx);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn m_unpark(ctx: &MCtx) {
-    if on(&ctx.sched) {
-        rec::m_simple(event::Kind::MUnpark, ctx);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn proc_start(ctx: &MCtx, p: usize) {
-    if on(&ctx.sched) {
-        rec::m_p(event::Kind::ProcStart, ctx, p);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn proc_stop(ctx: &MCtx, p: usize) {
-    if on(&ctx.sched) {
-        rec::m_p(event::Kind::ProcStop, ctx, p);
-    }
-}
-
-/// The hooks of a G's run, which the scheduler loop is generic over (`proc.rs`: `schedule_with`):
-/// [`Off`] records nothing and costs nothing; [`On`] records. The loop runs in the copy that
-/// matches the runtime's tracing switch and leaves it when the switch changes, which it sees as
-/// `Sched::flags` no longer being [`Hooks::FLAGS`].
-pub(crate) trait Hooks {
-    /// The value of `Sched::flags` this copy of the loop runs under.
-    const FLAGS: u8;
-    /// A G's run begins on P `p`.
-    fn go_start(ctx: &MCtx, p: usize, g: u64);
-    /// The run of `g` that began on P `p` ended with `res` (for a requeue, because of `why`).
-    /// Called before the G is queued anywhere, so no other M can start it before this is
-    /// recorded.
-    fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason);
-}
-
-/// Tracing off: no hooks.
-pub(crate) enum Off {}
-
-impl Hooks for Off {
-    const FLAGS: u8 = 0;
-    #[inline(always)]
-    fn go_start(_: &MCtx, _: usize, _: u64) {}
-    #[inline(always)]
-    fn go_end(_: &MCtx, _: usize, _: u64, _: PollResult, _: YieldReason) {}
-}
-
-/// Tracing on: record every run.
-pub(crate) enum On {}
-
-impl Hooks for On {
-    const FLAGS: u8 = crate::sched::flags::TRACING;
-    #[inline(always)]
-    fn go_start(ctx: &MCtx, p: usize, g: u64) {
-        rec::go_start(ctx, p, g);
-    }
-    #[inline(always)]
-    fn go_end(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) {
-        rec::go_end(ctx, RunEnd::new(ctx, p, g, res, why));
-    }
-}
-
-/// The end of a G's run, as the scheduler saw it when the poll returned, kept until it is
-/// recorded.
-#[derive(Clone, Copy, Debug)]
-#[cfg_attr(any(loom, gort_notrace), allow(dead_code))]
-pub(crate) struct RunEnd {
-    /// The P the run started on.
-    p: usize,
-    g: u64,
-    /// An [`event::Outcome`].
-    outcome: u8,
-    /// Go's wait reason if the G parked (`g::WaitReason`), else 0.
-    wait: u8,
-}
-
-impl RunEnd {
-    /// How the run of `g` on P `p` ended: `res` with `why` (for a requeue); the wait reason of a
-    /// parked G is in `ctx`.
-    #[inline(always)]
-    pub(crate) fn new(ctx: &MCtx, p: usize, g: u64, res: PollResult, why: YieldReason) -> RunEnd {
-        use event::Outcome;
-        let outcome = match (res, why) {
-            (PollResult::Parked, _) => Outcome::Parked,
-            (PollResult::Requeue, YieldReason::Gosched) => Outcome::Yield,
-            (PollResult::Requeue, YieldReason::Preempt) => Outcome::Preempted,
-            (PollResult::Requeue, YieldReason::None) => Outcome::Requeued,
-            (PollResult::Complete, _) => Outcome::Complete,
-        };
-        let wait = match outcome {
-            Outcome::Parked => ctx.waitreason.get() as u8,
-            _ => 0,
-        };
-        RunEnd {
-            p,
-            g,
-            outcome: outcome as u8,
-            wait,
+        #[derive(Clone, Default)]
+        struct Shared(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Shared {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
         }
-    }
-}
 
-#[inline(always)]
-pub(crate) fn steal(ctx: &MCtx, victim: usize, thief: usize, n: usize) {
-    if on(&ctx.sched) {
-        rec::steal(ctx, victim, thief, n);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn netpoll_batch(sched: &Sched, n: usize) {
-    if on(sched) {
-        rec::netpoll_batch(n);
-    }
-}
-
-/// A new G was queued where `placed` says (`newproc`).
-#[inline(always)]
-pub(crate) fn go_create(sched: &Sched, g: u64, placed: Placed) {
-    if on(sched) {
-        rec::go_create(g, placed);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn syscall_enter(ctx: &MCtx, p: usize) {
-    if on(&ctx.sched) {
-        rec::syscall_enter(ctx, p);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn syscall_exit(ctx: &MCtx, p: usize, fast: bool) {
-    if on(&ctx.sched) {
-        rec::syscall_exit(ctx, p, fast);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn preempt_request(sched: &Sched, p: usize) {
-    if on(sched) {
-        rec::sysmon(event::Kind::PreemptRequest, p, usize::MAX, 0);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn handoff(sched: &Sched, p: usize, m: usize) {
-    if on(sched) {
-        rec::sysmon(event::Kind::Handoff, p, m, 0);
-    }
-}
-
-#[inline(always)]
-pub(crate) fn rescue(sched: &Sched, p: usize, m: usize, g: u64) {
-    if on(sched) {
-        rec::sysmon(event::Kind::Rescue, p, m, g);
-    }
-}
-
-/// A G became runnable and was queued where `placed` says (`proc.rs`: `ready`). The unblocker is
-/// found from the thread's context: the G being polled, the timer or netpoll batch, sysmon, or a
-/// foreign thread.
-#[inline(always)]
-pub(crate) fn go_unblock(sched: &Sched, g: u64, placed: Placed) {
-    if on(sched) {
-        rec::go_unblock(g, placed);
-    }
-}
-
-/// The recording side of the hooks: out of line and marked cold, so that the disabled path in the
-/// scheduler is only the test of `on()` (all but `go_switch`, which says why).
-#[cfg(not(any(loom, gort_notrace)))]
-mod rec {
-    use super::buf::emit;
-    use super::event::{Event, Kind, Source, FLAG_RUNNEXT};
-    use super::RunEnd;
-    use crate::sched::getg::{self, Batch, MCtx, Placed};
-
-    /// Id of the G this M is polling (0 = none).
-    fn curg(ctx: &MCtx) -> u64 {
-        let g = ctx.curg.get();
-        if g.is_null() {
-            0
+        let _serial = super::session::TEST_SERIAL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let out = Shared::default();
+        super::start(out.clone()).expect("start");
+        super::buf::emit(Event::new(Kind::GoStart).m(9).p(0).g(4242));
+        super::stop().expect("stop");
+        let bytes = out.0.lock().unwrap().clone();
+        if super::writes_json() {
+            let text = String::from_utf8(bytes).expect("UTF-8");
+            assert!(text.starts_with("{\"traceEvents\":["), "{text}");
+            assert!(text.contains("\"name\":\"G4242\""), "{text}");
         } else {
-            // SAFETY: `curg` is set only while the M polls that G and holds a reference to it.
-            unsafe { (*g).id }
+            let raw = gort_trace_format::RawTrace::read(&bytes).expect("a raw trace");
+            let t = raw.decode().expect("decode");
+            assert!(t.events.iter().any(|(_, e)| e.g == 4242));
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    pub(super) fn m_start(ctx: &MCtx) {
-        emit(
-            Event::new(Kind::MStart)
-                .m(ctx.m.id)
-                .p(ctx.p.get().unwrap_or(usize::MAX)),
-        );
+    /// The reader names wait reasons from its own table of Go's words, by the byte recorded.
+    #[test]
+    fn the_format_has_the_runtimes_wait_reason_words() {
+        for v in 0..=u8::MAX {
+            let r = WaitReason::from_u8(v);
+            if r != WaitReason::None || v == 0 {
+                assert_eq!(r as u8, v);
+                assert_eq!(wait_reason(v), r.as_str(), "wait reason {v}");
+            } else {
+                assert_eq!(wait_reason(v), "", "no wait reason {v} in the runtime");
+            }
+        }
     }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn m_simple(kind: Kind, ctx: &MCtx) {
-        emit(Event::new(kind).m(ctx.m.id));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn m_p(kind: Kind, ctx: &MCtx, p: usize) {
-        emit(Event::new(kind).m(ctx.m.id).p(p));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn go_start(ctx: &MCtx, p: usize, g: u64) {
-        emit(Event::new(Kind::GoStart).m(ctx.m.id).p(p).g(g));
-    }
-
-    /// `GoEnd` of `end`; `arg` is the P the M owns now (the run's own P, another, or none).
-    #[inline(always)]
-    fn end_event(ctx: &MCtx, end: RunEnd) -> Event {
-        let now_p = ctx
-            .p
-            .get()
-            .map_or(u64::from(super::event::NONE), |p| p as u64);
-        Event::new(Kind::GoEnd)
-            .m(ctx.m.id)
-            .p(end.p)
-            .g(end.g)
-            .arg(now_p)
-            .aux(end.outcome, end.wait)
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn go_end(ctx: &MCtx, end: RunEnd) {
-        emit(end_event(ctx, end));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn steal(ctx: &MCtx, victim: usize, thief: usize, n: usize) {
-        emit(
-            Event::new(Kind::Steal)
-                .m(ctx.m.id)
-                .p(thief)
-                .arg(victim as u64)
-                .g(n as u64),
-        );
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn netpoll_batch(n: usize) {
-        let m = getg::with_curm(|ctx| ctx.m.id).unwrap_or(usize::MAX);
-        emit(Event::new(Kind::NetpollBatch).m(m).g(n as u64));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn go_create(g: u64, placed: Placed) {
-        let runnext = if placed == Placed::RunNext {
-            FLAG_RUNNEXT
-        } else {
-            0
-        };
-        let ev = getg::with_curm(|ctx| {
-            Event::new(Kind::GoCreate)
-                .m(ctx.m.id)
-                .p(ctx.p.get().unwrap_or(usize::MAX))
-                .arg(curg(ctx))
-                .aux(runnext, 0)
-        })
-        .unwrap_or_else(|| Event::new(Kind::GoCreate));
-        emit(ev.g(g));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn go_unblock(g: u64, placed: Placed) {
-        let runnext = if placed == Placed::RunNext {
-            FLAG_RUNNEXT
-        } else {
-            0
-        };
-        let ev = getg::with_curm(|ctx| {
-            let by = curg(ctx);
-            let source = match ctx.batch.get() {
-                Batch::Timers => Source::Timers,
-                Batch::Netpoll => Source::Netpoll,
-                Batch::None if by != 0 => Source::G,
-                Batch::None => Source::Sched,
-            };
-            Event::new(Kind::GoUnblock)
-                .m(ctx.m.id)
-                .p(ctx.p.get().unwrap_or(usize::MAX))
-                .arg(if source == Source::G { by } else { 0 })
-                .aux(source as u8, runnext)
-        })
-        // Not an M: sysmon or a foreign thread; the writer tells them apart by the thread's name.
-        .unwrap_or_else(|| Event::new(Kind::GoUnblock).aux(Source::External as u8, 0));
-        emit(ev.g(g));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn syscall_enter(ctx: &MCtx, p: usize) {
-        emit(Event::new(Kind::SyscallEnter).m(ctx.m.id).p(p).g(curg(ctx)));
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn syscall_exit(ctx: &MCtx, p: usize, fast: bool) {
-        emit(
-            Event::new(Kind::SyscallExit)
-                .m(ctx.m.id)
-                .p(p)
-                .g(curg(ctx))
-                .aux(u8::from(fast), 0),
-        );
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub(super) fn sysmon(kind: Kind, p: usize, m: usize, g: u64) {
-        emit(Event::new(kind).p(p).m(m).g(g));
-    }
-}
-
-#[cfg(any(loom, gort_notrace))]
-mod rec {
-    use super::event::Kind;
-    use super::RunEnd;
-    use crate::sched::getg::{MCtx, Placed};
-
-    pub(super) fn m_start(_: &MCtx) {}
-    pub(super) fn m_simple(_: Kind, _: &MCtx) {}
-    pub(super) fn m_p(_: Kind, _: &MCtx, _: usize) {}
-    pub(super) fn go_start(_: &MCtx, _: usize, _: u64) {}
-    pub(super) fn go_end(_: &MCtx, _: RunEnd) {}
-    pub(super) fn steal(_: &MCtx, _: usize, _: usize, _: usize) {}
-    pub(super) fn netpoll_batch(_: usize) {}
-    pub(super) fn go_create(_: u64, _: Placed) {}
-    pub(super) fn go_unblock(_: u64, _: Placed) {}
-    pub(super) fn syscall_enter(_: &MCtx, _: usize) {}
-    pub(super) fn syscall_exit(_: &MCtx, _: usize, _: bool) {}
-    pub(super) fn sysmon(_: Kind, _: usize, _: usize, _: u64) {}
 }

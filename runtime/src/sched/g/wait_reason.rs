@@ -55,6 +55,8 @@ impl WaitReason {
         }
     }
 
+    /// The reason with this byte (`None` for an unknown one); the G header and the tracer keep
+    /// the byte.
     pub(crate) fn from_u8(v: u8) -> WaitReason {
         const ALL: [WaitReason; 15] = [
             WaitReason::None,

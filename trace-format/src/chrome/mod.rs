@@ -3,7 +3,7 @@
 //! binary trace for the trace viewer (cmd/trace: `generateTrace`).
 //!
 //! The recorded events are transitions ("G42 started on P0 by M3", "sysmon took P0 from M3"); a
-//! viewer wants intervals. [`Conv`] replays the events in time order, keeping per P and per M what is
+//! viewer wants intervals. `Conv` replays the events in time order, keeping per P and per M what is
 //! open, and writes:
 //!
 //! | track (`tid`) | what it shows |
@@ -29,21 +29,23 @@
 //! so once in a while the G has already yielded and the mark lands on the next run.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::buf::{Collected, ThreadInfo};
-use super::event::{Event, Kind, Outcome, Source, FLAG_RUNNEXT, NONE};
-use crate::sched::g::WaitReason;
+use crate::event::{Event, NONE};
+use crate::file::{RawTrace, Trace};
 
-const PID: u32 = 1;
+mod json;
+mod replay;
+
+use json::{Ev, Out, V};
+
 const SYSMON_TID: u64 = 900;
 const M_TID: u64 = 1000;
 const OTHER_TID: u64 = 2000;
 const SYSMON_THREAD: &str = "gort-sysmon";
 
-/// Write `c` as one JSON document to `w`.
-pub(crate) fn write(c: &Collected, w: &mut dyn Write) -> io::Result<()> {
+/// Write `c` as one JSON document to `w`, and flush it.
+pub fn write(c: &Trace, w: &mut dyn Write) -> io::Result<()> {
     let mut out = Out::new(w);
     out.raw("{\"traceEvents\":[\n")?;
     let mut conv = Conv::new(&c.threads);
@@ -60,144 +62,11 @@ pub(crate) fn write(c: &Collected, w: &mut dyn Write) -> io::Result<()> {
     out.w.flush()
 }
 
-/// A JSON value, only the kinds the trace uses.
-enum V<'a> {
-    S(&'a str),
-    U(u64),
-    /// A time in nanoseconds, written as microseconds with three decimals.
-    Ts(u64),
-    B(bool),
-}
-
-/// One trace event as fields + args.
-struct Ev<'a> {
-    ph: &'a str,
-    name: &'a str,
-    cat: &'a str,
-    ts: u64,
-    tid: u64,
-    extra: Vec<(&'a str, V<'a>)>,
-    args: Vec<(&'a str, V<'a>)>,
-}
-
-impl<'a> Ev<'a> {
-    fn new(ph: &'a str, name: &'a str, cat: &'a str, ts: u64, tid: u64) -> Ev<'a> {
-        Ev {
-            ph,
-            name,
-            cat,
-            ts,
-            tid,
-            extra: Vec::new(),
-            args: Vec::new(),
-        }
-    }
-
-    fn field(mut self, k: &'a str, v: V<'a>) -> Ev<'a> {
-        self.extra.push((k, v));
-        self
-    }
-
-    fn arg(mut self, k: &'a str, v: V<'a>) -> Ev<'a> {
-        self.args.push((k, v));
-        self
-    }
-}
-
-/// The output stream: comma-separated events, one per line.
-struct Out<'w> {
-    w: &'w mut dyn Write,
-    first: bool,
-    line: String,
-}
-
-impl<'w> Out<'w> {
-    fn new(w: &'w mut dyn Write) -> Out<'w> {
-        Out {
-            w,
-            first: true,
-            line: String::with_capacity(256),
-        }
-    }
-
-    fn raw(&mut self, s: &str) -> io::Result<()> {
-        self.w.write_all(s.as_bytes())
-    }
-
-    fn emit(&mut self, ev: Ev<'_>) -> io::Result<()> {
-        let l = &mut self.line;
-        l.clear();
-        if !self.first {
-            l.push_str(",\n");
-        }
-        self.first = false;
-        l.push_str("{\"name\":");
-        push_str(l, ev.name);
-        if !ev.cat.is_empty() {
-            l.push_str(",\"cat\":");
-            push_str(l, ev.cat);
-        }
-        l.push_str(",\"ph\":");
-        push_str(l, ev.ph);
-        if ev.ph != "M" {
-            l.push_str(",\"ts\":");
-            push_value(l, &V::Ts(ev.ts));
-        }
-        let _ = write!(l, ",\"pid\":{PID},\"tid\":{}", ev.tid);
-        for (k, v) in &ev.extra {
-            l.push(',');
-            push_str(l, k);
-            l.push(':');
-            push_value(l, v);
-        }
-        if !ev.args.is_empty() {
-            l.push_str(",\"args\":{");
-            for (i, (k, v)) in ev.args.iter().enumerate() {
-                if i > 0 {
-                    l.push(',');
-                }
-                push_str(l, k);
-                l.push(':');
-                push_value(l, v);
-            }
-            l.push('}');
-        }
-        l.push('}');
-        self.w.write_all(self.line.as_bytes())
-    }
-}
-
-fn push_value(l: &mut String, v: &V<'_>) {
-    match v {
-        V::S(s) => push_str(l, s),
-        V::U(n) => {
-            let _ = write!(l, "{n}");
-        }
-        V::Ts(ns) => {
-            let _ = write!(l, "{}.{:03}", ns / 1000, ns % 1000);
-        }
-        V::B(b) => l.push_str(if *b { "true" } else { "false" }),
-    }
-}
-
-/// Append `s` as a JSON string literal: quotes, backslashes and control characters escaped
-/// (RFC 8259 §7); everything else, UTF-8 included, as is.
-pub(crate) fn push_str(l: &mut String, s: &str) {
-    l.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => l.push_str("\\\""),
-            '\\' => l.push_str("\\\\"),
-            '\n' => l.push_str("\\n"),
-            '\r' => l.push_str("\\r"),
-            '\t' => l.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(l, "\\u{:04x}", c as u32);
-            }
-            c => l.push(c),
-        }
-    }
-    l.push('"');
+/// Decode `raw` and write it to `w` as [`write()`] does; returns how many events it holds.
+pub fn from_raw(raw: &RawTrace<'_>, w: &mut dyn Write) -> io::Result<usize> {
+    let t = raw.decode()?;
+    write(&t, w)?;
+    Ok(t.events.len())
 }
 
 /// A G's run on a P track, open until it ends or the P is taken.
@@ -242,7 +111,7 @@ struct MState {
 }
 
 struct Conv<'a> {
-    threads: &'a [ThreadInfo],
+    threads: &'a [String],
     ps: Vec<PState>,
     ms: BTreeMap<u32, MState>,
     sysmon_used: bool,
@@ -257,7 +126,7 @@ struct Conv<'a> {
 }
 
 impl<'a> Conv<'a> {
-    fn new(threads: &'a [ThreadInfo]) -> Conv<'a> {
+    fn new(threads: &'a [String]) -> Conv<'a> {
         Conv {
             threads,
             ps: Vec::new(),
@@ -283,9 +152,7 @@ impl<'a> Conv<'a> {
     }
 
     fn thread_name(&self, t: u32) -> &str {
-        self.threads
-            .get(t as usize)
-            .map_or("?", |i| i.name.as_str())
+        self.threads.get(t as usize).map_or("?", String::as_str)
     }
 
     fn is_sysmon(&self, t: u32) -> bool {
@@ -435,293 +302,6 @@ impl<'a> Conv<'a> {
         Ok(())
     }
 
-    fn event(&mut self, out: &mut Out<'_>, t: u32, ev: &Event) -> io::Result<()> {
-        let ts = ev.ts;
-        match ev.kind {
-            Kind::Nop => {}
-            Kind::MStart => {
-                let tid = self.thread_tid(t, ev.m);
-                let mut args = vec![("m", V::U(u64::from(ev.m)))];
-                if ev.p != NONE {
-                    args.push(("p", V::U(u64::from(ev.p))));
-                }
-                self.instant(out, "MStart", ts, tid, args)?;
-            }
-            Kind::MStop => {
-                self.close_m(out, ev.m, ts)?;
-                let tid = self.thread_tid(t, ev.m);
-                self.instant(out, "MStop", ts, tid, vec![("m", V::U(u64::from(ev.m)))])?;
-            }
-            Kind::MPark => self.m(ev.m).park = Some(ts),
-            Kind::MUnpark => {
-                let ms = self.m(ev.m);
-                let start = ms.park.take().unwrap_or(ms.last_end);
-                ms.last_end = ts;
-                out.emit(
-                    Ev::new("X", "parked", "m", start, M_TID + u64::from(ev.m))
-                        .field("dur", V::Ts(ts.saturating_sub(start))),
-                )?;
-            }
-            Kind::ProcStart => self.open_held(out, ev.p, ev.m, ts)?,
-            Kind::ProcStop => {
-                if self.p(ev.p).held.is_none() {
-                    let since = self.p(ev.p).last_end;
-                    self.p(ev.p).held = Some((ev.m, since));
-                }
-                self.close_run(out, ev.p, ts, "unknown", "")?;
-                self.close_held(out, ev.p, ts)?;
-                self.m(ev.m).p = None;
-            }
-            Kind::GoStart => {
-                self.fresh.remove(&ev.g);
-                if self.p(ev.p).held.is_none() {
-                    // Acquired before the trace started.
-                    let since = self.p(ev.p).last_end;
-                    self.p(ev.p).held = Some((ev.m, since));
-                    self.m(ev.m).p = Some(ev.p);
-                }
-                if self.p(ev.p).run.is_some() {
-                    self.close_run(out, ev.p, ts, "unknown", "")?;
-                }
-                let flow = self.flows.remove(&ev.g);
-                let ps = self.p(ev.p);
-                ps.preempt_shown = false;
-                ps.run = Some(PRun {
-                    g: ev.g,
-                    m: ev.m,
-                    start: ts,
-                    flow,
-                    continued: false,
-                });
-                let ms = self.m(ev.m);
-                ms.p = Some(ev.p);
-                ms.run = Some(MRun {
-                    g: ev.g,
-                    p: ev.p,
-                    start: ts,
-                });
-            }
-            Kind::GoEnd => self.go_end(out, ev)?,
-            Kind::Steal => {
-                let args = vec![
-                    ("thief", V::U(u64::from(ev.p))),
-                    ("victim", V::U(ev.arg)),
-                    ("n", V::U(ev.g)),
-                    ("m", V::U(u64::from(ev.m))),
-                ];
-                self.instant(out, "Steal", ts, u64::from(ev.p), args)?;
-            }
-            Kind::NetpollBatch => {
-                let tid = self.thread_tid(t, ev.m);
-                self.instant(out, "Netpoll", ts, tid, vec![("n", V::U(ev.g))])?;
-            }
-            Kind::GoCreate => {
-                self.fresh.insert(ev.g);
-                let (tid, anchored) = self.waker_track(t, ev, ev.arg != 0);
-                let by = if ev.arg != 0 {
-                    format!("G{}", ev.arg)
-                } else if ev.m != NONE {
-                    "scheduler".to_string()
-                } else {
-                    format!("thread {}", self.thread_name(t))
-                };
-                let mut args = vec![("g", V::U(ev.g))];
-                if ev.arg != 0 {
-                    args.push(("parent", V::U(ev.arg)));
-                }
-                args.push(("by", V::S(&by)));
-                args.push(("runnext", V::B(ev.aux & FLAG_RUNNEXT != 0)));
-                self.instant(out, "GoCreate", ts, tid, args)?;
-                self.flow_start(out, ev.g, ts, (tid, anchored), ("create", "go"))?;
-            }
-            Kind::GoUnblock => {
-                if self.fresh.contains(&ev.g) {
-                    // `newproc`'s own `ready`: already shown as the GoCreate.
-                    return Ok(());
-                }
-                let source = Source::from_u8(ev.aux);
-                let (tid, anchored) = self.waker_track(t, ev, source == Source::G);
-                let by = match source {
-                    Source::G => format!("G{}", ev.arg),
-                    Source::Timers => "timer".to_string(),
-                    Source::Netpoll => "netpoll".to_string(),
-                    Source::Sched => "scheduler".to_string(),
-                    Source::Sysmon | Source::External if self.is_sysmon(t) => "sysmon".to_string(),
-                    Source::Sysmon | Source::External => {
-                        format!("thread {}", self.thread_name(t))
-                    }
-                };
-                let args = vec![
-                    ("g", V::U(ev.g)),
-                    ("by", V::S(&by)),
-                    ("runnext", V::B(ev.aux2 & FLAG_RUNNEXT != 0)),
-                ];
-                self.instant(out, "GoUnblock", ts, tid, args)?;
-                let anchor = match source {
-                    Source::Timers => "timer",
-                    Source::Netpoll => "netpoll",
-                    _ => "wake",
-                };
-                self.flow_start(out, ev.g, ts, (tid, anchored), ("unblock", anchor))?;
-            }
-            Kind::SyscallEnter => {
-                self.m(ev.m).sys = Some((ev.g, ev.p, ts));
-                let tid = if self.p_runs(ev.p, ev.g, ev.m) {
-                    u64::from(ev.p)
-                } else {
-                    M_TID + u64::from(ev.m)
-                };
-                let args = vec![("g", V::U(ev.g)), ("m", V::U(u64::from(ev.m)))];
-                self.instant(out, "GoSysCall", ts, tid, args)?;
-            }
-            Kind::SyscallExit => self.syscall_exit(out, ev)?,
-            Kind::PreemptRequest => {
-                let run = self.p(ev.p).run;
-                if let Some(r) = run {
-                    if !self.p(ev.p).preempt_shown {
-                        self.p(ev.p).preempt_shown = true;
-                        let args = vec![("p", V::U(u64::from(ev.p))), ("g", V::U(r.g))];
-                        self.instant(out, "PreemptRequest", ts, u64::from(ev.p), args)?;
-                    }
-                }
-            }
-            Kind::Handoff | Kind::Rescue => {
-                let (name, end) = if ev.kind == Kind::Handoff {
-                    ("Handoff", "handoff")
-                } else {
-                    ("Rescue", "rescued")
-                };
-                let g = self.p(ev.p).run.filter(|r| r.m == ev.m).map(|r| r.g);
-                if g.is_some() {
-                    self.close_run(out, ev.p, ts, end, "")?;
-                }
-                if self.p(ev.p).held.is_some_and(|(m, _)| m == ev.m) {
-                    self.close_held(out, ev.p, ts)?;
-                }
-                let ms = self.m(ev.m);
-                if ms.p == Some(ev.p) {
-                    ms.p = None;
-                }
-                let mut args = vec![("p", V::U(u64::from(ev.p))), ("m", V::U(u64::from(ev.m)))];
-                if let Some(g) = g.or((ev.g != 0).then_some(ev.g)) {
-                    args.push(("g", V::U(g)));
-                }
-                self.instant(out, name, ts, u64::from(ev.p), args)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn go_end(&mut self, out: &mut Out<'_>, ev: &Event) -> io::Result<()> {
-        let ts = ev.ts;
-        let outcome = Outcome::from_u8(ev.aux);
-        let wait = if outcome == Outcome::Parked {
-            WaitReason::from_u8(ev.aux2).as_str()
-        } else {
-            ""
-        };
-        let end = outcome.as_str();
-        let mtid = M_TID + u64::from(ev.m);
-        let ms = self.m(ev.m);
-        let run = ms.run.take();
-        let start = run.map_or(ms.last_end, |r| r.start);
-        ms.last_end = ts;
-        let cur_p = ms.p;
-        if let Some((g, p, since)) = ms.sys.take() {
-            // A blocking section whose exit we did not see (it cannot happen today).
-            out.emit(
-                Ev::new("X", "syscall", "syscall", since, mtid)
-                    .field("dur", V::Ts(ts.saturating_sub(since)))
-                    .arg("g", V::U(g))
-                    .arg("p", V::U(u64::from(p))),
-            )?;
-        }
-        let name = format!("G{}", ev.g);
-        let mut mev = Ev::new("X", &name, "m.g", start, mtid)
-            .field("dur", V::Ts(ts.saturating_sub(start)))
-            .arg("g", V::U(ev.g))
-            .arg("m", V::U(u64::from(ev.m)))
-            .arg("p", V::U(u64::from(ev.p)))
-            .arg("end", V::S(end));
-        if !wait.is_empty() {
-            mev = mev.arg("wait", V::S(wait));
-        }
-        out.emit(mev)?;
-
-        // The G's slice on a P track: on the P it started on, or the one it got back after a
-        // blocking section. Gone if sysmon took the P (then the Handoff/Rescue closed it).
-        let on_p = [cur_p, Some(ev.p)]
-            .into_iter()
-            .flatten()
-            .find(|&p| self.p_runs(p, ev.g, ev.m));
-        match on_p {
-            Some(p) => self.close_run(out, p, ts, end, wait)?,
-            None if run.is_none() && ev.p != NONE && u64::from(ev.p) == ev.arg => {
-                // The run began before the trace did: show it from where the P track is free.
-                let ps = self.p(ev.p);
-                let since = ps.held.map_or(ps.last_end, |(_, s)| s).max(ps.last_end);
-                if ps.held.is_none() {
-                    ps.held = Some((ev.m, since));
-                }
-                ps.run = Some(PRun {
-                    g: ev.g,
-                    m: ev.m,
-                    start: since,
-                    flow: None,
-                    continued: false,
-                });
-                self.close_run(out, ev.p, ts, end, wait)?;
-            }
-            None => {}
-        }
-        if outcome == Outcome::Preempted {
-            let tid = on_p.map_or(mtid, u64::from);
-            self.instant(out, "GoPreempt", ts, tid, vec![("g", V::U(ev.g))])?;
-        }
-        Ok(())
-    }
-
-    fn syscall_exit(&mut self, out: &mut Out<'_>, ev: &Event) -> io::Result<()> {
-        let ts = ev.ts;
-        let fast = ev.aux == 1;
-        let mtid = M_TID + u64::from(ev.m);
-        let exit = if fast {
-            "fast: own P".to_string()
-        } else if ev.p != NONE {
-            format!("P taken; got idle P{}", ev.p)
-        } else {
-            "P taken; no idle P".to_string()
-        };
-        let ms = self.m(ev.m);
-        let (g, p0, since) = ms.sys.take().unwrap_or((ev.g, NONE, ms.last_end));
-        let mut sev = Ev::new("X", "syscall", "syscall", since, mtid)
-            .field("dur", V::Ts(ts.saturating_sub(since)))
-            .arg("g", V::U(g))
-            .arg("exit", V::S(&exit));
-        if p0 != NONE {
-            sev = sev.arg("p", V::U(u64::from(p0)));
-        }
-        out.emit(sev)?;
-        if !fast && ev.p != NONE {
-            // Go's exitsyscall slow path took an idle P: the run continues on it.
-            self.open_held(out, ev.p, ev.m, ts)?;
-            self.p(ev.p).run = Some(PRun {
-                g: ev.g,
-                m: ev.m,
-                start: ts,
-                flow: None,
-                continued: true,
-            });
-        }
-        let tid = if ev.p != NONE { u64::from(ev.p) } else { mtid };
-        let args = vec![
-            ("g", V::U(ev.g)),
-            ("m", V::U(u64::from(ev.m))),
-            ("fast", V::B(fast)),
-        ];
-        self.instant(out, "GoSysExit", ts, tid, args)
-    }
-
     /// Close everything M `m` has open (it stops, or the trace ends).
     fn close_m(&mut self, out: &mut Out<'_>, m: u32, ts: u64) -> io::Result<()> {
         let mtid = M_TID + u64::from(m);
@@ -800,24 +380,14 @@ impl<'a> Conv<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Kind, Outcome, Source};
 
     fn json(events: Vec<(u32, Event)>, end_ts: u64) -> String {
-        let c = Collected {
-            owner: super::super::buf::Owner::Api,
-            sink: Box::new(io::sink()),
+        let c = Trace {
             threads: vec![
-                ThreadInfo {
-                    name: "gort-m0".into(),
-                    dropped: Default::default(),
-                },
-                ThreadInfo {
-                    name: "gort-sysmon".into(),
-                    dropped: Default::default(),
-                },
-                ThreadInfo {
-                    name: "main \"quoted\"".into(),
-                    dropped: Default::default(),
-                },
+                "gort-m0".into(),
+                "gort-sysmon".into(),
+                "main \"quoted\"".into(),
             ],
             events,
             end_ts,
@@ -830,13 +400,6 @@ mod tests {
 
     fn at(ts: u64, ev: Event) -> Event {
         Event { ts, ..ev }
-    }
-
-    #[test]
-    fn strings_are_escaped() {
-        let mut s = String::new();
-        push_str(&mut s, "a\"b\\c\nd\u{1}é");
-        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
     }
 
     #[test]
@@ -932,6 +495,8 @@ mod tests {
             (3, at(7_000, Event::new(Kind::GoStart).m(1).p(0).g(6))),
             (3, at(8_000, end(1, 0, 6, 0))),
             (3, at(9_000, Event::new(Kind::ProcStop).m(1).p(0))),
+            // The slow path's `acquirep`, recorded just before the exit.
+            (0, at(10_000, Event::new(Kind::ProcStart).m(0).p(0))),
             (
                 0,
                 at(
@@ -958,6 +523,16 @@ mod tests {
         );
         assert!(j.contains(r#""name":"syscall","cat":"syscall","ph":"X","ts":3.000,"pid":1,"tid":1000,"dur":7.000,"args":{"g":5,"exit":"P taken; got idle P0","p":0}"#), "{j}");
         assert!(j.contains(r#""name":"Handoff""#));
+        // M0 holds P0 again from the slow path's ProcStart, in one slice.
+        let m0_on_p0: Vec<&str> = j
+            .lines()
+            .filter(|l| l.contains(r#""name":"M0","cat":"p""#))
+            .collect();
+        assert_eq!(m0_on_p0.len(), 2, "{m0_on_p0:?}");
+        assert!(
+            m0_on_p0[1].contains(r#""ts":10.000,"pid":1,"tid":0,"dur":10.000"#),
+            "{j}"
+        );
     }
 
     #[test]
@@ -970,5 +545,47 @@ mod tests {
         ];
         let j = json(evs, 20_000);
         assert_eq!(j.matches(r#""name":"PreemptRequest""#).count(), 1, "{j}");
+    }
+
+    #[test]
+    fn a_wake_recorded_after_the_start_it_caused_still_flows_forward() {
+        let unblock = Event::new(Kind::GoUnblock)
+            .m(1)
+            .p(1)
+            .g(5)
+            .arg(6)
+            .aux(Source::G as u8, 0);
+        let end = |m: usize, g, o: Outcome| {
+            let ev = Event::new(Kind::GoEnd).m(m).p(m).g(g).arg(m as u64);
+            ev.aux(o as u8, 1)
+        };
+        let mut events = vec![
+            (0, at(100, Event::new(Kind::ProcStart).m(0).p(0))),
+            (3, at(150, Event::new(Kind::ProcStart).m(1).p(1))),
+            (0, at(200, Event::new(Kind::GoStart).m(0).p(0).g(5))),
+            (0, at(300, end(0, 5, Outcome::Parked))),
+            (3, at(350, Event::new(Kind::GoStart).m(1).p(1).g(6))),
+            // G6 readies G5; M0 takes it from the queue and starts it before G6's M records
+            // the wake.
+            (0, at(400, Event::new(Kind::GoStart).m(0).p(0).g(5))),
+            (3, at(410, unblock)),
+            (3, at(500, end(1, 6, Outcome::Complete))),
+            (0, at(600, end(0, 5, Outcome::Complete))),
+        ];
+        crate::order::wakes_before_starts(&mut events);
+        let j = json(events, 1_000);
+        // The wake is drawn at the start's time on G6's slice, and its flow lands in G5's run.
+        assert!(
+            j.contains(r#"{"name":"GoUnblock","cat":"sched","ph":"i","ts":0.400,"pid":1,"tid":1"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""ph":"s","ts":0.400,"pid":1,"tid":1,"id":1"#),
+            "{j}"
+        );
+        assert!(
+            j.contains(r#""ph":"f","ts":0.401,"pid":1,"tid":0,"id":1,"bp":"e""#),
+            "{j}"
+        );
     }
 }
