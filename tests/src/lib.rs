@@ -244,7 +244,7 @@ halves_by_own_methods!(tcp, unix);
 /// A server G accepts `conns` connections with `accept` (the listener's accept, split into halves)
 /// and echoes each in a G of its own with `gort::io::copy`; dropping the write half afterwards must
 /// shut down writing, so the client reads EOF. Client `c` connects with `connect()` and writes from
-/// a G of its own while it reads the echo back, checking each piece ([`matches`]) and that nothing
+/// a G of its own while it reads the echo back, checking each piece ([`matches()`]) and that nothing
 /// is missing at EOF. The server must count every byte of every connection.
 pub async fn echo_concurrently<A, AF, C, CF, R, W>(
     conns: usize,

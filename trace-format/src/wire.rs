@@ -124,18 +124,20 @@ fn encode_full(ev: &Event, dts: u64, out: &mut Encoded) -> usize {
         | wg << G_SHIFT
         | wa << ARG_SHIFT
         | wx << AUX_SHIFT;
-    // SAFETY (every `put`): the widths are at most 4 (`m`, `p`: u32 values), 8 (`g`, `arg`) and 2
+    let wd = width(dts);
+    // SAFETY: every `put` stays inside `out`. The widths are at most 4 (`m`, `p`: u32 values), 8 (`g`, `arg`) and 2
     // (`aux`), so the stores start at most at 4, 8, 12, 20, 28 and 30 (the delta) and end by
     // 38 = MAX_ENCODED.
-    unsafe { put(out, 0, u64::from(head), 0) };
-    let mut at = HEADER;
-    at += unsafe { put(out, at, m, wm) };
-    at += unsafe { put(out, at, p, wp) };
-    at += unsafe { put(out, at, g, wg) };
-    at += unsafe { put(out, at, arg, wa) };
-    at += unsafe { put(out, at, aux, wx) };
-    let wd = width(dts);
-    at += unsafe { put(out, at, dts, wd) };
+    let at = unsafe {
+        put(out, 0, u64::from(head), 0);
+        let mut at = HEADER;
+        at += put(out, at, m, wm);
+        at += put(out, at, p, wp);
+        at += put(out, at, g, wg);
+        at += put(out, at, arg, wa);
+        at += put(out, at, aux, wx);
+        at + put(out, at, dts, wd)
+    };
     // The delta's count completes the header's last byte.
     out[HEADER - 1].write(((head | wd << DTS_SHIFT) >> 24) as u8);
     at
@@ -151,11 +153,11 @@ fn encode_short(prefix: u32, header: usize, g: u64, dts: u64, out: &mut Encoded)
     let head = u64::from(prefix) | u64::from(wg | wd << 4) << (8 * (header - 1));
     // SAFETY: the header's 8 bytes (scratch past `header`, overwritten next), then `g` from
     // `header` (at most 4) and the delta from at most `header + 8`, end by 20 <= MAX_ENCODED.
-    unsafe { put(out, 0, head, 0) };
-    let mut at = header;
-    at += unsafe { put(out, at, g, wg) };
-    at += unsafe { put(out, at, dts, wd) };
-    at
+    unsafe {
+        put(out, 0, head, 0);
+        let at = header + put(out, header, g, wg);
+        at + put(out, at, dts, wd)
+    }
 }
 
 /// The writer's side of one buffer: what the records written so far let it leave out.
