@@ -79,6 +79,7 @@ fn schedule_with<T: Hooks>(ctx: &MCtx) {
         }
         execute::<T>(ctx, g, inherit_time);
     }
+    // Leaving this copy (tracing switched, or shutdown): the tracer writes what it holds.
     T::flush(ctx);
 }
 

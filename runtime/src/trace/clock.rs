@@ -2,8 +2,8 @@
 //! tick-to-nanosecond calibration `traceClockNow` / `StopTrace` do with it (runtime/trace.go).
 //!
 //! Every event needs a timestamp, and on a scheduler microbenchmark the clock is most of an
-//! event's price: `clock_gettime(CLOCK_MONOTONIC)` through the vDSO costs about 24 ns on the
-//! development VM, the CPU's tick counter (`rdtsc`) under 10. So, like Go, the tracer stamps events
+//! event's price, and `clock_gettime(CLOCK_MONOTONIC)` through the vDSO costs a few times what a
+//! read of the CPU's tick counter (`rdtsc`) does. So, like Go, the tracer stamps events
 //! with raw ticks and converts them to nanoseconds once, when the trace is read: the session reads
 //! both clocks at start and at stop ([`now`]), and every tick count in between maps linearly onto
 //! that interval (`gort-trace-format`, `file.rs`: `Calibration`). With a trace of 10 ms or more
