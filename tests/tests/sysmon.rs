@@ -126,6 +126,40 @@ fn small_gs_finish_while_another_g_blocks_its_thread_inside_one_poll() {
 }
 
 #[test]
+fn a_due_timer_behind_a_runaway_poll_is_rescued_too() {
+    // One P. A G arms a 100 ms sleep and parks; then another G blocks the P's thread for 1 s inside
+    // one poll. No G is runnable, but the timer on the stuck P is due at 100 ms: sysmon must count it
+    // as waiting work and rescue the P, so the sleep ends while the blocker is still blocked (Go
+    // retakes a P and starts an M for an overdue timer likewise).
+    let rt = rt(1);
+    let (ended_while_blocked, slept) = rt.block_on(async {
+        let blocked = Arc::new(AtomicBool::new(false));
+        let b2 = blocked.clone();
+        let sleeper = gort::go(async move {
+            let t0 = Instant::now();
+            gort::time::sleep(Duration::from_millis(100)).await;
+            (b2.load(Ordering::SeqCst), t0.elapsed())
+        });
+        gort::yield_now().await; // the sleeper arms its timer and parks
+        let b3 = blocked.clone();
+        let blocker = gort::go(async move {
+            b3.store(true, Ordering::SeqCst);
+            // No gort::blocking: this poll holds its thread (and, until the rescue, its P) for 1 s.
+            std::thread::sleep(Duration::from_secs(1));
+            b3.store(false, Ordering::SeqCst);
+        });
+        let r = sleeper.await.unwrap();
+        blocker.await.unwrap();
+        r
+    });
+    assert!(
+        ended_while_blocked,
+        "the 100 ms sleep ended only after the 1 s runaway poll (after {slept:?}): sysmon did not \
+         rescue a P whose timer was due"
+    );
+}
+
+#[test]
 fn storm_of_blocking_sections_and_spawns_loses_no_g_on_two_ps() {
     let rt = rt(2);
     let total = rt.block_on(async {

@@ -190,7 +190,14 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
             }
         }
 
-        let other_work = !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0;
+        // Work waiting on this P: runnable Gs (its own or the global queue's), or a timer of its own
+        // that is due, which only an M holding the P runs (or a thief, if some M is spinning).
+        let timer_due = {
+            let w = p.timers.when0();
+            w != 0 && w <= now
+        };
+        let other_work =
+            !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0 || timer_due;
 
         if state == PState::Syscall {
             let t = p.syscalltick.load(Ordering::Relaxed);
