@@ -263,7 +263,14 @@ impl Encoder {
 /// by the next start at the same time as one switch record where it can. For tests and tools that
 /// make traces by hand.
 pub fn encode_buffer(events: &[Event]) -> Vec<u8> {
-    let (mut enc, mut bytes) = (Encoder::new(), Vec::new());
+    let mut bytes = Vec::new();
+    encode_records(events, |record| bytes.extend_from_slice(record));
+    bytes
+}
+
+/// The loop of [`encode_buffer`]: each record's bytes in turn, to `record`.
+fn encode_records(events: &[Event], mut record: impl FnMut(&[u8])) {
+    let mut enc = Encoder::new();
     let mut out: Encoded = [MaybeUninit::new(0); MAX_ENCODED];
     let mut k = 0;
     while k < events.len() {
@@ -282,9 +289,9 @@ pub fn encode_buffer(events: &[Event]) -> Vec<u8> {
         };
         // SAFETY: `out` was initialised in full above, and the encoder writes only initialised
         // bytes into it.
-        bytes.extend(out[..n].iter().map(|b| unsafe { b.assume_init() }));
+        let bytes = out.map(|b| unsafe { b.assume_init() });
+        record(&bytes[..n]);
     }
-    bytes
 }
 
 /// The reader's side of one buffer: what the records leave implied.
@@ -404,27 +411,11 @@ mod tests {
     /// The bytes of `events` as an [`Encoder`] writes them into one buffer: each as one record,
     /// but an end followed by a start as one switch record where it can.
     fn encoded(events: &[Event]) -> (Vec<u8>, Vec<usize>) {
-        let (mut enc, mut bytes, mut sizes) = (Encoder::new(), Vec::new(), Vec::new());
-        let mut k = 0;
-        while k < events.len() {
-            let mut out: Encoded = [MaybeUninit::new(0); MAX_ENCODED];
-            let switch = events
-                .get(k + 1)
-                .and_then(|next| enc.encode_switch(&events[k], next, &mut out));
-            let n = match switch {
-                Some(n) => {
-                    k += 2;
-                    n
-                }
-                None => {
-                    k += 1;
-                    enc.encode(&events[k - 1], &mut out)
-                }
-            };
-            // SAFETY: every byte was initialised above (to 0 or by the encoder).
-            bytes.extend(out[..n].iter().map(|b| unsafe { b.assume_init() }));
-            sizes.push(n);
-        }
+        let (mut bytes, mut sizes) = (Vec::new(), Vec::new());
+        encode_records(events, |record| {
+            bytes.extend_from_slice(record);
+            sizes.push(record.len());
+        });
         (bytes, sizes)
     }
 
