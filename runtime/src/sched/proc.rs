@@ -253,8 +253,7 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
                 // Another P's timer may be the one due: run every P's overdue timers from here.
                 let now = sched.nanotime();
                 for p2 in sched.allp.iter() {
-                    let w = p2.timers.when0();
-                    if w != 0 && w <= now {
+                    if p2.timers.due(now) {
                         p2.timers.run_expired(now);
                     }
                 }

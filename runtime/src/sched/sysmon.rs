@@ -192,12 +192,8 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
 
         // Work waiting on this P: runnable Gs (its own or the global queue's), or a timer of its own
         // that is due, which only an M holding the P runs (or a thief, if some M is spinning).
-        let timer_due = {
-            let w = p.timers.when0();
-            w != 0 && w <= now
-        };
         let other_work =
-            !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0 || timer_due;
+            !p.runq.is_empty() || sched.runqsize.load(Ordering::SeqCst) > 0 || p.timers.due(now);
 
         if state == PState::Syscall {
             let t = p.syscalltick.load(Ordering::Relaxed);

@@ -169,6 +169,12 @@ impl Timers {
         self.when0.load(Ordering::Acquire)
     }
 
+    /// Is a timer of this heap due at `now`? (A snapshot, like `when0`.)
+    pub(crate) fn due(&self, now: u64) -> bool {
+        let w = self.when0();
+        w != 0 && w <= now
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
             .load(Ordering::Relaxed)
