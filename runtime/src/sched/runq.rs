@@ -20,7 +20,6 @@
 //!   same plain `mov` on x86 and ARM.
 //! - Under loom the ring has 4 slots, so models reach "full" and "overflow" in a few steps.
 
-use std::collections::VecDeque;
 use std::ptr::{self, NonNull};
 
 use crate::sched::g::{GRef, Header};
@@ -86,7 +85,7 @@ impl RunQ {
 
     /// Owner (or shutdown, once every M is gone): move every held yielded G to the back of `q`.
     /// Returns whether there were any. The batch's memory stays for the next batch.
-    pub(crate) fn take_yielded(&self, q: &mut VecDeque<GRef>) -> bool {
+    pub(crate) fn take_yielded(&self, q: &mut impl Extend<GRef>) -> bool {
         if self.yielded_len() == 0 {
             return false;
         }
@@ -308,9 +307,7 @@ impl RunQ {
         while let Some((g, _)) = self.get() {
             out.push(g);
         }
-        let mut yielded = VecDeque::new();
-        self.take_yielded(&mut yielded);
-        out.extend(yielded);
+        self.take_yielded(&mut out);
         out
     }
 }
