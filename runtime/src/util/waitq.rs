@@ -107,15 +107,7 @@ impl<T> WaitList<T> {
     /// Unlink the first node and return its key; the node stays in the slab for its owner.
     #[inline]
     pub(crate) fn pop_front(&mut self) -> Option<usize> {
-        let key = self.head;
-        if key == NIL {
-            return None;
-        }
-        let node = &mut self.nodes[key];
-        let next = node.next;
-        node.prev = UNLINKED;
-        self.unlink_neighbours(NIL, next);
-        Some(key)
+        self.dequeue(|_| true)
     }
 
     /// Go's `waitq.dequeue`: unlink nodes from the front until `claim` accepts one, and return its key.
