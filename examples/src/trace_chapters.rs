@@ -167,8 +167,8 @@ pub fn gmp(procs: usize, n: usize, work: Duration) -> GmpReport {
 // ---- chapter: findRunnable -------------------------------------------------------------------------
 
 /// What `find_runnable` saw: the order the Gs ran in (each logs after its last step). `L<i>` came
-/// from the local run queue, `E<i>` from the global queue (each called `yield_now` first, Go's
-/// `Gosched`, which puts a G on the global queue), `T` was woken by a timer.
+/// from the local run queue, `E<i>` from the global queue (each was woken by a plain thread, which
+/// holds no P and so readies Gs onto the global queue), `T` was woken by a timer.
 #[derive(Clone, Debug, Default)]
 pub struct FindReport {
     pub order: Vec<String>,
@@ -177,12 +177,13 @@ pub struct FindReport {
     pub stats: gort::Stats,
 }
 
-/// One P. A G spawns `global` Gs that each yield at once (to the global queue), one G that sleeps
-/// 1 ms, and `local` Gs of ~`work` CPU each (the local queue). `findRunnable` takes one G from the
-/// global queue every 61st schedtick even though local work remains; the rest wait until the local
-/// queue is empty. The sleeper is woken by the P's timers and goes to the tail of the local queue.
-/// Everything happens on one P in an order the scheduler alone decides, so the run order is the
-/// same every time (unless the OS stalls a poll for 20 ms and sysmon rescues the P).
+/// One P. A G spawns `global` Gs that each wait on a channel, a G that wakes them all from a plain
+/// OS thread (so they go to the global queue), one G that sleeps 1 ms, and `local` Gs of ~`work`
+/// CPU each (the local queue). `findRunnable` takes one G from the global queue every 61st
+/// schedtick even though local work remains; the rest wait until the local queue is empty. The
+/// sleeper is woken by the P's timers and goes to the tail of the local queue. Everything happens
+/// on one P in an order the scheduler alone decides, so the run order is the same every time
+/// (unless the OS stalls a poll for 20 ms and sysmon rescues the P).
 pub fn find_runnable(local: usize, global: usize, work: Duration) -> FindReport {
     assert!(
         local + global < 250,
@@ -195,15 +196,28 @@ pub fn find_runnable(local: usize, global: usize, work: Duration) -> FindReport 
     };
     let o = order.clone();
     let stats = rt.block_on(async move {
-        let es: Vec<_> = (0..global)
+        let (es, wakers): (Vec<_>, Vec<_>) = (0..global)
             .map(|i| {
                 let o = o.clone();
-                gort::go(async move {
-                    gort::yield_now().await;
+                let (tx, rx) = gort::chan::channel::<()>(1);
+                let h = gort::go(async move {
+                    let _ = rx.recv().await;
                     log(&o, format!("E{i}"));
-                })
+                });
+                (h, tx)
             })
-            .collect();
+            .unzip();
+        // Runs after every E has parked (the local queue is FIFO). The sends come from a thread
+        // outside the runtime, so the Gs they wake go to the global queue (Go: a goroutine readied
+        // without a P). Joining it holds the P for a moment, which is what we want here.
+        let kicker = gort::go(async move {
+            let t = std::thread::spawn(move || {
+                for tx in wakers {
+                    let _ = tx.try_send(());
+                }
+            });
+            let _ = t.join();
+        });
         let t = o.clone();
         let sleeper = gort::go(async move {
             gort::time::sleep(Duration::from_millis(1)).await;
@@ -218,7 +232,7 @@ pub fn find_runnable(local: usize, global: usize, work: Duration) -> FindReport 
                 })
             })
             .collect();
-        for h in ls.into_iter().chain(es).chain([sleeper]) {
+        for h in ls.into_iter().chain(es).chain([sleeper, kicker]) {
             let _ = h.await;
         }
         gort::stats()

@@ -114,6 +114,11 @@ impl PdCore {
         }
     }
 
+    /// Withdraw the direction's parked Waker after its wait was abandoned.
+    pub(crate) fn cancel_wait(&self, dir: Direction, waiters: &AtomicUsize) -> Option<Waker> {
+        self.sema(dir).cancel(waiters)
+    }
+
     /// Go's `netpollready`: an event made the fd readable and/or writable.
     pub(crate) fn ready(
         &self,
@@ -236,6 +241,15 @@ impl PollDesc {
         self.inner
             .core
             .wait(dir, cx.waker(), &self.inner.shared.waiters)
+    }
+
+    /// Withdraw the Waker a `poll_wait` in `dir` parked, when the wait is abandoned (the waiting
+    /// future was dropped: a timeout, a lost select). Without it the Waker would stay until the next
+    /// event, close or deadline change, keeping its task alive and counted as a network waiter. Only
+    /// the direction's one waiter may call it. Does nothing if nothing is parked.
+    pub fn cancel_wait(&self, dir: Direction) {
+        let inner = &self.inner;
+        drop(inner.core.cancel_wait(dir, &inner.shared.waiters));
     }
 
     /// Go's `SetReadDeadline` / `SetWriteDeadline` (`poll_runtime_pollSetDeadline`): store `deadline`

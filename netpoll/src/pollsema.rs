@@ -213,6 +213,35 @@ impl PollSema {
         waker
     }
 
+    /// Withdraw a parked Waker whose wait was abandoned (its future dropped, e.g. by a timeout or a
+    /// select that chose another case). Returns it for the caller to drop. Go has no counterpart: a Go
+    /// read cannot be abandoned, only timed out, and the timeout unblocks the slot itself.
+    ///
+    /// Only the direction's one waiter calls this (the caller that parked). If an unblocker holds the
+    /// slot right now (LOCKED), it is taking the Waker to wake it: a spurious wake of the abandoned
+    /// task, which is harmless, so we leave it. Readiness (READY) is left as it is for the next wait.
+    pub(crate) fn cancel(&self, waiters: &AtomicUsize) -> Option<Waker> {
+        let mut s = self.state.load(Acquire);
+        loop {
+            if s & WAITING == 0 || s & LOCKED != 0 {
+                return None;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, (s & !WAITING) | LOCKED, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => s = now,
+            }
+        }
+        // SAFETY: we set LOCKED above (invariant 1).
+        let waker = self.waker.with_mut(|slot| unsafe { (*slot).take() });
+        // Unblockers may have ORed in READY or NOTIFY meanwhile; keep them, clear only our LOCKED.
+        self.state.fetch_and(!LOCKED, Release);
+        waiters.fetch_sub(1, Relaxed);
+        waker
+    }
+
     /// Whether a Waker is parked here (tests check it against the waiter count).
     #[cfg(test)]
     pub(crate) fn is_parked(&self) -> bool {
@@ -247,6 +276,22 @@ mod tests {
         assert_eq!(waiters.load(SeqCst), 0);
         // The wake was the consumption: the next wait parks instead of returning a spurious Ready.
         assert_eq!(sema.block(&waker, &waiters, || false), Blocked::Parked);
+    }
+
+    #[test]
+    fn cancel_withdraws_the_parked_waker_and_uncounts_it() {
+        let sema = PollSema::new();
+        let waiters = AtomicUsize::new(0);
+        let (count, waker) = counting_waker();
+        assert!(sema.cancel(&waiters).is_none(), "nothing parked yet");
+        assert_eq!(sema.block(&waker, &waiters, || false), Blocked::Parked);
+        assert!(sema.cancel(&waiters).is_some());
+        assert_eq!(waiters.load(SeqCst), 0);
+        assert!(!sema.is_parked());
+        // An event now finds nobody to wake: it is recorded for the next wait instead.
+        assert!(sema.unblock(true, &waiters).is_none());
+        assert_eq!(sema.block(&waker, &waiters, || false), Blocked::Ready);
+        assert_eq!(count.get(), 0);
     }
 
     #[test]
@@ -319,6 +364,35 @@ mod loom_models {
             parked,
             "waiter count out of step"
         );
+    }
+
+    /// A waiter abandons its parked wait while an event or a close unblocks the slot: the count ends
+    /// in step with the slot, the Waker is handed out at most once, and an event the cancel beat is
+    /// kept (READY) for the next wait rather than lost.
+    #[test]
+    fn cancel_racing_unblock_keeps_count_and_readiness() {
+        for ioready in [true, false] {
+            loom::model(move || {
+                let s = slot();
+                let (count, waker) = counting_waker();
+                assert_eq!(s.sema.block(&waker, &s.waiters, || false), Blocked::Parked);
+                let unblocker = spawn_unblock(&s, ioready);
+                let cancelled = s.sema.cancel(&s.waiters).is_some();
+                unblocker.join().unwrap();
+                check_count(&s);
+                assert!(!s.sema.is_parked());
+                // Exactly one of the two took the Waker.
+                assert_eq!(usize::from(cancelled) + count.get(), 1, "waker taken twice or never");
+                if ioready && cancelled {
+                    let (_, w2) = counting_waker();
+                    assert_eq!(
+                        s.sema.block(&w2, &s.waiters, || false),
+                        Blocked::Ready,
+                        "an event after the cancel was lost"
+                    );
+                }
+            });
+        }
     }
 
     #[test]

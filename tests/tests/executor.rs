@@ -278,7 +278,7 @@ fn yield_now_lets_other_gs_run_on_one_p() {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let l2 = log.clone();
         let other = gort::go(async move { l2.lock().unwrap().push("other") });
-        // The child sits in runnext; a Gosched puts us on the global queue behind it.
+        // The child sits in runnext; a yield puts us on the local queue behind it.
         gort::yield_now().await;
         log.lock().unwrap().push("main");
         other.await.unwrap();

@@ -26,9 +26,11 @@
 //! `poll_wait` reports `TimedOut` once the deadline has passed. Go's pollDesc owns one timer per
 //! direction whose callback unblocks the waiter; ours lives with the waiting operation instead,
 //! because timers belong to the scheduler's Ps and the netpoll crate knows nothing of them.
-//! One consequence: a waiter that times out (or whose future is dropped) leaves its Waker in the
-//! descriptor's slot, since only an event, a deadline change or close takes it out. The next event
-//! then wakes that G once for nothing, which costs one poll and loses nothing.
+//! A waiter whose future is dropped while parked (by `time::timeout`, or a `select!` that chose
+//! another case) withdraws its Waker from the descriptor (`PollDesc::cancel_wait`, through
+//! [`Abandon`]); otherwise it would stay there until the next event, keeping the abandoned task
+//! alive and counted as a network waiter. A wait that ends because a runtime timer woke it, not
+//! the descriptor, withdraws it the same way.
 //!
 //! ## Closing
 //! [`NetFd::close`] (Go's `FD.Close`) marks the descriptor closed, which wakes the waiter of each
@@ -167,12 +169,15 @@ impl<S: Source + AsRawFd> NetFd<S> {
         Poll::Ready(res)
     }
 
-    /// [`poll_io`](Self::poll_io) as a future, for a caller that owns the direction.
+    /// [`poll_io`](Self::poll_io) as a future, for a caller that owns the direction. However it
+    /// ends (done, or dropped while parked: a timeout, a select that chose another case), it leaves
+    /// no Waker in the descriptor ([`Abandon`]).
     pub(crate) async fn io<R>(
         &self,
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
+        let _abandon = Abandon { pd: &self.pd, dir };
         let mut timer = None;
         poll_fn(|cx| self.poll_io(dir, cx, &mut timer, &mut op)).await
     }
@@ -336,6 +341,19 @@ impl<S: Source + AsRawFd + fmt::Debug> fmt::Debug for NetFd<S> {
 }
 
 /// Go's `os.ErrDeadlineExceeded`, "i/o timeout", as the poll descriptor reports it.
+/// Withdraws a direction's parked Waker when an operation ends, however it ends. Go needs no such
+/// step: a Go read cannot be abandoned mid-wait, and its deadline timer unblocks the slot itself.
+struct Abandon<'a> {
+    pd: &'a PollDesc,
+    dir: Direction,
+}
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        self.pd.cancel_wait(self.dir);
+    }
+}
+
 pub(crate) fn timeout_error() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
 }
@@ -424,3 +442,32 @@ macro_rules! deadline_methods {
     };
 }
 pub(crate) use deadline_methods;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::net::{TcpListener, TcpStream};
+
+    /// A read abandoned by a timeout (its future dropped while parked) leaves no Waker in the
+    /// descriptor: the netpoller counts no waiter afterwards. Before `Abandon`, the count stayed
+    /// at one until the next event on the socket.
+    #[test]
+    fn abandoned_wait_leaves_no_waiter_behind() {
+        crate::Builder::new().procs(1).build().unwrap().block_on(async {
+            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = ln.local_addr().unwrap();
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (_server, _) = ln.accept().await.unwrap();
+            let sched = super::current_sched("test");
+            let mut buf = [0u8; 8];
+            // Nobody writes: the read parks and the timeout drops it.
+            let r = crate::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;
+            assert!(r.is_err(), "the read should have timed out");
+            assert_eq!(sched.poller.waiters(), 0, "the abandoned read is still counted");
+            // The socket still works afterwards.
+            _server.write_all(b"x").await.unwrap();
+            assert_eq!(client.read(&mut buf).await.unwrap(), 1);
+        });
+    }
+}

@@ -36,8 +36,9 @@
 //!
 //! Conventions, all Go's:
 //! - Creating a listener or a bound socket is synchronous (`net.Listen`); connecting and every
-//!   transfer is async. Name resolution runs in a blocking section (`gort::blocking`), as Go's
-//!   cgo resolver runs in a system call.
+//!   transfer is async. A literal address is used as is; only a host name goes to the resolver,
+//!   in a blocking section (`gort::blocking`), as Go's cgo resolver runs in a system call
+//!   (addr.rs).
 //! - Methods on `&self` may be called from many Gs at once: each direction runs one operation at a
 //!   time, the others queue (Go's `fdMutex`). So a shared `Arc<TcpStream>` behaves like a Go
 //!   `net.Conn`; `write_all` is atomic with respect to other writes. Methods on `&mut self` (the
@@ -51,6 +52,7 @@
 //! - A socket belongs to the runtime that created it (its netpoller reports its readiness); create
 //!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G), or it panics.
 
+mod addr;
 mod datagram;
 mod fd;
 mod fd_mutex;
@@ -63,22 +65,12 @@ pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
-pub use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+pub use addr::ToSocketAddrs;
+pub use std::net::{Shutdown, SocketAddr};
 
 use std::io;
 
-/// Resolve `addr` in a blocking section (it may do a DNS lookup), keeping the order the resolver
-/// gave, as Go's dialer tries addresses in order.
-fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = crate::blocking(|| addr.to_socket_addrs())?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        ));
-    }
-    Ok(addrs)
-}
+use addr::resolve;
 
 /// Try `f` on each address in turn; the first success wins, else the last error is returned.
 fn each_addr<T>(

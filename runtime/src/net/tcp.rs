@@ -14,13 +14,13 @@
 //! - The differences shared with Unix streams (owned halves, partial `write`) are in `stream.rs`.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use super::fd::NetFd;
 use super::stream::stream_socket;
-use super::{each_addr, resolve};
+use super::{each_addr, resolve, ToSocketAddrs};
 
 stream_socket! {
     /// A TCP listener: Go's `net.Listen("tcp", addr)`.
@@ -51,7 +51,7 @@ impl TcpListener {
     /// resolves to, in order. The listen backlog is the system's maximum (Linux:
     /// `net.core.somaxconn`), as Go sets it, rather than the 128 of `std`.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let sock = each_addr(resolve(addr)?, |a| {
+        let sock = each_addr(resolve(&addr)?, |a| {
             let l = mio::net::TcpListener::bind(a)?;
             relisten(l.as_raw_fd())?;
             Ok(l)
@@ -90,7 +90,7 @@ impl TcpStream {
     /// Connect (Go's `net.Dial("tcp", addr)`): tries each address `addr` resolves to, in order.
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let mut last = None;
-        for a in resolve(addr)? {
+        for a in resolve(&addr)? {
             match TcpStream::connect_one(a).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),

@@ -10,12 +10,12 @@
 //! [`UdpSocket::connect`] sets its default peer afterwards, as `std::net::UdpSocket` does.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use netpoll::Direction::Write;
 
 use super::datagram::datagram_socket;
-use super::{each_addr, resolve};
+use super::{each_addr, resolve, ToSocketAddrs};
 
 datagram_socket! {
     /// A UDP socket.
@@ -31,7 +31,7 @@ impl UdpSocket {
     /// Bind to the first address `addr` resolves to that can be bound (Go's `ListenUDP`).
     /// Synchronous. Port 0 picks a free port.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        let sock = each_addr(resolve(addr)?, mio::net::UdpSocket::bind)?;
+        let sock = each_addr(resolve(&addr)?, mio::net::UdpSocket::bind)?;
         UdpSocket::register(sock, "UdpSocket::bind")
     }
 
@@ -49,7 +49,7 @@ impl UdpSocket {
     /// Set the default peer: `send` goes there and `recv` accepts only its datagrams. Synchronous
     /// (no packet is sent).
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        each_addr(resolve(addr)?, |a| self.fd.sock().connect(a))
+        each_addr(resolve(&addr)?, |a| self.fd.sock().connect(a))
     }
 
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {

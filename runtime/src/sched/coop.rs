@@ -1,4 +1,4 @@
-//! Preemption points and `yield_now`: how a G gives its P back (Go's `Gosched`, `gopreempt_m`).
+//! Preemption points and `yield_now`: how a G gives its P back (Go's `goyield`, `gopreempt_m`).
 //!
 //! Go preempts a goroutine by making its next function call trap into the scheduler (and, since 1.14,
 //! with a signal). A future cannot be interrupted in the middle of `poll`, so preemption here is
@@ -9,6 +9,15 @@
 //!
 //! The check costs a thread-local read and one relaxed load of the P's flag, then a branch that is
 //! almost never taken (see the `preempt_check` benchmark).
+//!
+//! `yield_now` is Go's `goyield`, not `Gosched`: the G goes to the tail of its own P's *local*
+//! queue, behind the Gs waiting there, and no lock is taken. Go has both; `Gosched` sends the G
+//! to the global queue under `sched.lock`. We chose `goyield` because a yield is the hot path of
+//! every cooperative loop: going through the global queue takes a shared lock per yield (or per
+//! batch) and moves the G to whichever P takes the global queue next, so its memory follows it to
+//! another core's cache. On its own P it stays warm, and work stealing still spreads Gs over idle
+//! Ps. The global queue keeps its fairness role: every 61st schedtick a P looks there first, so a
+//! yielding loop cannot starve it (design.md, "Differences from Go"; Measurements).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -97,8 +106,8 @@ impl Future for Coop {
     }
 }
 
-/// Go's `runtime.Gosched`: yield the P, putting this G on the global run queue so every other
-/// runnable G gets a turn first.
+/// Yield the P (Go's `goyield`): this G goes to the tail of its P's local run queue, so every G
+/// already waiting there runs first. See the module header for why not Go's `Gosched`.
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
@@ -117,7 +126,7 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        yield_with(cx, YieldReason::Gosched);
+        yield_with(cx, YieldReason::Goyield);
         Poll::Pending
     }
 }

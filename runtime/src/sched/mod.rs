@@ -9,7 +9,7 @@
 //! 6. `proc.rs` — `schedule`, `findRunnable`, `stealWork`, `execute`: the scheduler loop.
 //! 7. `wakep.rs` — `ready`, `wakep`, `startm`, `stopm`, `handoffp`: Ms and Ps changing hands.
 //! 8. `note.rs` — where an idle M sleeps.
-//! 9. `coop.rs` — preemption points and `Gosched`.
+//! 9. `coop.rs` — preemption points and `yield_now` (Go's `goyield`).
 //! 10. `timer.rs` — a P's timer heap (`checkTimers`).
 //! 11. `netpoll.rs` — the scheduler's side of the netpoller.
 //! 12. `syscall.rs` — blocking sections (`entersyscall`/`exitsyscall`).

@@ -99,7 +99,7 @@ fn timers_due(sched: &Sched, p: &crate::sched::P) -> Option<u64> {
 /// queue before its own, and is there anything there?
 #[inline(always)]
 fn global_first(sched: &Sched, p: &crate::sched::P) -> bool {
-    p.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched.global_work(p)
+    p.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched.global_work()
 }
 
 /// Go's `findRunnable`. Blocks until a G is found, and returns it with whether it inherits the
@@ -126,7 +126,6 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
         // 2. Fairness: now and then, the global queue first.
         if global_first(sched, p) {
             let mut l = sched.lock();
-            sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 1) {
                 return Some((g, false));
             }
@@ -140,10 +139,9 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
         // time (the end of the run before) is written now (`trace::Hooks::flush`).
         T::flush(ctx);
 
-        // 4. Global, a fair batch (after publishing this P's yielded Gs behind what is there).
-        if sched.global_work(p) {
+        // 4. Global, a fair batch.
+        if sched.global_work() {
             let mut l = sched.lock();
-            sched.gosched_flush(&mut l, p);
             if let Some(g) = sched.globrunqget(&mut l, p, 0) {
                 return Some((g, false));
             }
@@ -180,8 +178,6 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
         //    makes the P idle, so a G put there concurrently is either seen now or sees our idle P.
         {
             let mut l = sched.lock();
-            // Yielded Gs held by this P go to the global queue before the P goes idle.
-            sched.gosched_flush(&mut l, p);
             if sched.runqsize.load(Ordering::SeqCst) != 0 {
                 if let Some(g) = sched.globrunqget(&mut l, p, 0) {
                     return Some((g, false));
@@ -392,20 +388,9 @@ fn execute<T: Hooks>(ctx: &MCtx, g: GRef, inherit_time: bool) {
                         wakep(sched);
                     }
                 }
-                YieldReason::Gosched if owned && sched.npidle.load(Ordering::SeqCst) == 0 => {
-                    // Go's Gosched: to the global queue — batched through this P's run queue
-                    // (`RunQ::put_yielded`): every P is busy, so nobody could run it sooner.
-                    let p = &sched.allp[ctx.p.get().expect("owned implies a P")];
-                    p.runq.put_yielded(g);
-                }
-                YieldReason::Gosched => {
-                    // A P is idle: publish at once and make sure an M comes for it.
-                    let mut l = sched.lock();
-                    sched.globrunqput(&mut l, g);
-                    drop(l);
-                    wakep(sched);
-                }
-                YieldReason::None => {
+                // Go's goyield (`yield_now`), or a G that woke itself during its poll: the tail
+                // of this P's local queue, behind the Gs already waiting there.
+                YieldReason::Goyield | YieldReason::None => {
                     if let Err(g) = ctx.runqput(g, false) {
                         let mut l = sched.lock();
                         sched.globrunqput(&mut l, g);

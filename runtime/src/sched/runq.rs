@@ -23,8 +23,7 @@
 use std::ptr::{self, NonNull};
 
 use crate::sched::g::{GRef, Header};
-use crate::util::loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
-use crate::util::loom::sync::Mutex;
+use crate::util::loom::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// Ring capacity (Go: `len(p.runq)` = 256).
 #[cfg(not(loom))]
@@ -42,17 +41,6 @@ pub(crate) struct RunQ {
     buf: Box<[AtomicPtr<Header>]>,
     /// The G to run next, ahead of the ring. Filled only by the owner; emptied by owner or thief.
     runnext: AtomicPtr<Header>,
-    /// Gs that called `yield_now` (Go's `Gosched`) while every P was busy, held back from the
-    /// global queue to be published there in one batch (`Sched::gosched_flush`): at this P's next
-    /// fairness tick (every 61 schedticks), when its local queue runs dry, or when it goes idle.
-    /// Go's `Gosched` takes `sched.lock` for every yield; with several Ms yielding in a loop, that
-    /// lock's cache line would bounce between cores on every yield. The batch keeps Go's
-    /// observable order (a yielded G runs after the P's local Gs and is taken from the global
-    /// queue) for one lock per batch. Filled and emptied only by the owner in scheduler code (never
-    /// inside a poll), so its lock is uncontended; thieves never take from it.
-    yielded: Mutex<Vec<GRef>>,
-    /// `yielded.len()`, readable without the lock.
-    nyielded: AtomicUsize,
 }
 
 /// A batch that overflowed the ring and must go to the global run queue (Go's `runqputslow`).
@@ -65,33 +53,7 @@ impl RunQ {
             tail: AtomicU32::new(0),
             buf: (0..LEN).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
             runnext: AtomicPtr::new(ptr::null_mut()),
-            yielded: Mutex::new(Vec::new()),
-            nyielded: AtomicUsize::new(0),
         }
-    }
-
-    /// Owner, in scheduler code: hold a G that yielded for the next batch to the global queue (see
-    /// `yielded`).
-    pub(crate) fn put_yielded(&self, g: GRef) {
-        crate::util::loom::lock(&self.yielded).push(g);
-        self.nyielded.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Yielded Gs not yet published (a snapshot; exact for the owner).
-    #[inline]
-    pub(crate) fn yielded_len(&self) -> usize {
-        self.nyielded.load(Ordering::Relaxed)
-    }
-
-    /// Owner (or shutdown, once every M is gone): move every held yielded G to the back of `q`.
-    /// Returns whether there were any. The batch's memory stays for the next batch.
-    pub(crate) fn take_yielded(&self, q: &mut impl Extend<GRef>) -> bool {
-        if self.yielded_len() == 0 {
-            return false;
-        }
-        q.extend(crate::util::loom::lock(&self.yielded).drain(..));
-        self.nyielded.store(0, Ordering::Relaxed);
-        true
     }
 
     /// Go's `runqput`. Owner only. With `next`, `g` goes to `runnext` and the G it displaces goes to
@@ -278,8 +240,8 @@ impl RunQ {
         Some((unsafe { GRef::from_raw(last) }, n))
     }
 
-    /// Go's `runqempty`: no G in the ring, in runnext or held back as yielded. Racy by nature (a snapshot), used for
-    /// "is there work anywhere" checks that are re-validated later.
+    /// Go's `runqempty`: no G in the ring or in runnext. Racy by nature (a snapshot), used for "is
+    /// there work anywhere" checks that are re-validated later.
     pub(crate) fn is_empty(&self) -> bool {
         // Go reads head, tail, runnext, then re-reads tail to get a consistent picture: a G moving
         // from runnext to the ring between the reads must not make us report "empty".
@@ -288,17 +250,17 @@ impl RunQ {
             let t = self.tail.load(Ordering::Acquire);
             let next = self.runnext.load(Ordering::Acquire);
             if self.tail.load(Ordering::Acquire) == t {
-                return h == t && next.is_null() && self.yielded_len() == 0;
+                return h == t && next.is_null();
             }
         }
     }
 
-    /// Number of Gs in the ring, runnext and the yielded batch (a snapshot, for stats and schedtrace).
+    /// Number of Gs in the ring and runnext (a snapshot, for stats and schedtrace).
     pub(crate) fn len(&self) -> usize {
         let h = self.head.load(Ordering::Acquire);
         let t = self.tail.load(Ordering::Acquire);
         let ring = t.wrapping_sub(h).min(LEN as u32) as usize;
-        ring + usize::from(!self.runnext.load(Ordering::Acquire).is_null()) + self.yielded_len()
+        ring + usize::from(!self.runnext.load(Ordering::Acquire).is_null())
     }
 
     /// Take every G out (runtime shutdown or P teardown). Owner only.
@@ -307,7 +269,6 @@ impl RunQ {
         while let Some((g, _)) = self.get() {
             out.push(g);
         }
-        self.take_yielded(&mut out);
         out
     }
 }

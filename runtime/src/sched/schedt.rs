@@ -33,8 +33,8 @@ pub(crate) const MAX_M_COUNT: usize = 10_000;
 pub(crate) enum YieldReason {
     /// Woken during its own poll for an ordinary reason: back to the local queue's tail.
     None,
-    /// `yield_now` (Go's `Gosched`): to the global queue.
-    Gosched,
+    /// `yield_now` (Go's `goyield`): to the local queue's tail, like `None`, but traced as a yield.
+    Goyield,
     /// A preemption point saw sysmon's request (Go's `gopreempt_m`): to the global queue.
     Preempt,
 }
@@ -71,7 +71,7 @@ impl M {
 /// What `sched.lock` protects.
 pub(crate) struct Locked {
     /// The global run queue (Go's `sched.runq`), used for overflow, for Gs readied by threads that
-    /// hold no P, and for yielded/preempted Gs.
+    /// hold no P, and for preempted Gs.
     pub(crate) runq: VecDeque<GRef>,
     /// Idle Ps (Go's `sched.pidle`).
     pub(crate) pidle: Vec<usize>,
@@ -310,25 +310,15 @@ impl Sched {
     /// store is enough: it is written under the lock, and the readers that must not miss it (an M
     /// leaving the spinning state) pair their SeqCst fence with the one in `wakep`, which every
     /// submitter executes after unlocking. A read-modify-write would be a second locked instruction
-    /// on every global-queue operation, and every `Gosched` goes through the global queue.
+    /// on every global-queue operation.
     pub(crate) fn publish_runqsize(&self, l: &Locked) {
         self.runqsize.store(l.runq.len(), Ordering::Relaxed);
     }
 
-    /// Publish P `p`'s batch of yielded Gs (`RunQ::put_yielded`) at the global queue's tail. Caller
-    /// holds the lock and owns `p`.
-    pub(crate) fn gosched_flush(&self, l: &mut Locked, p: &P) {
-        // Shutting down (`closed`): `Runtime::drop` drops whatever is held.
-        if !l.closed && p.runq.take_yielded(&mut l.runq) {
-            self.publish_runqsize(l);
-        }
-    }
-
-    /// Is there work on the global queue for P `p`, counting the yielded Gs `p` holds back from it?
-    /// (A snapshot; `globrunqget` decides under the lock.)
+    /// Is there work on the global queue? (A snapshot; `globrunqget` decides under the lock.)
     #[inline(always)]
-    pub(crate) fn global_work(&self, p: &P) -> bool {
-        self.runqsize.load(Ordering::SeqCst) > 0 || p.runq.yielded_len() > 0
+    pub(crate) fn global_work(&self) -> bool {
+        self.runqsize.load(Ordering::SeqCst) > 0
     }
 
     /// Go's `pidleput`: park a P on the idle list. Caller holds the lock; the P's run queue is empty.

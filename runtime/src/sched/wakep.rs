@@ -167,7 +167,7 @@ fn newm(
 /// A P we meant to hand to a new M could not get one: move its Gs to the global queue (where any
 /// M will find them) and put it back on the idle list. Caller holds the lock.
 fn give_back_p(sched: &Sched, l: &mut crate::sched::Locked, pid: usize) {
-    let gs = sched.allp[pid].runq.drain(); // the yielded batch too
+    let gs = sched.allp[pid].runq.drain();
     for g in gs {
         sched.globrunqput(l, g);
     }

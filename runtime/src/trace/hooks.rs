@@ -121,7 +121,7 @@ impl Hooks for On {
         use gort_trace_format::Outcome;
         let outcome = match (res, why) {
             (PollResult::Parked, _) => Outcome::Parked,
-            (PollResult::Requeue, YieldReason::Gosched) => Outcome::Yield,
+            (PollResult::Requeue, YieldReason::Goyield) => Outcome::Yield,
             (PollResult::Requeue, YieldReason::Preempt) => Outcome::Preempted,
             (PollResult::Requeue, YieldReason::None) => Outcome::Requeued,
             (PollResult::Complete, _) => Outcome::Complete,
