@@ -374,3 +374,52 @@ fn dropping_a_runtime_never_waits_for_a_pending_timer() {
             .expect("Runtime::drop waited for a timer an hour away");
     }
 }
+
+/// `yield_now` is Go's `goyield` (the yielder goes to its P's local tail), and a yield is also a
+/// fairness point: the P then looks at the global queue first and takes a fair batch. On one P, a G
+/// yielding in a loop waits for 200 Gs woken by a plain thread (so they are on the global queue):
+/// they all run within a few of its yields. Without the fairness point the global queue would only
+/// be looked at every 61st schedtick, one G at a time: thousands of yields.
+#[test]
+fn a_yield_lets_the_global_queue_in() {
+    const N: usize = 200;
+    let yields = rt(1).block_on(async {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let mut wakers = Vec::new();
+        let mut es = Vec::new();
+        for _ in 0..N {
+            let (tx, rx) = gort::chan::channel::<()>(1);
+            let ran = ran.clone();
+            es.push(gort::go(async move {
+                let _ = rx.recv().await;
+                ran.fetch_add(1, Ordering::SeqCst);
+            }));
+            wakers.push(tx);
+        }
+        // Let every E park (they are ahead of us on the local queue).
+        gort::yield_now().await;
+        // Wake them from outside the runtime: a thread with no P readies onto the global queue.
+        std::thread::spawn(move || {
+            for tx in wakers {
+                tx.try_send(()).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+        let r = ran.clone();
+        let y = gort::go(async move {
+            let mut yields = 0;
+            while r.load(Ordering::SeqCst) < N && yields < 100_000 {
+                yields += 1;
+                gort::yield_now().await;
+            }
+            yields
+        });
+        let yields = y.await.unwrap();
+        for e in es {
+            e.await.unwrap();
+        }
+        yields
+    });
+    assert!(yields <= 8, "{yields} yields before the global queue drained");
+}

@@ -26,6 +26,9 @@ pub(crate) struct MCtx {
     pub(crate) curg: Cell<*const Header>,
     /// Set by `yield_now`/preemption points during a poll; read by `execute` afterwards.
     pub(crate) yield_reason: Cell<YieldReason>,
+    /// The last G this M ran yielded (`yield_now`): `find_runnable` looks at the global queue
+    /// first, once (proc.rs, step 2).
+    pub(crate) after_yield: Cell<bool>,
     /// Set while the scheduler wakes a batch (expired timers, a netpoll result): readied Gs then go
     /// to the ring's tail in order, like Go's `injectglist`, instead of each displacing the last from
     /// `runnext`, so Gs woken together run in the order they were woken.
@@ -58,6 +61,7 @@ impl MCtx {
             in_poll: Cell::new(false),
             curg: Cell::new(ptr::null()),
             yield_reason: Cell::new(YieldReason::None),
+            after_yield: Cell::new(false),
             batch: Cell::new(Batch::None),
             waitreason: Cell::new(crate::sched::g::WaitReason::None),
             goid_next: Cell::new(0),

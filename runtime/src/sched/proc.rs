@@ -123,10 +123,14 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
             p.timers.run_expired(now);
         }
 
-        // 2. Fairness: now and then, the global queue first.
-        if global_first(sched, p) {
+        // 2. Fairness: now and then, the global queue first. Also right after a yield: the
+        //    yielder went to the local tail (Go's goyield), so the Gs waiting on the global queue
+        //    get their turn too, a fair batch of them, before it comes back.
+        let after_yield = ctx.after_yield.replace(false);
+        if global_first(sched, p) || (after_yield && sched.global_work()) {
             let mut l = sched.lock();
-            if let Some(g) = sched.globrunqget(&mut l, p, 1) {
+            let max = if after_yield { 0 } else { 1 };
+            if let Some(g) = sched.globrunqget(&mut l, p, max) {
                 return Some((g, false));
             }
         }
@@ -391,6 +395,7 @@ fn execute<T: Hooks>(ctx: &MCtx, g: GRef, inherit_time: bool) {
                 // Go's goyield (`yield_now`), or a G that woke itself during its poll: the tail
                 // of this P's local queue, behind the Gs already waiting there.
                 YieldReason::Goyield | YieldReason::None => {
+                    ctx.after_yield.set(reason == YieldReason::Goyield);
                     if let Err(g) = ctx.runqput(g, false) {
                         let mut l = sched.lock();
                         sched.globrunqput(&mut l, g);

@@ -283,7 +283,8 @@ impl Sched {
 
     /// Go's `globrunqget`: take a fair share of the global queue (at most `max` if non-zero, and at
     /// most half a local ring): one G to run now, the rest onto `p`'s local queue. Caller holds the
-    /// lock and `p`, whose local queue the caller found empty (so the batch fits).
+    /// lock and `p`. The local queue is usually empty here; when it is not (right after a yield), a
+    /// batch that overflows it goes back to the global queue.
     pub(crate) fn globrunqget(&self, l: &mut Locked, p: &P, max: usize) -> Option<GRef> {
         let size = l.runq.len();
         if size == 0 {
@@ -298,7 +299,7 @@ impl Sched {
         for _ in 1..n {
             let Some(g1) = l.runq.pop_front() else { break };
             if let Some(batch) = p.runq.put(g1, false) {
-                // Cannot happen when the local queue was empty; stay correct anyway.
+                // Only when the local queue was not empty to begin with.
                 l.runq.extend(batch);
             }
         }
