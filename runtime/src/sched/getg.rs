@@ -122,8 +122,13 @@ pub(crate) enum Placed {
 
 /// `runqput` onto the P of the current M, if this thread is an M of `sched` holding a P it may push
 /// to (with `next`, to its `runnext`, unless the M is waking a batch); otherwise the G comes back
-/// for the global queue.
-pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<Placed, GRef> {
+/// for the global queue. Also says whether the P's ring now holds Gs, which another M could take:
+/// a G alone in `runnext` will run on this P as soon as the running G's poll ends.
+pub(crate) fn local_runqput(
+    sched: &Arc<Sched>,
+    g: GRef,
+    next: bool,
+) -> Result<(Placed, bool), GRef> {
     let p = match CURM.try_with(|c| c.get()) {
         Ok(p) if !p.is_null() => p,
         _ => return Err(g),
@@ -135,7 +140,15 @@ pub(crate) fn local_runqput(sched: &Arc<Sched>, g: GRef, next: bool) -> Result<P
     }
     let next = next && ctx.batch.get() == Batch::None;
     ctx.runqput(g, next)?;
-    Ok(if next { Placed::RunNext } else { Placed::Ring })
+    let ring_has_work = match ctx.p.get() {
+        Some(pid) => !ctx.sched.allp[pid].runq.ring_is_empty(),
+        None => true,
+    };
+    Ok(if next {
+        (Placed::RunNext, ring_has_work)
+    } else {
+        (Placed::Ring, true)
+    })
 }
 
 /// Who is waking Gs in a batch right now (see `MCtx::batch`); the tracer reports it as the
