@@ -163,6 +163,9 @@ impl Poller {
             // Stale events (the descriptor was freed, maybe its slot reused) find no descriptor.
             if let Some(core) = cache.get(ev.token()) {
                 let (r, w) = sys::readiness(ev);
+                if sys::read_final(ev) {
+                    core.set_read_final(); // before the unblock, whose RMW publishes it
+                }
                 n += core.ready(r, w, &self.shared.waiters, ready);
             }
         }

@@ -43,6 +43,9 @@ pub(crate) struct PdCore {
     rg: PollSema,
     wg: PollSema,
     closing: AtomicBool,
+    /// An event said the read side is finished (EOF or error): sticky, like tokio's closed
+    /// readiness. A caller that skips a read until the next event must not skip this one.
+    read_final: AtomicBool,
     /// Read and write deadlines, encoded by [`encode`].
     rd: AtomicU64,
     wd: AtomicU64,
@@ -56,6 +59,7 @@ impl PdCore {
             rg: PollSema::new(),
             wg: PollSema::new(),
             closing: AtomicBool::new(false),
+            read_final: AtomicBool::new(false),
             rd: AtomicU64::new(0),
             wd: AtomicU64::new(0),
             epoch,
@@ -112,6 +116,10 @@ impl PdCore {
                 Blocked::Recheck => continue,
             }
         }
+    }
+
+    pub(crate) fn set_read_final(&self) {
+        self.read_final.store(true, Release);
     }
 
     /// Withdraw the direction's parked Waker after its wait was abandoned.
@@ -282,6 +290,12 @@ impl PollDesc {
         {
             w.wake();
         }
+    }
+
+    /// Whether an event has reported the read side finished (the peer's EOF, or an error): from
+    /// then on a read returns at once, so it must not wait for another event, which may never come.
+    pub fn read_final(&self) -> bool {
+        self.inner.core.read_final.load(Acquire)
     }
 
     /// Whether [`close`](Self::close) has been called.

@@ -382,7 +382,11 @@ mod loom_models {
                 check_count(&s);
                 assert!(!s.sema.is_parked());
                 // Exactly one of the two took the Waker.
-                assert_eq!(usize::from(cancelled) + count.get(), 1, "waker taken twice or never");
+                assert_eq!(
+                    usize::from(cancelled) + count.get(),
+                    1,
+                    "waker taken twice or never"
+                );
                 if ioready && cancelled {
                     let (_, w2) = counting_waker();
                     assert_eq!(

@@ -46,6 +46,12 @@ pub(crate) fn readiness(ev: &Event) -> (bool, bool) {
     )
 }
 
+/// Whether the event says the read side is finished for good: the peer shut its half down (EOF)
+/// or the socket has an error. No later event need come for a read to return at once.
+pub(crate) fn read_final(ev: &Event) -> bool {
+    ev.is_read_closed() || ev.is_error()
+}
+
 /// Go caps a wait at 1e9 ms (about 11.6 days); longer waits gain nothing, and the cap keeps every
 /// platform's timeout arithmetic (epoll's `int` milliseconds, kqueue's `timespec`) far from overflow.
 const MAX_WAIT: Duration = Duration::from_millis(1_000_000_000);

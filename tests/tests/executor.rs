@@ -421,5 +421,8 @@ fn a_yield_lets_the_global_queue_in() {
         }
         yields
     });
-    assert!(yields <= 8, "{yields} yields before the global queue drained");
+    assert!(
+        yields <= 8,
+        "{yields} yields before the global queue drained"
+    );
 }

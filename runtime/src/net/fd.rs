@@ -32,6 +32,19 @@
 //! alive and counted as a network waiter. A wait that ends because a runtime timer woke it, not
 //! the descriptor, withdraws it the same way.
 //!
+//! ## Stream reads: the drained rule
+//! Go tries the read first, every time. Under HTTP keep-alive that costs a read per request that
+//! returns EAGAIN: the request is read, the response written, and the next read finds nothing yet.
+//! tokio avoids it by remembering readiness, and so do we, for stream sockets only: a read that
+//! returned fewer bytes than the buffer holds has drained the socket (a stream read takes all
+//! that is there, up to the buffer's size), so the next read waits for an event before trying
+//! the call (`read_drained`). Any byte that arrives later brings a new edge-triggered event, so
+//! nothing is missed. One case brings no new event: the peer's EOF or an error that arrived
+//! together with the data just read. The netpoller therefore keeps a sticky "read side finished"
+//! flag from such events (`PollDesc::read_final`, tokio's closed readiness), and the rule is
+//! skipped once it is set. Datagram sockets never use the rule: a short datagram says nothing
+//! about the next one.
+//!
 //! ## Closing
 //! [`NetFd::close`] (Go's `FD.Close`) marks the descriptor closed, which wakes the waiter of each
 //! direction with "use of closed network connection", fails everything queued on the operation
@@ -64,6 +77,9 @@ pub(crate) struct NetFd<S: Source + AsRawFd> {
     pd: PollDesc,
     mu: FdMutex,
     closed: AtomicBool,
+    /// The last stream read returned less than it asked for: the socket was drained, so the next
+    /// read waits for an event first (see "Stream reads: the drained rule").
+    read_drained: AtomicBool,
     sched: Arc<Sched>,
 }
 
@@ -103,6 +119,7 @@ impl<S: Source + AsRawFd> NetFd<S> {
             pd,
             mu: FdMutex::new(),
             closed: AtomicBool::new(false),
+            read_drained: AtomicBool::new(false),
             sched,
         })
     }
@@ -138,6 +155,19 @@ impl<S: Source + AsRawFd> NetFd<S> {
         dir: Direction,
         cx: &mut Context<'_>,
         timer: &mut Option<Sleep>,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_with(dir, cx, timer, false, op)
+    }
+
+    /// [`poll_io`](Self::poll_io), optionally waiting for readiness before the first try
+    /// (`wait_first`, for a drained stream).
+    fn poll_io_with<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        timer: &mut Option<Sleep>,
+        mut wait_first: bool,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         ready!(crate::sched::coop::poll_preempt(cx));
@@ -146,11 +176,14 @@ impl<S: Source + AsRawFd> NetFd<S> {
                 break 'io Err(e);
             }
             loop {
-                match op(&self.sock) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    res => break 'io res,
+                if !wait_first {
+                    match op(&self.sock) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        res => break 'io res,
+                    }
                 }
+                wait_first = false;
                 match self.pd.poll_wait(dir, cx) {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => break 'io Err(e),
@@ -258,15 +291,35 @@ impl<S: Source + AsRawFd> NetFd<S>
 where
     for<'a> &'a S: io::Read + io::Write,
 {
+    /// One stream read (Go's `FD.Read`), with the drained rule: after a read that returned less
+    /// than `buf` holds, the next one waits for an event before trying the call.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         timer: &mut Option<Sleep>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Read, cx, timer, |mut s| {
-            io::Read::read(&mut s, buf)
+        // The hint is used once: if the wait parks, the poll after the wake tries the call.
+        let drained = &self.read_drained;
+        let wait_first = drained.load(Ordering::Relaxed) && {
+            drained.store(false, Ordering::Relaxed);
+            !self.pd.read_final()
+        };
+        self.poll_io_with(Direction::Read, cx, timer, wait_first, |mut s| {
+            let n = io::Read::read(&mut s, buf)?;
+            drained.store(n > 0 && n < buf.len(), Ordering::Relaxed);
+            Ok(n)
         })
+    }
+
+    /// [`poll_read`](Self::poll_read) as a future, for a caller that owns the read direction.
+    pub(crate) async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let _abandon = Abandon {
+            pd: &self.pd,
+            dir: Direction::Read,
+        };
+        let mut timer = None;
+        poll_fn(|cx| self.poll_read(cx, &mut timer, buf)).await
     }
 
     pub(crate) fn poll_write(
@@ -285,10 +338,7 @@ where
     pub(crate) async fn read_full(&self, buf: &mut [u8]) -> io::Result<()> {
         let mut filled = 0;
         while filled < buf.len() {
-            let rest = &mut buf[filled..];
-            let n = self
-                .io(Direction::Read, |mut s| io::Read::read(&mut s, rest))
-                .await?;
+            let n = self.read(&mut buf[filled..]).await?;
             if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -454,20 +504,76 @@ mod tests {
     /// at one until the next event on the socket.
     #[test]
     fn abandoned_wait_leaves_no_waiter_behind() {
-        crate::Builder::new().procs(1).build().unwrap().block_on(async {
-            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = ln.local_addr().unwrap();
-            let client = TcpStream::connect(addr).await.unwrap();
-            let (_server, _) = ln.accept().await.unwrap();
-            let sched = super::current_sched("test");
-            let mut buf = [0u8; 8];
-            // Nobody writes: the read parks and the timeout drops it.
-            let r = crate::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;
-            assert!(r.is_err(), "the read should have timed out");
-            assert_eq!(sched.poller.waiters(), 0, "the abandoned read is still counted");
-            // The socket still works afterwards.
-            _server.write_all(b"x").await.unwrap();
-            assert_eq!(client.read(&mut buf).await.unwrap(), 1);
-        });
+        crate::Builder::new()
+            .procs(1)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = ln.local_addr().unwrap();
+                let client = TcpStream::connect(addr).await.unwrap();
+                let (_server, _) = ln.accept().await.unwrap();
+                let sched = super::current_sched("test");
+                let mut buf = [0u8; 8];
+                // Nobody writes: the read parks and the timeout drops it.
+                let r =
+                    crate::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;
+                assert!(r.is_err(), "the read should have timed out");
+                assert_eq!(
+                    sched.poller.waiters(),
+                    0,
+                    "the abandoned read is still counted"
+                );
+                // The socket still works afterwards.
+                _server.write_all(b"x").await.unwrap();
+                assert_eq!(client.read(&mut buf).await.unwrap(), 1);
+            });
+    }
+
+    /// The drained rule must not wait for an event that never comes: data and the peer's EOF that
+    /// arrive together make one event, which wakes the reader; the reader takes the data (a short
+    /// read, so the socket is drained) and must then see the EOF without another event. The
+    /// netpoller's sticky `read_final` covers it. The only P is kept busy while the peer writes and
+    /// shuts down, so nobody polls the network in between and both land in one event.
+    #[test]
+    fn eof_arriving_with_the_last_data_is_not_missed() {
+        crate::Builder::new()
+            .procs(1)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = ln.local_addr().unwrap();
+                let peer = std::thread::spawn(move || {
+                    let mut s = std::net::TcpStream::connect(addr).unwrap();
+                    std::thread::sleep(Duration::from_millis(50)); // the reader parks meanwhile
+                    std::io::Write::write_all(&mut s, b"hello").unwrap();
+                    s.shutdown(std::net::Shutdown::Write).unwrap();
+                    std::thread::sleep(Duration::from_millis(200));
+                });
+                let (conn, _) = ln.accept().await.unwrap();
+                conn.set_read_deadline(Some(std::time::Instant::now() + Duration::from_secs(5)))
+                    .unwrap();
+                let busy = crate::go(async {
+                    // Hold the P (no poll of the network) while the peer writes and shuts down.
+                    let until = std::time::Instant::now() + Duration::from_millis(120);
+                    while std::time::Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                });
+                let mut buf = [0u8; 64];
+                assert_eq!(
+                    conn.read(&mut buf).await.unwrap(),
+                    5,
+                    "the data, a short read"
+                );
+                assert_eq!(
+                    conn.read(&mut buf).await.unwrap(),
+                    0,
+                    "then EOF, without a new event"
+                );
+                busy.await.unwrap();
+                peer.join().unwrap();
+            });
     }
 }

@@ -223,11 +223,8 @@ macro_rules! stream_socket {
             /// Read what is available, at least one byte, waiting if there is none; `Ok(0)` is
             /// end of stream. Concurrent reads take turns.
             pub async fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.fd
-                    .locked_io(netpoll::Direction::Read, |mut s| {
-                        std::io::Read::read(&mut s, buf)
-                    })
-                    .await
+                let _g = self.fd.lock(netpoll::Direction::Read).await?;
+                self.fd.read(buf).await
             }
 
             /// Write some of `buf`, waiting for buffer space if there is none. Returns how much
@@ -303,9 +300,7 @@ macro_rules! stream_socket {
             /// Read what is available, at least one byte, waiting if there is none; `Ok(0)` is
             /// end of stream.
             pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.fd
-                    .io(netpoll::Direction::Read, |mut s| std::io::Read::read(&mut s, buf))
-                    .await
+                self.fd.read(buf).await
             }
 
             /// Fill `buf`, or fail with `UnexpectedEof`.
