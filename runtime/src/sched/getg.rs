@@ -122,8 +122,8 @@ pub(crate) enum Placed {
 
 /// `runqput` onto the P of the current M, if this thread is an M of `sched` holding a P it may push
 /// to (with `next`, to its `runnext`, unless the M is waking a batch); otherwise the G comes back
-/// for the global queue. Also says whether the P's ring now holds Gs, which another M could take:
-/// a G alone in `runnext` will run on this P as soon as the running G's poll ends.
+/// for the global queue. Also says whether the P now holds more than one runnable G: one G alone
+/// will run on this P as soon as the running G's poll ends; only a second is work for another M.
 pub(crate) fn local_runqput(
     sched: &Arc<Sched>,
     g: GRef,
@@ -140,15 +140,12 @@ pub(crate) fn local_runqput(
     }
     let next = next && ctx.batch.get() == Batch::None;
     ctx.runqput(g, next)?;
-    let ring_has_work = match ctx.p.get() {
-        Some(pid) => !ctx.sched.allp[pid].runq.ring_is_empty(),
+    // One queued G is the one this M runs next; only a second is work for another M.
+    let shareable = match ctx.p.get() {
+        Some(pid) => ctx.sched.allp[pid].runq.len() > 1,
         None => true,
     };
-    Ok(if next {
-        (Placed::RunNext, ring_has_work)
-    } else {
-        (Placed::Ring, true)
-    })
+    Ok((if next { Placed::RunNext } else { Placed::Ring }, shareable))
 }
 
 /// Who is waking Gs in a batch right now (see `MCtx::batch`); the tracer reports it as the

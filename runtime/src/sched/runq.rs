@@ -240,12 +240,6 @@ impl RunQ {
         Some((unsafe { GRef::from_raw(last) }, n))
     }
 
-    /// No G in the ring (`runnext` aside). Owner only: a thief may empty it meanwhile, never fill it.
-    #[inline]
-    pub(crate) fn ring_is_empty(&self) -> bool {
-        self.head.load(Ordering::Acquire) == self.tail.load(Ordering::Relaxed)
-    }
-
     /// Go's `runqempty`: no G in the ring or in runnext. Racy by nature (a snapshot), used for "is
     /// there work anywhere" checks that are re-validated later.
     pub(crate) fn is_empty(&self) -> bool {

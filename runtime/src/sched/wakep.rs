@@ -48,15 +48,16 @@ fn ready_traced(sched: &Arc<Sched>, g: GRef) {
 }
 
 /// The queueing half of [`ready`], also used by `newproc` for a new G: this P's `runnext` if the
-/// caller is an M with a P, else the global queue; then `wakep`, unless the G is alone in
-/// `runnext`. Returns where the G went.
+/// caller is an M with a P, else the global queue; then `wakep`, unless the G is the only one
+/// queued on this P. Returns where the G went.
 ///
-/// Where this differs from Go: Go's `ready` always calls `wakep`. A G that went to `runnext` and
-/// displaced nobody will run on this P the moment the running G's poll ends (the usual case: the
-/// waker is about to park, as in a request handed from a reader to a handler), so waking an idle M
-/// for it only costs two futex calls and a spin that finds nothing (the thief may take `runnext`
-/// only after ~3 µs). If the waker keeps running instead, sysmon's rescue bounds the wait. A G
-/// displaced from `runnext` into the ring is work another M can take, so that case still wakes one.
+/// Where this differs from Go: Go's `ready` always calls `wakep`. A G that is the only one queued
+/// on its P runs there the moment the running G's poll ends (the usual case: the waker is about to
+/// park, as in a request handed from a reader to a handler, or a netpoll that found one ready
+/// socket), so waking an idle M for it costs two futex calls and a spin that finds nothing (a thief
+/// may take `runnext` only after ~3 µs). If the waker keeps running instead, sysmon's rescue bounds
+/// the wait. From the second queued G on there is work for another M, and `wakep` runs as in Go.
+/// tokio has the same rule (it notifies another worker only when more than one task is queued).
 pub(crate) fn put_runnable(sched: &Arc<Sched>, g: GRef) -> Placed {
     let (placed, shareable) = match getg::local_runqput(sched, g, true) {
         Ok(put) => put,
