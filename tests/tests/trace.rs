@@ -515,7 +515,8 @@ fn bootstrap_creates_the_main_g_off_any_m_then_starts_an_m_that_runs_it() {
         .min_by_key(|e| ns(&e["ts"]))
         .expect("an M starts");
     let first = r.first_run(g).expect("the main G runs");
-    assert!(ns(&create["ts"]) < ns(&mstart["ts"]));
+    // Not asserted: GoCreate before MStart. The creation is recorded just after the G is queued,
+    // and queuing it is what starts the M: on a loaded machine the new M may record MStart first.
     assert!(ns(&mstart["ts"]) <= ns(&first["ts"]));
     assert_eq!(r.named("MStart").count(), r.named("MStop").count());
     assert_flows_land_on_their_g(&r);
