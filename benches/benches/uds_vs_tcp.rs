@@ -34,10 +34,7 @@ fn number(m: &[u8; MSG]) -> u64 {
 async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut conn: S) {
     let mut buf = [0u8; MSG];
     while conn.read_exact(&mut buf).await.is_ok() {
-        if conn.write_all(&encode(number(&buf) + 1))
-            .await
-            .is_err()
-        {
+        if conn.write_all(&encode(number(&buf) + 1)).await.is_err() {
             break;
         }
     }

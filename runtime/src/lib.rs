@@ -34,6 +34,7 @@ pub mod trace;
 pub mod fs;
 pub mod io;
 pub mod net;
+pub mod process;
 
 // Synchronisation (Go's sync and context packages, over runtime/sema.go).
 pub mod context;

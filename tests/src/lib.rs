@@ -264,9 +264,9 @@ pub async fn echo_concurrently<A, AF, C, CF, R, W>(
         let mut echoes = Vec::with_capacity(conns);
         for _ in 0..conns {
             let (mut r, mut w) = accept().await;
-            echoes.push(gort::go(
-                async move { gort::io::copy(&mut r, &mut w).await.unwrap() },
-            ));
+            echoes.push(gort::go(async move {
+                gort::io::copy(&mut r, &mut w).await.unwrap()
+            }));
         }
         let mut echoed = 0;
         for e in echoes {

@@ -108,9 +108,7 @@ fn files_work_with_bufwriter_bufreader_and_read_line() {
         async move {
             let mut w = BufWriter::new(File::create(&path).await.unwrap());
             for i in 0..1000 {
-                w.write_all(format!("line {i}\n").as_bytes())
-                    .await
-                    .unwrap();
+                w.write_all(format!("line {i}\n").as_bytes()).await.unwrap();
             }
             w.flush().await.unwrap();
             drop(w);

@@ -52,7 +52,7 @@
 //!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G), or it panics.
 
 mod datagram;
-mod fd;
+pub(crate) mod fd;
 mod fd_mutex;
 mod stream;
 pub mod tcp;
