@@ -54,6 +54,7 @@
 mod datagram;
 pub(crate) mod fd;
 mod fd_mutex;
+pub(crate) mod fd_source;
 mod stream;
 pub mod tcp;
 pub mod udp;

@@ -31,97 +31,57 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::process::ExitStatus;
 use std::sync::Mutex;
 use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
-use mio::event::Source;
-use mio::unix::SourceFd;
 use netpoll::Direction;
 
 use crate::chan::Receiver;
 use crate::net::fd::NetFd;
+use crate::net::fd_source::FdSource;
 use crate::sched::Sched;
 use crate::signal::Signal;
 use crate::time::Sleep;
 use crate::util::loom::sync::Arc;
 
-/// A pidfd, as a source the netpoller can watch (readable once the process has exited).
-#[derive(Debug)]
-pub(crate) struct PidFd(OwnedFd);
-
-impl PidFd {
-    /// `pidfd_open(pid, 0)`, or `None` where the kernel or the platform does not have it.
-    #[cfg(target_os = "linux")]
-    fn open(pid: u32) -> io::Result<Option<PidFd>> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; it touches
-        // no memory of ours.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-        if fd < 0 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                // No pidfd_open (Linux < 5.3) or it is filtered out (some sandboxes): fall back.
-                Some(libc::ENOSYS) | Some(libc::EPERM) => Ok(None),
-                _ => Err(e),
-            };
-        }
-        // SAFETY: the system call just returned this descriptor, and nothing else owns it.
-        Ok(Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })))
+/// `pidfd_open(pid, 0)`: a descriptor that is readable once the process has exited, or `None`
+/// where the kernel or the platform does not have it.
+#[cfg(target_os = "linux")]
+fn pidfd_open(pid: u32) -> io::Result<Option<FdSource>> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; it touches no
+    // memory of ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            // No pidfd_open (Linux < 5.3) or it is filtered out (some sandboxes): fall back.
+            Some(libc::ENOSYS) | Some(libc::EPERM) => Ok(None),
+            _ => Err(e),
+        };
     }
-
-    #[cfg(not(target_os = "linux"))]
-    fn open(_pid: u32) -> io::Result<Option<PidFd>> {
-        Ok(None)
-    }
+    // SAFETY: the system call just returned this descriptor, and nothing else owns it.
+    Ok(Some(FdSource(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })))
 }
 
-impl AsRawFd for PidFd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
-    }
-}
-
-impl Source for PidFd {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        SourceFd(&self.0.as_raw_fd()).deregister(registry)
-    }
+#[cfg(not(target_os = "linux"))]
+fn pidfd_open(_pid: u32) -> io::Result<Option<FdSource>> {
+    Ok(None)
 }
 
 /// How this child's exit reaches us.
 enum ExitWatch {
-    PidFd(NetFd<PidFd>, Option<Sleep>),
+    PidFd(NetFd<FdSource>, Option<Sleep>),
     Sigchld(Receiver<Signal>),
 }
 
 impl ExitWatch {
     /// A pidfd on the netpoller if the kernel has them, else a SIGCHLD listener.
     fn new(pid: u32, sched: &Arc<Sched>) -> io::Result<ExitWatch> {
-        let pidfd = if want_pidfd() {
-            PidFd::open(pid)?
-        } else {
-            None
-        };
+        let pidfd = if want_pidfd() { pidfd_open(pid)? } else { None };
         Ok(match pidfd {
             Some(fd) => ExitWatch::PidFd(NetFd::with_sched(fd, sched.clone())?, None),
             None => ExitWatch::Sigchld(crate::signal::try_notify(&[Signal::Child])?),
