@@ -224,12 +224,13 @@ fn a_pipeline_wires_one_childs_stdout_to_the_next_childs_stdin() {
             .spawn()
             .unwrap();
         let head_in = Stdio::try_from(sort.stdout.take().unwrap()).unwrap();
-        let out = Command::new("head")
+        let head = Command::new("head")
             .args(["-n", "3"])
             .stdin(head_in)
-            .output()
-            .await
-            .unwrap();
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(); // the Command, holding a copy of sort's pipe, is dropped here
+        let out = head.wait_with_output().await.unwrap();
         assert!(printf.wait().await.unwrap().success());
         assert!(sort.wait().await.unwrap().success());
         out
@@ -276,4 +277,30 @@ fn a_child_outliving_its_runtime_is_reaped_by_the_next_spawn() {
         !is_our_zombie(pid),
         "pid {pid} is still a zombie after the next spawn"
     );
+}
+
+#[test]
+fn a_writer_upstream_sees_its_reader_exit_no_pipe_end_stays_in_the_parent() {
+    // `yes | head -n 3`: yes writes forever and can only stop by SIGPIPE once head exits, which
+    // happens only if no copy of the pipe's read end is left open here.
+    let (yes_status, out) = run_within(2, LIMIT, async {
+        let mut yes = Command::new("yes").stdout(Stdio::piped()).spawn().unwrap();
+        let pipe = Stdio::try_from(yes.stdout.take().unwrap()).unwrap();
+        let head = Command::new("head")
+            .args(["-n", "3"])
+            .stdin(pipe)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = head.wait_with_output().await.unwrap();
+        (yes.wait().await.unwrap(), out)
+    });
+    assert_eq!(out.stdout, b"y\ny\ny\n");
+    assert_eq!(yes_status.signal(), Some(libc::SIGPIPE));
+}
+
+#[test]
+fn spawning_outside_a_runtime_is_an_error_not_a_panic() {
+    let err = Command::new("true").spawn().unwrap_err();
+    assert!(err.to_string().contains("outside a gort runtime"), "{err}");
 }

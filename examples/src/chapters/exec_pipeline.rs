@@ -47,10 +47,14 @@ pub async fn exec_pipeline(dir: &Path, n: usize) -> io::Result<Pipeline> {
         .stdout
         .take()
         .ok_or_else(|| io::Error::other("sort: no stdout pipe"))?;
+    // Each `Command` is a temporary, dropped once spawned: it holds its own copy of the pipe end
+    // it was given, which would keep `sort` writing into a pipe nobody reads after `head` exits.
     let head = Command::new("head")
         .args(["-n", &n.to_string()])
         .stdin(Stdio::try_from(sort_out)?)
-        .output()
+        .stdout(Stdio::piped())
+        .spawn()?
+        .wait_with_output()
         .await?;
     let statuses = vec![
         ("ls", ls.wait().await?),

@@ -189,8 +189,8 @@ impl fmt::Debug for Watcher {
 const READ_BUF: usize = 16 * 1024;
 
 impl Watcher {
-    /// A new inotify instance, registered with the current runtime's netpoller. Must be called
-    /// inside a gort runtime. Fails with `Unsupported` where inotify does not exist.
+    /// A new inotify instance, registered with the current runtime's netpoller. Fails outside a
+    /// gort runtime, and with `Unsupported` where inotify does not exist.
     pub fn new() -> io::Result<Watcher> {
         Watcher::open()
     }
@@ -206,7 +206,12 @@ impl Watcher {
     #[cfg(target_os = "linux")]
     fn open() -> io::Result<Watcher> {
         use std::os::fd::{FromRawFd, OwnedFd};
-        let sched = crate::net::fd::current_sched("fs::watch::Watcher::new");
+        let sched = crate::sched::boot::current().ok_or_else(|| {
+            io::Error::other(
+                "gort::fs::watch::Watcher::new called outside a gort runtime: the inotify \
+                 descriptor is watched by the runtime's netpoller",
+            )
+        })?;
         // SAFETY: inotify_init1 takes flags and returns a new descriptor or -1.
         let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
         if fd < 0 {

@@ -4,7 +4,7 @@
 //!
 //! Each pipe end the parent keeps is set non-blocking and registered with the netpoller, exactly
 //! like a socket ([`NetFd`]): a read that finds the pipe empty parks the G, the child's write wakes
-//! it. So `stdout.read_to_end(..)` (from [`AsyncReadExt`](crate::io::AsyncReadExt)) or
+//! it. So `stdout.read_to_end(..)` (from `gort::io::AsyncReadExt`) or
 //! `gort::io::copy` between two children costs no thread.
 //!
 //! A child that closes its stdin while the parent still writes gives the writer a `BrokenPipe`
@@ -290,6 +290,9 @@ macro_rules! pipe_traits {
 
         /// Pass this pipe end to another command (as its `stdin`, `stdout` or `stderr`), as a
         /// shell pipeline does: `Command::new("sort").stdin(Stdio::try_from(ls_stdout)?)`.
+        /// The `Command` keeps its copy of the pipe end open until it is dropped (as std's does):
+        /// spawn from a temporary, or drop the `Command` before waiting, or a writer upstream may
+        /// never see its reader go away.
         impl TryFrom<$t> for Stdio {
             type Error = io::Error;
 

@@ -58,7 +58,7 @@ fn pidfd_open(pid: u32) -> io::Result<Option<FdSource>> {
     if fd < 0 {
         let e = io::Error::last_os_error();
         return match e.raw_os_error() {
-            // No pidfd_open (Linux < 5.3) or it is filtered out (some sandboxes): fall back.
+            // No pidfd_open (Linux < 5.3) or it is filtered out (some sandboxes).
             Some(libc::ENOSYS) | Some(libc::EPERM) => Ok(None),
             _ => Err(e),
         };
@@ -79,13 +79,20 @@ enum ExitWatch {
 }
 
 impl ExitWatch {
-    /// A pidfd on the netpoller if the kernel has them, else a SIGCHLD listener.
+    /// A pidfd on the netpoller if the kernel gives one, else a SIGCHLD listener. Any failure of
+    /// the pidfd path (no `pidfd_open`, no descriptor left, a registration refused) falls back to
+    /// SIGCHLD, which needs no descriptor per child.
     fn new(pid: u32, sched: &Arc<Sched>) -> io::Result<ExitWatch> {
-        let pidfd = if want_pidfd() { pidfd_open(pid)? } else { None };
-        Ok(match pidfd {
-            Some(fd) => ExitWatch::PidFd(NetFd::with_sched(fd, sched.clone())?, None),
-            None => ExitWatch::Sigchld(crate::signal::try_notify(&[Signal::Child])?),
-        })
+        if want_pidfd() {
+            if let Ok(Some(fd)) = pidfd_open(pid) {
+                if let Ok(fd) = NetFd::with_sched(fd, sched.clone()) {
+                    return Ok(ExitWatch::PidFd(fd, None));
+                }
+            }
+        }
+        Ok(ExitWatch::Sigchld(crate::signal::try_notify(&[
+            Signal::Child,
+        ])?))
     }
 }
 

@@ -176,7 +176,7 @@ impl Command {
 
     /// Go's `cmd.Start`: start the program; stdio not chosen is inherited. A missing program is an
     /// error of kind `NotFound`. Must run inside a gort runtime (the child's pipes and exit are
-    /// registered with its netpoller).
+    /// registered with its netpoller); outside one it is an error, not a panic.
     pub fn spawn(&mut self) -> io::Result<Child> {
         self.spawn_with_defaults(Stdio::inherit, Stdio::inherit)
     }
@@ -203,7 +203,13 @@ impl Command {
         stdin: fn() -> Stdio,
         out: fn() -> Stdio,
     ) -> io::Result<Child> {
-        let sched = crate::net::fd::current_sched("process::Command::spawn");
+        let sched = crate::sched::boot::current().ok_or_else(|| {
+            io::Error::other(
+                "gort::process::Command::spawn called outside a gort runtime: a child's pipes and \
+                 exit are watched by the runtime's netpoller, so spawn inside gort::run(...), \
+                 Runtime::block_on(...) or a G",
+            )
+        })?;
         let ctx_done = match &self.ctx {
             Some(ctx) => {
                 if let Some(e) = ctx.err() {
