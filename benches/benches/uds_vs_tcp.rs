@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gort::io::{read_exact, write_all, AsyncRead, AsyncWrite};
+use gort::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use gort::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 const MSG: usize = 64;
@@ -33,11 +33,8 @@ fn number(m: &[u8; MSG]) -> u64 {
 /// The server G: answer every request with its number plus one, until the client hangs up.
 async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut conn: S) {
     let mut buf = [0u8; MSG];
-    while read_exact(&mut conn, &mut buf).await.is_ok() {
-        if write_all(&mut conn, &encode(number(&buf) + 1))
-            .await
-            .is_err()
-        {
+    while conn.read_exact(&mut buf).await.is_ok() {
+        if conn.write_all(&encode(number(&buf) + 1)).await.is_err() {
             break;
         }
     }
@@ -52,8 +49,8 @@ where
         let mut buf = [0u8; MSG];
         let start = Instant::now();
         for i in 0..n {
-            write_all(&mut s, &encode(i)).await.expect("request");
-            read_exact(&mut s, &mut buf).await.expect("answer");
+            s.write_all(&encode(i)).await.expect("request");
+            s.read_exact(&mut buf).await.expect("answer");
             assert_eq!(number(&buf), i + 1, "wrong answer");
         }
         (s, start.elapsed())

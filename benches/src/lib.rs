@@ -11,6 +11,8 @@
 //! - `benches/timers.rs`: how late a sleep wakes ([`lateness`]), and many concurrent sleeps.
 //! - `benches/preempt_check.rs`: the cost of a preemption point when no preemption is pending.
 //! - `benches/net_echo.rs`: echo over loopback sockets, gort against tokio ([`echo`]).
+//! - `benches/process.rs`: spawning and waiting for 100 `true` children, `gort::process` against
+//!   `tokio::process`.
 //! - `benches/trace_overhead.rs`: the execution tracer's cost, on [`workloads::EXECUTOR`] and an echo.
 //! - `src/bin/run-workload.rs`: one workload by name, for instruction counting
 //!   (`scripts/trace_disabled_cost.sh`).

@@ -50,6 +50,8 @@ pub enum Signal {
     User2,
     /// SIGWINCH.
     WindowChange,
+    /// SIGCHLD (a child process exited or stopped; `gort::process` uses it where pidfds are missing).
+    Child,
 }
 
 impl Signal {
@@ -63,6 +65,7 @@ impl Signal {
             Signal::User1 => libc::SIGUSR1,
             Signal::User2 => libc::SIGUSR2,
             Signal::WindowChange => libc::SIGWINCH,
+            Signal::Child => libc::SIGCHLD,
         }
     }
 
@@ -75,6 +78,7 @@ impl Signal {
             Signal::User1,
             Signal::User2,
             Signal::WindowChange,
+            Signal::Child,
         ]
         .into_iter()
         .find(|s| s.raw() == n)

@@ -6,7 +6,7 @@ use std::sync::{mpsc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
-use gort::io::{self as rio, AsyncBufRead, AsyncRead, AsyncWrite};
+use gort::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite};
 use gort::net::{tcp, unix};
 use gort::time::timeout;
 
@@ -182,13 +182,13 @@ pub fn is_default(sig: i32) -> bool {
 
 // ---- streams ---------------------------------------------------------------------------------------
 
-/// Read `r` to its end with `gort::io::read_line`, one string a line (with its newline, if it had
+/// Read `r` to its end with `AsyncBufReadExt::read_line`, one string a line (with its newline, if it had
 /// one), failing the test if there are more than `max`.
 pub async fn read_lines<R: AsyncBufRead + Unpin>(r: &mut R, max: usize) -> Vec<String> {
     let mut lines = Vec::new();
     loop {
         let mut line = String::new();
-        if rio::read_line(r, &mut line).await.unwrap() == 0 {
+        if r.read_line(&mut line).await.unwrap() == 0 {
             return lines;
         }
         lines.push(line);
@@ -264,9 +264,9 @@ pub async fn echo_concurrently<A, AF, C, CF, R, W>(
         let mut echoes = Vec::with_capacity(conns);
         for _ in 0..conns {
             let (mut r, mut w) = accept().await;
-            echoes.push(gort::go(
-                async move { rio::copy(&mut r, &mut w).await.unwrap() },
-            ));
+            echoes.push(gort::go(async move {
+                gort::io::copy(&mut r, &mut w).await.unwrap()
+            }));
         }
         let mut echoed = 0;
         for e in echoes {

@@ -7,9 +7,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use examples::chapters::{
-    actor, backpressure, channel_of_channels, echo_tcp, echo_unix, future_promise, parallel_for,
-    prime_sieve, producer_consumer, select_timeout, sync_primitives, udp_multicast, uds_vs_tcp,
-    worker_pool,
+    actor, backpressure, channel_of_channels, command_context, echo_tcp, echo_unix, exec_pipeline,
+    future_promise, parallel_for, prime_sieve, producer_consumer, select_timeout, sync_primitives,
+    udp_multicast, uds_vs_tcp, watch_dir, worker_pool,
 };
 use tests::run_within;
 
@@ -376,4 +376,82 @@ fn multicast_ticks_reach_a_listener_on_loopback() {
         }
         Err(McError::Other(e)) => panic!("multicast failed: {e}"),
     }
+}
+
+#[test]
+fn exec_pipeline_wires_ls_sort_and_head_like_a_shell() {
+    let dir = std::env::temp_dir().join(format!("gort-chapter-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..10 {
+        std::fs::write(dir.join(format!("f{i:02}")), b"").unwrap();
+    }
+    let d = dir.clone();
+    let p = run(2, async move {
+        exec_pipeline::exec_pipeline(&d, 3).await.unwrap()
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(p.lines, ["f09", "f08", "f07"]);
+    let names: Vec<&str> = p.statuses.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["ls", "sort", "head"]);
+    assert!(p.statuses[0].1.success() && p.statuses[2].1.success());
+    // sort may be killed by SIGPIPE if head stops reading first, as in a shell.
+    let sort = p.statuses[1].1;
+    assert!(sort.success() || std::os::unix::process::ExitStatusExt::signal(&sort) == Some(13));
+}
+
+#[test]
+fn command_context_kills_only_the_child_that_outlives_its_deadline() {
+    let [quick, slow] = run(
+        2,
+        command_context::command_context(
+            Duration::from_millis(300),
+            Duration::from_millis(10),
+            Duration::from_secs(10),
+        ),
+    )
+    .unwrap();
+    assert!(quick.status.success());
+    assert_eq!(quick.ctx_err, None);
+    assert_eq!(slow.signal, Some(9));
+    assert_eq!(
+        slow.ctx_err,
+        Some(gort::context::ContextError::DeadlineExceeded)
+    );
+}
+
+#[test]
+fn watch_dir_reports_each_change_with_its_name() {
+    use gort::fs::watch::EventKind::*;
+    let dir = std::env::temp_dir().join(format!("gort-chapter-watch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.clone();
+    let events = run(2, async move {
+        let (tx, rx) = gort::chan::channel(64);
+        let watcher = gort::go(watch_dir::watch_dir(d.clone(), Duration::from_secs(1), tx));
+        gort::time::sleep(Duration::from_millis(50)).await; // let it add its watch
+        watch_dir::make_changes(&d, Duration::from_millis(1))
+            .await
+            .unwrap();
+        let mut events = Vec::new();
+        while let Some(ev) = rx.recv().await {
+            events.push((ev.kind, ev.name.unwrap().to_string_lossy().into_owned()));
+        }
+        assert_eq!(watcher.await.unwrap().unwrap(), events.len());
+        events
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+    let want = [
+        (Create, "notes.txt"),
+        (Modify, "notes.txt"),
+        (CloseWrite, "notes.txt"),
+        (MovedFrom, "notes.txt"),
+        (MovedTo, "notes.old"),
+        (Create, "tmp"),
+        (Delete, "tmp"),
+        (Delete, "notes.old"),
+    ];
+    let got: Vec<_> = events.iter().map(|(k, n)| (*k, n.as_str())).collect();
+    assert_eq!(got, want);
 }

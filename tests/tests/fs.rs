@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use gort::fs::{self, File};
-use gort::io::{self as rio, BufReader, BufWriter};
+use gort::io::{AsyncWriteExt, BufReader, BufWriter};
 use gort::Builder;
 use tests::read_lines;
 
@@ -108,11 +108,9 @@ fn files_work_with_bufwriter_bufreader_and_read_line() {
         async move {
             let mut w = BufWriter::new(File::create(&path).await.unwrap());
             for i in 0..1000 {
-                rio::write_all(&mut w, format!("line {i}\n").as_bytes())
-                    .await
-                    .unwrap();
+                w.write_all(format!("line {i}\n").as_bytes()).await.unwrap();
             }
-            rio::flush(&mut w).await.unwrap();
+            w.flush().await.unwrap();
             drop(w);
 
             let mut r = BufReader::new(File::open(&path).await.unwrap());
@@ -136,7 +134,7 @@ fn io_copy_between_files_copies_every_byte() {
             fs::write(&src, pattern(200_003)).await.unwrap();
             let mut r = File::open(&src).await.unwrap();
             let mut w = File::create(&dst).await.unwrap();
-            assert_eq!(rio::copy(&mut r, &mut w).await.unwrap(), 200_003);
+            assert_eq!(gort::io::copy(&mut r, &mut w).await.unwrap(), 200_003);
             drop(w);
             assert_eq!(fs::read(&dst).await.unwrap(), pattern(200_003));
         }

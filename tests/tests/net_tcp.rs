@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort::io::{self as rio, BufReader, BufWriter};
+use gort::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use gort::net::{TcpListener, TcpStream};
 use gort::time::sleep;
 use gort::Builder;
@@ -192,7 +192,7 @@ fn async_read_of_a_split_half_times_out_at_its_deadline_then_reads_once_cleared(
             .unwrap();
         let reader = gort::go(async move {
             let mut buf = [0u8; 8];
-            let first = rio::read(&mut half, &mut buf).await.map(|_| ());
+            let first = half.read(&mut buf).await.map(|_| ());
             (first, half)
         });
         let (first, mut half) = reader.await.unwrap();
@@ -200,7 +200,7 @@ fn async_read_of_a_split_half_times_out_at_its_deadline_then_reads_once_cleared(
         half.set_read_deadline(None).unwrap();
         client.write_all(b"after").await.unwrap();
         let mut buf = [0u8; 5];
-        rio::read_exact(&mut half, &mut buf).await.unwrap();
+        half.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"after");
     }));
 }
@@ -257,7 +257,7 @@ fn shutdown_write_gives_the_peer_eof_while_the_other_direction_keeps_working() {
         client.shutdown(std::net::Shutdown::Write).unwrap();
         let mut got = Vec::new();
         let mut r = server;
-        rio::read_to_end(&mut r, &mut got).await.unwrap();
+        r.read_to_end(&mut got).await.unwrap();
         assert_eq!(got, b"request");
         r.write_all(b"response").await.unwrap();
         let mut buf = [0u8; 8];
@@ -307,9 +307,9 @@ fn read_line_rejects_invalid_utf8_and_leaves_the_string_unchanged() {
         client.write_all(b"ok\n\xff\xfe\n").await.unwrap();
         let mut r = BufReader::new(server);
         let mut line = String::new();
-        rio::read_line(&mut r, &mut line).await.unwrap();
+        r.read_line(&mut line).await.unwrap();
         assert_eq!(line, "ok\n");
-        let err = rio::read_line(&mut r, &mut line).await.unwrap_err();
+        let err = r.read_line(&mut line).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert_eq!(line, "ok\n");
     }));
@@ -330,13 +330,13 @@ fn io_copy_moves_a_whole_stream_and_counts_its_bytes() {
         let copier = gort::go(async move {
             let (mut r, _w) = a_server.into_split();
             let mut w = BufWriter::with_capacity(10_000, b_client);
-            let n = rio::copy(&mut r, &mut w).await.unwrap();
-            rio::close(&mut w).await.unwrap(); // flush, then shut down writing
+            let n = gort::io::copy(&mut r, &mut w).await.unwrap();
+            w.close().await.unwrap(); // flush, then shut down writing
             n
         });
         let mut got = Vec::new();
         let mut sink = b_server;
-        rio::read_to_end(&mut sink, &mut got).await.unwrap();
+        sink.read_to_end(&mut got).await.unwrap();
         source.await.unwrap();
         assert_eq!(copier.await.unwrap(), LEN as u64);
         assert_eq!(got.len(), LEN);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gort::io as rio;
+use gort::io::AsyncReadExt;
 use gort::net::{UnixDatagram, UnixListener, UnixStream};
 use gort::time::sleep;
 use gort::Builder;
@@ -108,7 +108,7 @@ fn dropping_the_write_half_sends_eof_but_the_read_half_keeps_reading() {
         drop(w);
         let mut got = Vec::new();
         let mut b = b;
-        rio::read_to_end(&mut b, &mut got).await.unwrap();
+        b.read_to_end(&mut got).await.unwrap();
         assert!(got.is_empty(), "peer saw EOF");
         b.write_all(b"still here").await.unwrap();
         let mut buf = [0u8; 10];

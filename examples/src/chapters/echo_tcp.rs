@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::io;
 
-use gort::io::{read, read_exact, write_all, AsyncRead, AsyncWrite};
+use gort::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use gort::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// Echo everything read from `conn` back to it until the peer closes its side; returns how many
@@ -22,11 +22,11 @@ pub async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut conn: S) -> io::Result<
     let mut buf = [0u8; 16 * 1024];
     let mut total = 0;
     loop {
-        let n = read(&mut conn, &mut buf).await?;
+        let n = conn.read(&mut buf).await?;
         if n == 0 {
             return Ok(total); // end of stream: the client is done
         }
-        write_all(&mut conn, &buf[..n]).await?;
+        conn.write_all(&buf[..n]).await?;
         total += n as u64;
     }
 }
@@ -38,9 +38,9 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut S,
     msg: &[u8],
 ) -> io::Result<Vec<u8>> {
-    write_all(conn, msg).await?;
+    conn.write_all(msg).await?;
     let mut back = vec![0u8; msg.len()];
-    read_exact(conn, &mut back).await?;
+    conn.read_exact(&mut back).await?;
     Ok(back)
 }
 

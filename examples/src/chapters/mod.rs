@@ -20,12 +20,17 @@
 //! | `echo_tcp`, `echo_unix` | network chapters | an echo server: a G per connection |
 //! | `udp_multicast` | 7 | a tick server sending to a multicast group, and its listeners |
 //! | `uds_vs_tcp` | 8 | one request/response conversation over TCP and a Unix socket, timed |
+//! | `exec_pipeline` | processes | `ls \| sort -r \| head`: three children wired through pipes |
+//! | `command_context` | processes | `exec.CommandContext`: a child killed when its deadline passes |
+//! | `watch_dir` | files | inotify on the netpoller: a directory's changes as events |
 
 pub mod actor;
 pub mod backpressure;
 pub mod channel_of_channels;
+pub mod command_context;
 pub mod echo_tcp;
 pub mod echo_unix;
+pub mod exec_pipeline;
 pub mod future_promise;
 pub mod parallel_for;
 pub mod prime_sieve;
@@ -35,6 +40,7 @@ pub mod signals;
 pub mod sync_primitives;
 pub mod udp_multicast;
 pub mod uds_vs_tcp;
+pub mod watch_dir;
 pub mod worker_pool;
 
 use std::io::{self, BufRead};

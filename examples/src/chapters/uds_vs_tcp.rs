@@ -17,7 +17,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use gort::io::{read_exact, write_all, AsyncRead, AsyncWrite};
+use gort::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use gort::net::{TcpListener, TcpStream, UnixStream};
 
 use super::echo_unix::listen;
@@ -50,13 +50,13 @@ pub async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut conn: S) -> io::Resul
     let mut buf = [0u8; MSG];
     let mut answered = 0;
     loop {
-        match read_exact(&mut conn, &mut buf).await {
+        match conn.read_exact(&mut buf).await {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(answered),
             Err(e) => return Err(e),
         }
         let n = number(&buf);
-        write_all(&mut conn, &encode(n.wrapping_add(1))).await?;
+        conn.write_all(&encode(n.wrapping_add(1))).await?;
         answered += 1;
     }
 }
@@ -66,8 +66,8 @@ pub async fn ask<S: AsyncRead + AsyncWrite + Unpin>(conn: &mut S, n: u64) -> io:
     let mut buf = [0u8; MSG];
     let start = Instant::now();
     for i in 0..n {
-        write_all(conn, &encode(i)).await?;
-        read_exact(conn, &mut buf).await?;
+        conn.write_all(&encode(i)).await?;
+        conn.read_exact(&mut buf).await?;
         if number(&buf) != i.wrapping_add(1) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -54,8 +54,9 @@
 
 mod addr;
 mod datagram;
-mod fd;
+pub(crate) mod fd;
 mod fd_mutex;
+pub(crate) mod fd_source;
 mod stream;
 pub mod tcp;
 pub mod udp;

@@ -190,6 +190,17 @@ impl Runtime {
     /// returns, until the runtime is dropped. A panic in the main G is re-raised here.
     ///
     /// Panics if called from inside a G (that would block an M; use `.await`).
+    ///
+    /// # Why the output must be `Send`
+    /// The main G is a G like any other: any M may poll it, so the output is made on whichever M
+    /// ran its last poll and then handed to this thread. A non-`Send` value can share state that
+    /// must stay on the thread that made it (an `Rc` whose other clone sits in that M's
+    /// thread-local, a `MutexGuard`), so letting it cross would be unsound, and the compiler says
+    /// so. Running the main G on the calling thread instead would make it a G that cannot
+    /// migrate, unlike every other, which this runtime does not do. For the common case,
+    /// `Result<(), Box<dyn Error>>`, convert inside the future (`.map_err(|e| e.to_string())`),
+    /// use `Box<dyn Error + Send + Sync>`, or use `#[gort::main]`, which reports the result as an
+    /// exit code inside the main G.
     pub fn block_on<F>(&self, fut: F) -> F::Output
     where
         F: Future + Send + 'static,
@@ -357,7 +368,9 @@ fn park_on<F: Future>(fut: F) -> F::Output {
 
 /// Start a runtime with the default configuration (`GORTMAXPROCS` Ps), run `fut` as the main G, and
 /// when it returns, end the runtime as Go's `main` does: every other G is dropped, every thread
-/// joined. Returns the main G's output; a panic in it is re-raised.
+/// joined. Returns the main G's output; a panic in it is re-raised. The output must be `Send`
+/// because it crosses from an M to the calling thread (see [`Runtime::block_on`]); `#[gort::main]`
+/// accepts non-`Send` results such as `Box<dyn Error>`.
 pub fn run<F>(fut: F) -> F::Output
 where
     F: Future + Send + 'static,

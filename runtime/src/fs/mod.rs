@@ -19,10 +19,15 @@
 //! });
 //! ```
 //!
+//! [`watch`] is the other half of a file system API: being told when files change (inotify on the
+//! netpoller, Go's `fsnotify`).
+//!
 //! ## Where this differs from Go and why
 //! Go marks files that *can* be polled (pipes, terminals, character devices) and puts those on the
 //! netpoller. Everything here goes through blocking sections; for a pipe or socket, use
 //! `gort::net`.
+
+pub mod watch;
 
 use std::future::poll_fn;
 use std::io::{self, Read, Seek, SeekFrom, Write};
