@@ -102,15 +102,15 @@ impl PdCore {
         dir: Direction,
         waker: &Waker,
         waiters: &AtomicUsize,
+        still_parked: bool,
     ) -> Poll<io::Result<()>> {
         loop {
             if let Err(e) = self.check_err(dir) {
                 return Poll::Ready(Err(e));
             }
-            match self
-                .sema(dir)
-                .block(waker, waiters, || self.check_err(dir).is_err())
-            {
+            match self.sema(dir).block_with(waker, waiters, still_parked, || {
+                self.check_err(dir).is_err()
+            }) {
                 Blocked::Ready => return Poll::Ready(Ok(())),
                 Blocked::Parked => return Poll::Pending,
                 Blocked::Recheck => continue,
@@ -248,7 +248,18 @@ impl PollDesc {
     pub fn poll_wait(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.inner
             .core
-            .wait(dir, cx.waker(), &self.inner.shared.waiters)
+            .wait(dir, cx.waker(), &self.inner.shared.waiters, false)
+    }
+
+    /// [`poll_wait`](Self::poll_wait) for a caller whose previous `poll_wait` in `dir` returned
+    /// `Pending` and that is polled again without having tried its operation since: `Pending` if
+    /// its Waker is still parked (nothing happened, and trying the operation would only give
+    /// EAGAIN), `Ready(Ok(()))` if an event, a close or a deadline change has woken it since (retry
+    /// the operation). Errors as for `poll_wait`.
+    pub fn poll_wait_again(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner
+            .core
+            .wait(dir, cx.waker(), &self.inner.shared.waiters, true)
     }
 
     /// Withdraw the Waker a `poll_wait` in `dir` parked, when the wait is abandoned (the waiting
@@ -348,12 +359,12 @@ mod loom_models {
             let (count, waker) = counting_waker();
             let fd2 = fd.clone();
             let t = loom::thread::spawn(move || other(&fd2));
-            let got = fd.core.wait(Direction::Read, &waker, &fd.waiters);
+            let got = fd.core.wait(Direction::Read, &waker, &fd.waiters, false);
             t.join().unwrap();
             let got = match got {
                 Poll::Pending => {
                     assert_eq!(count.get(), 1, "lost wake-up");
-                    fd.core.wait(Direction::Read, &waker, &fd.waiters)
+                    fd.core.wait(Direction::Read, &waker, &fd.waiters, false)
                 }
                 ready => ready,
             };

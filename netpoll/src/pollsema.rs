@@ -91,10 +91,28 @@ impl PollSema {
     ///
     /// `failed` is Go's re-check of `netpollcheckerr`, run after taking the slot: it must return true when
     /// the descriptor is closed or its deadline has passed. `waiters` is the poller's waiter count.
+    #[cfg(test)]
     pub(crate) fn block(
         &self,
         waker: &Waker,
         waiters: &AtomicUsize,
+        failed: impl FnOnce() -> bool,
+    ) -> Blocked {
+        self.block_with(waker, waiters, false, failed)
+    }
+
+    /// [`block`](Self::block) for a waiter that parked before and was polled again for some other
+    /// reason (its task had other work): with `still_parked`, if its Waker is no longer in the slot,
+    /// an unblock took it (an event, a close, a deadline change) and that wake was the
+    /// consumption, so this returns [`Blocked::Ready`] (retry the operation) instead of parking
+    /// again, which would lose it. If the Waker is still there, nothing happened: it is refreshed and
+    /// the result is `Parked`, without the caller trying an operation that would only say EAGAIN.
+    /// The check and the park are one step under the slot's lock, so no unblock falls between them.
+    pub(crate) fn block_with(
+        &self,
+        waker: &Waker,
+        waiters: &AtomicUsize,
+        still_parked: bool,
         failed: impl FnOnce() -> bool,
     ) -> Blocked {
         // Phase 1: take pdReady, or take the slot.
@@ -124,10 +142,12 @@ impl PollSema {
             }
         }
         let was_waiting = s & WAITING != 0;
+        // Expected to find our Waker parked, but an unblock took it: we were woken, retry.
+        let woken = still_parked && !was_waiting;
 
         // Phase 2: we own the slot. Re-check errors only now: a closer that stored `closing` before our lock
         // RMW is visible to us; one that comes later finds LOCKED or WAITING and leaves NOTIFY or wakes us.
-        let park = !failed();
+        let park = !woken && !failed();
         let mut replaced = None;
         if park {
             self.waker.with_mut(|slot| {
@@ -176,7 +196,7 @@ impl PollSema {
         // Waker drops run foreign code: only after the slot is released.
         drop(stale);
         drop(replaced);
-        if ready {
+        if ready || woken {
             Blocked::Ready
         } else {
             Blocked::Recheck
@@ -276,6 +296,28 @@ mod tests {
         assert_eq!(waiters.load(SeqCst), 0);
         // The wake was the consumption: the next wait parks instead of returning a spurious Ready.
         assert_eq!(sema.block(&waker, &waiters, || false), Blocked::Parked);
+    }
+
+    #[test]
+    fn still_parked_reports_a_wake_it_missed_instead_of_parking_again() {
+        let sema = PollSema::new();
+        let waiters = AtomicUsize::new(0);
+        let (count, waker) = counting_waker();
+        assert_eq!(sema.block(&waker, &waiters, || false), Blocked::Parked);
+        // Polled again with nothing new: stays parked, no retry.
+        assert_eq!(
+            sema.block_with(&waker, &waiters, true, || false),
+            Blocked::Parked
+        );
+        assert_eq!(waiters.load(SeqCst), 1);
+        // An event takes the Waker and wakes it; the next poll must retry, not park.
+        sema.unblock(true, &waiters).expect("parked").wake();
+        assert_eq!(count.get(), 1);
+        assert_eq!(
+            sema.block_with(&waker, &waiters, true, || false),
+            Blocked::Ready
+        );
+        assert_eq!(waiters.load(SeqCst), 0);
     }
 
     #[test]
@@ -397,6 +439,27 @@ mod loom_models {
                 }
             });
         }
+    }
+
+    /// A waiter parked, then polled again for another reason while an event races it: asking to stay
+    /// parked (`still_parked`) must either find the Waker still there (and then the event wakes it)
+    /// or report the wake it missed as `Ready`: never park again with the wake gone.
+    #[test]
+    fn still_parked_racing_unblock_is_never_lost() {
+        loom::model(|| {
+            let s = slot();
+            let (count, waker) = counting_waker();
+            assert_eq!(s.sema.block(&waker, &s.waiters, || false), Blocked::Parked);
+            let event = spawn_unblock(&s, true);
+            let got = s.sema.block_with(&waker, &s.waiters, true, || false);
+            event.join().unwrap();
+            match got {
+                Blocked::Ready => {}
+                Blocked::Parked => assert!(count.get() >= 1, "lost wake-up"),
+                Blocked::Recheck => panic!("no error state changed"),
+            }
+            check_count(&s);
+        });
     }
 
     #[test]

@@ -39,7 +39,9 @@
 //! returned fewer bytes than the buffer holds has drained the socket (a stream read takes all
 //! that is there, up to the buffer's size), so the next read waits for an event before trying
 //! the call (`read_drained`). Any byte that arrives later brings a new edge-triggered event, so
-//! nothing is missed. One case brings no new event: the peer's EOF or an error that arrived
+//! nothing is missed. A read that parked and is polled again before anything woke it (hyper polls
+//! its read again after each write) keeps waiting without trying the call
+//! (`PollDesc::poll_wait_again`, which checks "still parked?" and parks in one step). One case brings no new event: the peer's EOF or an error that arrived
 //! together with the data just read. The netpoller therefore keeps a sticky "read side finished"
 //! flag from such events (`PollDesc::read_final`, tokio's closed readiness), and the rule is
 //! skipped once it is set. Datagram sockets never use the rule: a short datagram says nothing
@@ -77,9 +79,11 @@ pub(crate) struct NetFd<S: Source + AsRawFd> {
     pd: PollDesc,
     mu: FdMutex,
     closed: AtomicBool,
-    /// The last stream read returned less than it asked for: the socket was drained, so the next
-    /// read waits for an event first (see "Stream reads: the drained rule").
+    /// The last stream read returned less than it asked for, or parked: the socket is drained, so
+    /// the next read waits for an event first (see "Stream reads: the drained rule").
     read_drained: AtomicBool,
+    /// ... and that read parked, so a poll that is not its wake-up need not try the call again.
+    read_parked: AtomicBool,
     sched: Arc<Sched>,
 }
 
@@ -120,6 +124,7 @@ impl<S: Source + AsRawFd> NetFd<S> {
             mu: FdMutex::new(),
             closed: AtomicBool::new(false),
             read_drained: AtomicBool::new(false),
+            read_parked: AtomicBool::new(false),
             sched,
         })
     }
@@ -157,17 +162,17 @@ impl<S: Source + AsRawFd> NetFd<S> {
         timer: &mut Option<Sleep>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io_with(dir, cx, timer, false, op)
+        self.poll_io_with(dir, cx, timer, WaitFirst::No, op)
     }
 
-    /// [`poll_io`](Self::poll_io), optionally waiting for readiness before the first try
-    /// (`wait_first`, for a drained stream).
+    /// [`poll_io`](Self::poll_io), optionally waiting for readiness before the first try (for a
+    /// drained stream).
     fn poll_io_with<R>(
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
         timer: &mut Option<Sleep>,
-        mut wait_first: bool,
+        mut wait_first: WaitFirst,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         ready!(crate::sched::coop::poll_preempt(cx));
@@ -176,15 +181,19 @@ impl<S: Source + AsRawFd> NetFd<S> {
                 break 'io Err(e);
             }
             loop {
-                if !wait_first {
+                if wait_first == WaitFirst::No {
                     match op(&self.sock) {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         res => break 'io res,
                     }
                 }
-                wait_first = false;
-                match self.pd.poll_wait(dir, cx) {
+                let waited = match wait_first {
+                    WaitFirst::Again => self.pd.poll_wait_again(dir, cx),
+                    WaitFirst::No | WaitFirst::Yes => self.pd.poll_wait(dir, cx),
+                };
+                wait_first = WaitFirst::No;
+                match waited {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => break 'io Err(e),
                     Poll::Pending => {}
@@ -299,17 +308,26 @@ where
         timer: &mut Option<Sleep>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        // The hint is used once: if the wait parks, the poll after the wake tries the call.
-        let drained = &self.read_drained;
-        let wait_first = drained.load(Ordering::Relaxed) && {
-            drained.store(false, Ordering::Relaxed);
-            !self.pd.read_final()
+        let (drained, parked) = (&self.read_drained, &self.read_parked);
+        let wait_first = if !drained.load(Ordering::Relaxed) || self.pd.read_final() {
+            WaitFirst::No
+        } else if parked.load(Ordering::Relaxed) {
+            WaitFirst::Again // parked before: retry only if something has woken us since
+        } else {
+            WaitFirst::Yes
         };
-        self.poll_io_with(Direction::Read, cx, timer, wait_first, |mut s| {
+        let res = self.poll_io_with(Direction::Read, cx, timer, wait_first, |mut s| {
             let n = io::Read::read(&mut s, buf)?;
             drained.store(n > 0 && n < buf.len(), Ordering::Relaxed);
+            parked.store(false, Ordering::Relaxed);
             Ok(n)
-        })
+        });
+        if res.is_pending() {
+            // Nothing to read, and the Waker is in the descriptor.
+            drained.store(true, Ordering::Relaxed);
+            parked.store(true, Ordering::Relaxed);
+        }
+        res
     }
 
     /// [`poll_read`](Self::poll_read) as a future, for a caller that owns the read direction.
@@ -391,6 +409,17 @@ impl<S: Source + AsRawFd + fmt::Debug> fmt::Debug for NetFd<S> {
 }
 
 /// Go's `os.ErrDeadlineExceeded`, "i/o timeout", as the poll descriptor reports it.
+/// Whether [`NetFd::poll_io_with`] waits for readiness before trying the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WaitFirst {
+    /// Try the call first (Go's rule).
+    No,
+    /// Wait for an event first: the socket was drained.
+    Yes,
+    /// We parked before and are polled again: try the call only if we were woken since.
+    Again,
+}
+
 /// Withdraws a direction's parked Waker when an operation ends, however it ends. Go needs no such
 /// step: a Go read cannot be abandoned mid-wait, and its deadline timer unblocks the slot itself.
 struct Abandon<'a> {
