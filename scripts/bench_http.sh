@@ -19,6 +19,8 @@
 # machine as about the servers; the ratios are the point. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/http_server_start.sh
+source scripts/http_server_start.sh
 
 secs="${1:-5}"
 conns="${2:-50}"
@@ -47,17 +49,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { prin
 for round in $(seq "$rounds"); do
 for s in "${servers[@]}"; do
   out=$(mktemp)
-  "$bin/$s" --addr 127.0.0.1:0 >"$out" 2>&1 &
-  pid=$!
-  addr=
-  for _ in $(seq 100); do
-    addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$out" | head -1)
-    [[ -n "$addr" ]] && break
-    sleep 0.05
-  done
-  if [[ -z "$addr" ]]; then
-    echo "bench_http: $s did not start:" >&2; cat "$out" >&2; exit 1
-  fi
+  start_server "$bin/$s" "$out"
   url="http://$addr/"
   # A short warm-up, so every server starts the measured run with its threads up and its
   # connections' first-use costs paid.

@@ -9,6 +9,8 @@
 # Needs perf (Debian: linux-perf) with access to tracepoints, and wrk; says so if either is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/http_server_start.sh
+source scripts/http_server_start.sh
 secs="${1:-3}"
 for tool in perf wrk; do
   command -v "$tool" >/dev/null || { echo "syscalls_per_request: $tool is not installed" >&2; exit 1; }
@@ -28,15 +30,7 @@ printf '| server | req/s (loaded, not a benchmark) | all | %s |\n' "$(IFS='|'; e
 printf '|---|---:|---:|%s\n' "$(for _ in "${kinds[@]}"; do printf -- '---:|'; done)"
 for s in http_server hyper_server hyper_tokio_server; do
   out=$(mktemp); stat=$(mktemp); load=$(mktemp)
-  "$bin/$s" --addr 127.0.0.1:0 >"$out" 2>&1 &
-  pid=$!
-  addr=
-  for _ in $(seq 100); do
-    addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$out" | head -1)
-    [[ -n "$addr" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$addr" ]] || { echo "syscalls_per_request: $s did not start" >&2; cat "$out" >&2; exit 1; }
+  start_server "$bin/$s" "$out"
   perf stat -x, -e "$events" -p "$pid" -o "$stat" &
   perf_pid=$!
   sleep 0.2

@@ -11,7 +11,7 @@
 //! A parked waiter is a [`Waker`] (two words, with clone and drop glue), so it cannot live inside the atomic
 //! word the way Go's G pointer does. It lives in a slot beside a small state word:
 //!
-//! - `READY`: Go's pdReady. The next [`PollSema::block`] consumes it and returns [`Blocked::Ready`].
+//! - `READY`: Go's pdReady. The next [`PollSema::block_with`] consumes it and returns [`Blocked::Ready`].
 //! - `WAITING`: Go's "rg holds a G". The slot holds the Waker to wake, counted once in the poller's
 //!   waiter count (Go's `netpollWaiters`).
 //! - `LOCKED`: someone owns the slot right now: a waiter storing its Waker, or an unblocker taking it. For a
@@ -57,7 +57,7 @@ const WAITING: usize = 0b0010;
 const LOCKED: usize = 0b0100;
 const NOTIFY: usize = 0b1000;
 
-/// What [`PollSema::block`] did.
+/// What [`PollSema::block_with`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Blocked {
     /// Readiness had been recorded (pdReady) and is now consumed: retry the operation.
@@ -101,7 +101,7 @@ impl PollSema {
         self.block_with(waker, waiters, false, failed)
     }
 
-    /// [`block`](Self::block) for a waiter that parked before and was polled again for some other
+    /// `block` for a waiter that parked before and was polled again for some other
     /// reason (its task had other work): with `still_parked`, if its Waker is no longer in the slot,
     /// an unblock took it (an event, a close, a deadline change) and that wake was the
     /// consumption, so this returns [`Blocked::Ready`] (retry the operation) instead of parking

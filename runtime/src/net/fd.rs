@@ -528,35 +528,40 @@ mod tests {
 
     use crate::net::{TcpListener, TcpStream};
 
+    /// Run `f` on a fresh one-P runtime with a loopback listener.
+    fn on_one_p<F: std::future::Future<Output = ()> + Send + 'static>(
+        f: impl FnOnce(TcpListener) -> F + Send + 'static,
+    ) {
+        let rt = crate::Builder::new().procs(1).build().unwrap();
+        rt.block_on(async move {
+            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+            f(ln).await
+        });
+    }
+
     /// A read abandoned by a timeout (its future dropped while parked) leaves no Waker in the
     /// descriptor: the netpoller counts no waiter afterwards. Before `Abandon`, the count stayed
     /// at one until the next event on the socket.
     #[test]
     fn abandoned_wait_leaves_no_waiter_behind() {
-        crate::Builder::new()
-            .procs(1)
-            .build()
-            .unwrap()
-            .block_on(async {
-                let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-                let addr = ln.local_addr().unwrap();
-                let client = TcpStream::connect(addr).await.unwrap();
-                let (_server, _) = ln.accept().await.unwrap();
-                let sched = super::current_sched("test");
-                let mut buf = [0u8; 8];
-                // Nobody writes: the read parks and the timeout drops it.
-                let r =
-                    crate::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;
-                assert!(r.is_err(), "the read should have timed out");
-                assert_eq!(
-                    sched.poller.waiters(),
-                    0,
-                    "the abandoned read is still counted"
-                );
-                // The socket still works afterwards.
-                _server.write_all(b"x").await.unwrap();
-                assert_eq!(client.read(&mut buf).await.unwrap(), 1);
-            });
+        on_one_p(|ln| async move {
+            let addr = ln.local_addr().unwrap();
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (_server, _) = ln.accept().await.unwrap();
+            let sched = super::current_sched("test");
+            let mut buf = [0u8; 8];
+            // Nobody writes: the read parks and the timeout drops it.
+            let r = crate::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;
+            assert!(r.is_err(), "the read should have timed out");
+            assert_eq!(
+                sched.poller.waiters(),
+                0,
+                "the abandoned read is still counted"
+            );
+            // The socket still works afterwards.
+            _server.write_all(b"x").await.unwrap();
+            assert_eq!(client.read(&mut buf).await.unwrap(), 1);
+        });
     }
 
     /// The drained rule must not wait for an event that never comes: data and the peer's EOF that
@@ -566,43 +571,38 @@ mod tests {
     /// shuts down, so nobody polls the network in between and both land in one event.
     #[test]
     fn eof_arriving_with_the_last_data_is_not_missed() {
-        crate::Builder::new()
-            .procs(1)
-            .build()
-            .unwrap()
-            .block_on(async {
-                let ln = TcpListener::bind("127.0.0.1:0").unwrap();
-                let addr = ln.local_addr().unwrap();
-                let peer = std::thread::spawn(move || {
-                    let mut s = std::net::TcpStream::connect(addr).unwrap();
-                    std::thread::sleep(Duration::from_millis(50)); // the reader parks meanwhile
-                    std::io::Write::write_all(&mut s, b"hello").unwrap();
-                    s.shutdown(std::net::Shutdown::Write).unwrap();
-                    std::thread::sleep(Duration::from_millis(200));
-                });
-                let (conn, _) = ln.accept().await.unwrap();
-                conn.set_read_deadline(Some(std::time::Instant::now() + Duration::from_secs(5)))
-                    .unwrap();
-                let busy = crate::go(async {
-                    // Hold the P (no poll of the network) while the peer writes and shuts down.
-                    let until = std::time::Instant::now() + Duration::from_millis(120);
-                    while std::time::Instant::now() < until {
-                        std::hint::spin_loop();
-                    }
-                });
-                let mut buf = [0u8; 64];
-                assert_eq!(
-                    conn.read(&mut buf).await.unwrap(),
-                    5,
-                    "the data, a short read"
-                );
-                assert_eq!(
-                    conn.read(&mut buf).await.unwrap(),
-                    0,
-                    "then EOF, without a new event"
-                );
-                busy.await.unwrap();
-                peer.join().unwrap();
+        on_one_p(|ln| async move {
+            let addr = ln.local_addr().unwrap();
+            let peer = std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                std::thread::sleep(Duration::from_millis(50)); // the reader parks meanwhile
+                std::io::Write::write_all(&mut s, b"hello").unwrap();
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                std::thread::sleep(Duration::from_millis(200));
             });
+            let (conn, _) = ln.accept().await.unwrap();
+            conn.set_read_deadline(Some(std::time::Instant::now() + Duration::from_secs(5)))
+                .unwrap();
+            let busy = crate::go(async {
+                // Hold the P (no poll of the network) while the peer writes and shuts down.
+                let until = std::time::Instant::now() + Duration::from_millis(120);
+                while std::time::Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            });
+            let mut buf = [0u8; 64];
+            assert_eq!(
+                conn.read(&mut buf).await.unwrap(),
+                5,
+                "the data, a short read"
+            );
+            assert_eq!(
+                conn.read(&mut buf).await.unwrap(),
+                0,
+                "then EOF, without a new event"
+            );
+            busy.await.unwrap();
+            peer.join().unwrap();
+        });
     }
 }
