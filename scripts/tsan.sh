@@ -41,7 +41,7 @@ export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/s
 # Instrumented code runs several times slower; the tests' own time bounds are generous, but keep the
 # parallelism down so a 2-core machine does not turn slowness into timeouts.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
-cargo_tsan() { cargo +nightly "$@" -Zbuild-std --target "$target"; }
+cargo_tsan() { local sub=$1; shift; cargo +nightly "$sub" -Zbuild-std --target "$target" "$@"; }
 
 # The integration suites CI runs under TSan: channels, select, Go's channel tests, executor, time,
 # sysmon, sync, context, network (TCP/UDP/Unix, faults) — everything but the million-G and
