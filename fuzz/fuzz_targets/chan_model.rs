@@ -132,9 +132,7 @@ impl Model {
 
     fn ready_send(&self, c: usize) -> bool {
         let ch = &self.chans[c];
-        ch.closed
-            || ch.buf.len() < ch.cap
-            || ch.recvq.iter().any(|r| self.waiters[r.w].is_none())
+        ch.closed || ch.buf.len() < ch.cap || ch.recvq.iter().any(|r| self.waiters[r.w].is_none())
     }
 }
 
@@ -148,7 +146,13 @@ struct Spawned {
 
 fn runtime() -> &'static gort::Runtime {
     static RT: OnceLock<gort::Runtime> = OnceLock::new();
-    RT.get_or_init(|| gort::Builder::new().procs(1).sysmon(false).build().expect("runtime"))
+    RT.get_or_init(|| {
+        gort::Builder::new()
+            .procs(1)
+            .sysmon(false)
+            .build()
+            .expect("runtime")
+    })
 }
 
 /// Yield until every spawned G whose outcome the model has decided has recorded it (with one P the
@@ -189,7 +193,10 @@ async fn drive(data: Vec<u8>) {
         let (tx, rx) = channel::<u32>(cap);
         txs.push(tx);
         rxs.push(rx);
-        model.chans.push(ChanModel { cap, ..ChanModel::default() });
+        model.chans.push(ChanModel {
+            cap,
+            ..ChanModel::default()
+        });
     }
     let mut gs: Vec<Spawned> = Vec::new();
     let mut next_value = 0u32;
@@ -205,7 +212,8 @@ async fn drive(data: Vec<u8>) {
                 let real = txs[c].try_send(v);
                 match (model.send(c, v), real) {
                     (Some(Ok(())), Ok(())) => {}
-                    (Some(Err(_)), Err(TrySendError::Full(x))) | (None, Err(TrySendError::Closed(x))) => {
+                    (Some(Err(_)), Err(TrySendError::Full(x)))
+                    | (None, Err(TrySendError::Closed(x))) => {
                         assert_eq!(x, v, "try_send gave back another value");
                     }
                     (m, r) => panic!("try_send on {c}: model {m:?}, real {r:?}"),
@@ -276,7 +284,10 @@ async fn drive(data: Vec<u8>) {
                     default => None,
                 };
                 match fired {
-                    None => assert!(!rc && !sd, "select took default with recv {c} {rc} / send {d} {sd} ready"),
+                    None => assert!(
+                        !rc && !sd,
+                        "select took default with recv {c} {rc} / send {d} {sd} ready"
+                    ),
                     Some(Ok(r)) => {
                         assert!(rc, "select received from {c}, which was not ready");
                         let m = model.recv(c).expect("ready");
@@ -314,9 +325,17 @@ async fn drive(data: Vec<u8>) {
                 let_run(&started).await;
                 if rc || rd {
                     // It completed in its first poll; the model follows its choice.
-                    let got = result.lock().unwrap().expect("a ready select completes at once");
-                    let Outcome::Recv(k, v) = got else { unreachable!() };
-                    assert!((k == c && rc) || (k == d && rd), "select received from a channel that was not ready");
+                    let got = result
+                        .lock()
+                        .unwrap()
+                        .expect("a ready select completes at once");
+                    let Outcome::Recv(k, v) = got else {
+                        unreachable!()
+                    };
+                    assert!(
+                        (k == c && rc) || (k == d && rd),
+                        "select received from a channel that was not ready"
+                    );
                     assert_eq!(model.recv(k), Some(v), "select's receive from {k}");
                     model.waiters[w] = Some(got);
                 } else {
@@ -368,7 +387,11 @@ async fn drive(data: Vec<u8>) {
         while let Ok(v) = rx.try_recv() {
             left.push(v);
         }
-        assert_eq!(left, Vec::from(model.chans[c].buf.clone()), "left in channel {c}");
+        assert_eq!(
+            left,
+            Vec::from(model.chans[c].buf.clone()),
+            "left in channel {c}"
+        );
         received.extend(left);
     }
     // No value twice.

@@ -34,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
     let cut = usize::from(cut).min(input.len());
     let whole = decode(&[input]);
     let split = decode(&[&input[..cut], &input[cut..]]);
-    assert_eq!(whole, split, "result depends on where the input was split (at {cut})");
+    assert_eq!(
+        whole, split,
+        "result depends on where the input was split (at {cut})"
+    );
 
     // Round trip: the input as data, in chunks of up to 7 bytes.
     let mut wire = Vec::new();

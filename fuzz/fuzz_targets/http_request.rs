@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(Some((head, n))) = parse_head(data, &limits) else {
         return;
     };
-    assert!(n <= data.len(), "head length {n} past the input ({})", data.len());
+    assert!(
+        n <= data.len(),
+        "head length {n} past the input ({})",
+        data.len()
+    );
     let Ok(mut body) = BodyDecoder::new(head.framing, limits.max_body) else {
         return;
     };

@@ -16,7 +16,10 @@ fn check(bytes: &[u8]) {
     if let Ok(trace) = raw.decode() {
         // Events are in time order, each naming a known thread.
         assert!(trace.events.windows(2).all(|w| w[0].1.ts <= w[1].1.ts));
-        assert!(trace.events.iter().all(|(t, _)| (*t as usize) < trace.threads.len()));
+        assert!(trace
+            .events
+            .iter()
+            .all(|(t, _)| (*t as usize) < trace.threads.len()));
     }
 }
 
