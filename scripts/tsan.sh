@@ -46,7 +46,7 @@ cargo_tsan() { local sub=$1; shift; cargo +nightly "$sub" -Zbuild-std --target "
 # The integration suites CI runs under TSan: channels, select, Go's channel tests, executor, time,
 # sysmon, sync, context, network (TCP/UDP/Unix, faults) — everything but the million-G and
 # 10 000-connection stress binaries, the HTTP servers and the chapter programs.
-CI_TESTS=(chan select go_chan go_chan_runtime executor time sysmon sync context net_tcp net_udp
+CI_TESTS=(chan select go_chan go_chan_runtime go_powser executor time sysmon sync context net_tcp net_udp
           net_unix net_faults net_inject threads)
 
 start=$(date +%s)

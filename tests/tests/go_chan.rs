@@ -17,7 +17,8 @@
 //!   test ends in seconds on a loaded 2-core machine.
 //! - The one Go program left out is `select5.go`, which is a generator of programs, not a test; the
 //!   issue does not list it either. `select2.go` (memory must not grow) is its own binary,
-//!   go_select2.rs, because it counts the bytes the whole process has allocated.
+//!   go_select2.rs, because it counts the bytes the whole process has allocated; `powser1.go` (power
+//!   series as demand channels, ~400 lines) is go_powser.rs.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -365,22 +366,30 @@ fn select3_block_and_proceed_table() {
                 default => unreachable!(),
             }
         });
-        test_block!(never, "select receiving from a closed channel", async move {
-            let (_tx, rx) = closed();
-            gort::select! { recv(rx) -> v => assert_eq!(v, None) }
-        });
+        test_block!(
+            never,
+            "select receiving from a closed channel",
+            async move {
+                let (_tx, rx) = closed();
+                gort::select! { recv(rx) -> v => assert_eq!(v, None) }
+            }
+        );
         // Go: testPanic(always, select { case closedch <- 7: }).
         test_block!(never, "select sending to a closed channel", async move {
             let (tx, _rx) = closed();
             gort::select! { send(tx, 7) -> r => assert_eq!(r.unwrap_err().into_inner(), 7) }
         });
-        test_block!(always, "select that sees itself (send and receive on one channel)", async {
-            let (tx, rx) = channel::<i32>(0);
-            gort::select! {
-                send(tx, 1) -> _ => unreachable!("sent to itself"),
-                recv(rx) -> _ => unreachable!("received from itself"),
+        test_block!(
+            always,
+            "select that sees itself (send and receive on one channel)",
+            async {
+                let (tx, rx) = channel::<i32>(0);
+                gort::select! {
+                    send(tx, 1) -> _ => unreachable!("sent to itself"),
+                    recv(rx) -> _ => unreachable!("received from itself"),
+                }
             }
-        });
+        );
     });
 }
 

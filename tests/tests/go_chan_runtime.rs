@@ -82,7 +82,11 @@ async fn test_chan_cap(cap: usize) {
             s2.store(1, Ordering::SeqCst);
         });
         ms().await;
-        assert_eq!(sent.load(Ordering::SeqCst), 0, "chan[{cap}]: send to full chan");
+        assert_eq!(
+            sent.load(Ordering::SeqCst),
+            0,
+            "chan[{cap}]: send to full chan"
+        );
         // Ensure that non-blocking send does not block.
         gort::select! {
             send(c, 0) -> _ => panic!("chan[{cap}]: send to full chan"),
@@ -162,7 +166,10 @@ async fn test_chan_cap(cap: usize) {
             }
         }
         assert_eq!(recv.len(), L as usize, "chan[{cap}]: distinct values");
-        assert!(recv.values().all(|&v| v == P), "chan[{cap}]: a value not received {P} times");
+        assert!(
+            recv.values().all(|&v| v == P),
+            "chan[{cap}]: a value not received {P} times"
+        );
     }
     {
         // Test len/cap.
@@ -419,7 +426,11 @@ fn test_multi_consumer() {
         }
         (n, s, feeder.await.unwrap())
     });
-    assert_eq!((n, s), (NITER, expect), "expected sum {expect} from {NITER} iter");
+    assert_eq!(
+        (n, s),
+        (NITER, expect),
+        "expected sum {expect} from {NITER} iter"
+    );
 }
 
 /// Port of TestSelectDuplicateChannel: "makes sure we can queue a G on the same channel multiple
