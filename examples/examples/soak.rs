@@ -260,7 +260,8 @@ async fn work(kind: u64, r: u64, books: Arc<Books>, addr: std::net::SocketAddr) 
             let b = books.clone();
             let sender = gort::go(async move {
                 gort::time::sleep(late).await;
-                tx.try_send(1).expect("soak: a cap-1 channel with one value has room");
+                tx.try_send(1)
+                    .expect("soak: a cap-1 channel with one value has room");
                 Books::add(&b.sent, 1);
             });
             let got = gort::select! {
@@ -366,7 +367,9 @@ async fn work(kind: u64, r: u64, books: Arc<Books>, addr: std::net::SocketAddr) 
             let want = (3u64.pow(depth + 1) - 1) / 2;
             Books::add(&books.spawned, n);
             if n != want {
-                books.violation(format!("spawn tree of depth {depth}: {n} Gs, expected {want}"));
+                books.violation(format!(
+                    "spawn tree of depth {depth}: {n} Gs, expected {want}"
+                ));
             }
         }
     }
