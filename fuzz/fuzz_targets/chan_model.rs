@@ -1,7 +1,8 @@
 //! Fuzz target: gort's channels and `select!` against a sequential model. The input is a program of
 //! operations on three channels (capacities 0–2, chosen by the input): try_send, try_recv, close,
 //! blocking send and receive (each in its own G, which may park), non-blocking selects, blocking
-//! selects (in a G), and cancelling a parked G. The model is Go's `hchan` written plainly: a
+//! selects (in a G), cancelling a parked G, and cancelling a G that a send has just served but that
+//! has not run yet (the value it was handed must go back to the channel). The model is Go's `hchan` written plainly: a
 //! `VecDeque` buffer, a FIFO of parked senders and one of parked receivers per channel, and a
 //! select parked on several queues at once that the first counterpart claims. After every operation
 //! the real result must be one the model allows (a select with several ready cases may pick any;
@@ -60,6 +61,8 @@ struct Model {
     chans: Vec<ChanModel>,
     /// Per waiter: `None` while parked, then its outcome.
     waiters: Vec<Option<Outcome>>,
+    /// The parked receiver the last `send` handed its value to, if any.
+    last_served: Option<usize>,
 }
 
 impl Model {
@@ -83,6 +86,7 @@ impl Model {
         }
         if let Some(r) = Self::dequeue(&self.waiters, &mut ch.recvq) {
             self.waiters[r.w] = Some(Outcome::Recv(c, Some(v)));
+            self.last_served = Some(r.w);
             return Some(Ok(()));
         }
         if ch.buf.len() < ch.cap {
@@ -97,9 +101,13 @@ impl Model {
     fn recv(&mut self, c: usize) -> Option<Option<u32>> {
         let ch = &mut self.chans[c];
         if let Some(v) = ch.buf.pop_front() {
-            if let Some(s) = Self::dequeue(&self.waiters, &mut ch.sendq) {
-                ch.buf.push_back(s.value);
-                self.waiters[s.w] = Some(Outcome::Sent(c, true));
+            // Refill from a parked sender only while below cap: a given-back value (below) may
+            // have put the buffer past it.
+            if ch.buf.len() < ch.cap {
+                if let Some(s) = Self::dequeue(&self.waiters, &mut ch.sendq) {
+                    ch.buf.push_back(s.value);
+                    self.waiters[s.w] = Some(Outcome::Sent(c, true));
+                }
             }
             return Some(Some(v));
         }
@@ -108,6 +116,17 @@ impl Model {
             return Some(Some(s.value));
         }
         ch.closed.then_some(None)
+    }
+
+    /// A receive that was handed `v` but cancelled before it returned it gives it back: to the next
+    /// parked receiver, or to the front of the buffer (even past cap), as `HChan::give_back` does.
+    fn give_back(&mut self, c: usize, v: u32) {
+        let ch = &mut self.chans[c];
+        if let Some(r) = Self::dequeue(&self.waiters, &mut ch.recvq) {
+            self.waiters[r.w] = Some(Outcome::Recv(c, Some(v)));
+        } else {
+            ch.buf.push_front(v);
+        }
     }
 
     fn close(&mut self, c: usize) -> bool {
@@ -209,6 +228,7 @@ async fn drive(data: Vec<u8>) {
             0 => {
                 let v = next_value;
                 next_value += 1;
+                model.last_served = None;
                 let real = txs[c].try_send(v);
                 match (model.send(c, v), real) {
                     (Some(Ok(())), Ok(())) => {}
@@ -217,6 +237,27 @@ async fn drive(data: Vec<u8>) {
                         assert_eq!(x, v, "try_send gave back another value");
                     }
                     (m, r) => panic!("try_send on {c}: model {m:?}, real {r:?}"),
+                }
+                // With the top bit set: cancel the G this send just served, before it runs. Its
+                // receive (or select) was handed the value but never returned it: the value must go
+                // back to the channel, not be lost.
+                if let (true, Some(w)) = (op & 0x80 != 0, model.last_served.take()) {
+                    if let Some(g) = gs.iter().find(|g| g.w == w) {
+                        g.handle.abort();
+                        for _ in 0..SETTLE {
+                            if g.handle.is_finished() {
+                                break;
+                            }
+                            gort::yield_now().await;
+                        }
+                        assert!(g.handle.is_finished(), "an aborted G was never dropped");
+                        assert!(g.result.lock().unwrap().is_none(), "an aborted G ran");
+                        let Some(Outcome::Recv(k, Some(v))) = model.waiters[w] else {
+                            unreachable!("a served receiver holds a value")
+                        };
+                        model.waiters[w] = Some(Outcome::Cancelled);
+                        model.give_back(k, v);
+                    }
                 }
             }
             1 => {
