@@ -39,6 +39,6 @@ fn wrap(records: &[u8], ticks_are_ns: bool) -> Vec<u8> {
 fuzz_target!(|data: &[u8]| {
     check(data);
     if !gort_trace_format::file::is_raw(data) {
-        check(&wrap(data, data.len() % 2 == 0));
+        check(&wrap(data, data.len() & 1 == 0));
     }
 });
