@@ -59,6 +59,6 @@ if [ "$mode" = ci ]; then
   for t in "${CI_TESTS[@]}"; do args+=(--test "$t"); done
   cargo_tsan test -p tests "${args[@]}"
 else
-  cargo_tsan test -p tests --tests
+  cargo_tsan test -p tests --tests --no-fail-fast
 fi
 echo "tsan: passed in $(( $(date +%s) - start ))s"
