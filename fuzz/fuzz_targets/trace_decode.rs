@@ -1,0 +1,49 @@
+//! Fuzz target: the trace decoder (trace-format/src/file.rs `RawTrace::read` and `RawTrace::decode`,
+//! which runs wire.rs's `Decoder` over every buffer). Arbitrary bytes must give a trace or an
+//! `Error`, never a panic; a decoded trace is in time order and names only threads it lists. The
+//! Chrome JSON converter behind it is the `trace_chrome` target. Inputs that
+//! do not start with the raw file's magic are also tried as the body of a file, behind a valid
+//! header, so the fuzzer reaches the record decoder without having to guess the magic.
+#![no_main]
+
+use gort_trace_format::RawTrace;
+use libfuzzer_sys::fuzz_target;
+
+fn check(bytes: &[u8]) {
+    let Ok(raw) = RawTrace::read(bytes) else {
+        return;
+    };
+    if let Ok(trace) = raw.decode() {
+        // Events are in time order, each naming a known thread.
+        assert!(trace.events.windows(2).all(|w| w[0].1.ts <= w[1].1.ts));
+        assert!(trace
+            .events
+            .iter()
+            .all(|(t, _)| (*t as usize) < trace.threads.len()));
+    }
+}
+
+/// A raw file with one thread and `records` as its one buffer (the layout in file.rs's header).
+/// `ticks_are_ns` picks the calibration path (ticks scaled to nanoseconds, or taken as they are).
+fn wrap(records: &[u8], ticks_are_ns: bool) -> Vec<u8> {
+    let mut f = gort_trace_format::file::MAGIC.to_vec();
+    f.push(u8::from(ticks_are_ns));
+    for v in [1_000u64, 50, 2_000_000, 1_000_050, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&2u32.to_le_bytes());
+    f.extend_from_slice(b"m0");
+    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&(records.len() as u32).to_le_bytes());
+    f.extend_from_slice(records);
+    f
+}
+
+fuzz_target!(|data: &[u8]| {
+    check(data);
+    if !gort_trace_format::file::is_raw(data) {
+        check(&wrap(data, data.len() & 1 == 0));
+    }
+});
