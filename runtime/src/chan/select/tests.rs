@@ -838,7 +838,7 @@ fn a_spurious_future_wake_reparks_the_channels() {
 }
 
 #[test]
-fn future_and_channel_arms_are_chosen_fairly_when_both_are_ready() {
+fn select_fairness_future_and_channel_arms_when_both_are_ready() {
     const N: usize = 4_000;
     let (tx, rx) = channel::<()>(1);
     let mut wins = [0usize; 3];
@@ -876,7 +876,7 @@ fn a_future_arm_alone_and_beside_nil_arms() {
 // ---- chan::Select, the run-time builder (issue 15, item 5) ----
 
 #[test]
-fn dynamic_select_four_ready_cases_each_chosen_15_to_35_percent() {
+fn select_fairness_dynamic_four_ready_cases_each_chosen_15_to_35_percent() {
     const N: usize = 4_000;
     let chans: Vec<_> = (0..4).map(|_| channel::<usize>(1)).collect();
     let mut wins = [0usize; 4];
