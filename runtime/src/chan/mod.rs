@@ -79,8 +79,8 @@ use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 #[doc(hidden)]
 pub use crate::util::waitq::WakeList;
 pub use error::{SendError, TryRecvError, TrySendError};
-pub use select::{AsReceiver, AsSender, Select, SelectRecv, SelectSend, SelectWait};
 pub(crate) use hchan::{Dir, HChan};
+pub use select::{AsReceiver, AsSender, Select, SelectRecv, SelectSend, SelectWait};
 pub(crate) use sudog::Waiter;
 
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
@@ -397,9 +397,9 @@ impl<T> Sender<T> {
     /// shared channel, so the receivers are the references that are not senders. A snapshot: used to
     /// prune listeners nobody reads any more (`signal.rs`). False for a nil channel.
     pub(crate) fn has_receivers(&self) -> bool {
-        self.chan.as_ref().is_some_and(|chan| {
-            Arc::strong_count(chan) > chan.senders.load(Ordering::Acquire)
-        })
+        self.chan
+            .as_ref()
+            .is_some_and(|chan| Arc::strong_count(chan) > chan.senders.load(Ordering::Acquire))
     }
 
     /// Whether `rx` receives from this sender's channel (never for nil channels).

@@ -65,6 +65,7 @@
 //! - Nothing ready: pass 1 and 2 again (a channel may have become ready while futures were polled),
 //!   parking a fresh `SelectWaiter`. Every future has registered the waker, so a future becoming ready
 //!   wakes the task, which then cancels and re-parks as above.
+//!
 //! A losing future arm is dropped (cancelled), as in tokio's `select!`: use futures that lose nothing
 //! when dropped (a channel's `recv()` gives a taken value back; `accept()` does too).
 //!

@@ -132,7 +132,8 @@ impl<'a> Select<'a> {
             return self.fired;
         }
         let mut guards: Vec<_> = self.cases.iter().map(|c| lock(c)).collect();
-        let mut cases: Vec<&mut (dyn Case<'a> + Send)> = guards.iter_mut().map(|g| &mut **g).collect();
+        let mut cases: Vec<&mut (dyn Case<'a> + Send)> =
+            guards.iter_mut().map(|g| &mut **g).collect();
         let fired = with_scratch(cases.len(), |s| selectgo::try_select(&mut cases, s));
         self.fired = fired;
         fired
@@ -167,7 +168,8 @@ impl Future for SelectWait<'_, '_> {
             return Poll::Ready(i);
         }
         let mut guards: Vec<_> = this.sel.cases.iter().map(|c| lock(c)).collect();
-        let mut cases: Vec<&mut (dyn Case<'_> + Send)> = guards.iter_mut().map(|g| &mut **g).collect();
+        let mut cases: Vec<&mut (dyn Case<'_> + Send)> =
+            guards.iter_mut().map(|g| &mut **g).collect();
         let won = with_scratch(cases.len(), |s| {
             this.engine.poll(&mut cases, &mut [], s, cx)
         });
@@ -188,7 +190,8 @@ impl Drop for SelectWait<'_, '_> {
             return;
         }
         let mut guards: Vec<_> = self.sel.cases.iter().map(|c| lock(c)).collect();
-        let mut cases: Vec<&mut (dyn Case<'_> + Send)> = guards.iter_mut().map(|g| &mut **g).collect();
+        let mut cases: Vec<&mut (dyn Case<'_> + Send)> =
+            guards.iter_mut().map(|g| &mut **g).collect();
         self.engine.cancel(&mut cases);
     }
 }

@@ -58,8 +58,13 @@ fn selectgo<'a>(
     fill_pollorder(s.pollorder);
     // Stable: cases of one channel keep their (random) poll order, which is the order they queue in.
     s.lockorder.copy_from_slice(s.pollorder);
-    s.lockorder
-        .sort_by_key(|&i| if cases[i].is_nil() { 0 } else { cases[i].chan_id() });
+    s.lockorder.sort_by_key(|&i| {
+        if cases[i].is_nil() {
+            0
+        } else {
+            cases[i].chan_id()
+        }
+    });
 
     // sellock: each distinct channel once, in address order. Nil cases take no lock.
     let mut last: Option<(usize, usize)> = None; // (channel id, index in `locks`)

@@ -602,7 +602,11 @@ fn parked_sends_on_one_channel_fire_in_random_order() {
         assert!(poll_once(&mut fut, &w).is_pending());
         ones += rx.try_recv().unwrap();
         assert_eq!(poll_once(&mut fut, &w), Poll::Ready(()));
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "both sends delivered");
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Empty),
+            "both sends delivered"
+        );
     }
     let ones = ones as usize;
     assert!(
@@ -807,7 +811,11 @@ fn a_channel_arm_that_fires_while_parked_wins_and_the_future_is_dropped_unpolled
     gate.open(); // too late: the channel arm fired first
     assert!(wc.count() >= 1);
     assert_eq!(poll_once(&mut fut, &w), Poll::Ready((Some(3), 1)));
-    assert_eq!(gate.polls.load(Ordering::SeqCst), polls, "the future was polled after the channel fired");
+    assert_eq!(
+        gate.polls.load(Ordering::SeqCst),
+        polls,
+        "the future was polled after the channel fired"
+    );
 }
 
 #[test]
@@ -834,7 +842,11 @@ fn a_spurious_future_wake_reparks_the_channels() {
     assert!(wc.count() >= 5);
     ta.try_send(8).unwrap();
     assert_eq!(poll_once(&mut fut, &w), Poll::Ready(Some(8)));
-    assert_eq!(ta.try_send(1), Err(TrySendError::Full(1)), "a sudog was left queued");
+    assert_eq!(
+        ta.try_send(1),
+        Err(TrySendError::Full(1)),
+        "a sudog was left queued"
+    );
 }
 
 #[test]
@@ -1022,7 +1034,10 @@ fn dynamic_selects_on_threads_every_value_once() {
     for p in producers {
         p.join().unwrap();
     }
-    let mut all: Vec<u32> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    let mut all: Vec<u32> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
     all.sort_unstable();
     assert_eq!(all, (0..3 * PER).collect::<Vec<_>>());
 }

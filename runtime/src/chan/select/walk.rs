@@ -216,6 +216,10 @@ macro_rules! __select_impl {
             ::core::future::pending::<()>().await
         }
     };
+    // Only `default`: nothing to try.
+    (@emit [] [] [] [$def:block]) => {
+        $def
+    };
     // With `default`: pass 1 only, no await. Every case is dropped before the arm's body runs.
     (@emit [$(($case:ident [$($bind:tt)*] $p:pat => $body:block))*] [$($chan:ident)*] [] [$def:block]) => {{
         let ($($case,)*) = {
@@ -224,6 +228,7 @@ macro_rules! __select_impl {
             ($($case.take_fired(),)*)
         };
         $(if let ::core::option::Option::Some(__fired) = $case {
+            #[allow(clippy::let_unit_value)] // a `fut` arm's output may be `()`
             let $p = __fired;
             $body
         } else)* $def
@@ -241,6 +246,7 @@ macro_rules! __select_impl {
             ($($case.take_fired(),)+)
         };
         $(if let ::core::option::Option::Some(__fired) = $case {
+            #[allow(clippy::let_unit_value)] // a `fut` arm's output may be `()`
             let $p = __fired;
             $body
         } else)+ {
