@@ -588,7 +588,7 @@ fn a_nil_arm_beside_a_parked_arm_stays_off() {
 /// then a receive takes the head of the send queue. Queued in source order, it would always be 0.
 #[test]
 fn parked_sends_on_one_channel_fire_in_random_order() {
-    const N: usize = 1_000;
+    const N: usize = if cfg!(miri) { 100 } else { 1_000 };
     let (tx, rx) = channel::<u32>(0);
     let (_wc, w) = CountWaker::new();
     let mut ones = 0;
@@ -618,7 +618,7 @@ fn parked_sends_on_one_channel_fire_in_random_order() {
 
 #[test]
 fn parked_receives_on_one_channel_fire_in_random_order() {
-    const N: usize = 1_000;
+    const N: usize = if cfg!(miri) { 100 } else { 1_000 };
     let (tx, rx) = channel::<u32>(0);
     let (_wc, w) = CountWaker::new();
     let mut arms = [0usize; 2];
