@@ -473,7 +473,7 @@ impl<const N: usize, const F: usize> Future for SelectFuture<'_, '_, N, F> {
 
 impl<const N: usize, const F: usize> Drop for SelectFuture<'_, '_, N, F> {
     fn drop(&mut self) {
-        self.engine.cancel(&mut self.cases);
+        self.engine.cancel(&mut self.cases, false);
     }
 }
 

@@ -116,8 +116,9 @@ impl<'a> Select<'a> {
 
     /// Wait until a case can proceed, complete it, and return its index. Several ready cases: one is
     /// chosen uniformly at random. No cases, or only nil ones: waits forever (Go's `select {}`).
-    /// Dropping the future before it completes withdraws every case, losing nothing; the select can
-    /// then be waited on again.
+    /// Dropping the future before it completes withdraws every case, losing nothing: if a case had
+    /// already fired, the select is over with that case (its handle has the result, and `wait` and
+    /// `try_wait` return its index); otherwise it can be waited on again.
     pub fn wait(&mut self) -> SelectWait<'_, 'a> {
         SelectWait {
             sel: self,
@@ -192,7 +193,11 @@ impl Drop for SelectWait<'_, '_> {
         let mut guards: Vec<_> = self.sel.cases.iter().map(|c| lock(c)).collect();
         let mut cases: Vec<&mut (dyn Case<'_> + Send)> =
             guards.iter_mut().map(|g| &mut **g).collect();
-        self.engine.cancel(&mut cases);
+        // A case that fired before the drop keeps its result (the handles outlive this future), so
+        // the select is over with that case, as if this future had returned it.
+        if let Some(i) = self.engine.cancel(&mut cases, true) {
+            self.sel.fired = Some(i);
+        }
     }
 }
 

@@ -257,14 +257,19 @@ impl Engine {
         }
     }
 
-    /// The select is dropped: withdraw a parked select's sudogs so no channel can fire it, and undo
-    /// what can be undone if a case fired first (a received value goes back to its channel; a send
-    /// that happened stays sent).
-    pub(crate) fn cancel(&mut self, cases: &mut [&mut (dyn Case<'_> + Send + '_)]) {
-        if let Some(sel) = self.parked.take() {
-            let fired = sel.cancel();
-            unpark_all(cases, fired, false);
-        }
+    /// The select is dropped: withdraw a parked select's sudogs so no channel can fire it, and settle a
+    /// case that fired first, which is returned. `keep`: its result stays in the case (the cases
+    /// outlive the select, as `chan::Select`'s do); otherwise what can be undone is (a received value
+    /// goes back to its channel; a send that happened stays sent).
+    pub(crate) fn cancel(
+        &mut self,
+        cases: &mut [&mut (dyn Case<'_> + Send + '_)],
+        keep: bool,
+    ) -> Option<usize> {
+        let sel = self.parked.take()?;
+        let fired = sel.cancel();
+        unpark_all(cases, fired, keep);
+        fired
     }
 
     /// Whether a sudog of this select may be queued on some channel.

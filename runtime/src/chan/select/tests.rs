@@ -953,14 +953,22 @@ fn dynamic_select_dropped_wait_withdraws_and_can_wait_again() {
     let mut sel = crate::chan::Select::new();
     let r = sel.recv(&rx);
     let s = sel.send(&out_tx, 10);
+    // Dropped with nothing fired: withdrawn, and it can wait again.
     {
         let mut wait = sel.wait();
         assert!(poll_once(&mut wait, &w).is_pending());
-        tx.try_send(1).unwrap(); // fires the receive case
-    } // dropped before it returned the value: the value goes back to `rx`
-    assert_eq!(r.received(), None);
-    assert_eq!(rx.try_recv(), Ok(1));
-    assert_eq!(out_rx.try_recv(), Err(TryRecvError::Empty));
+    }
+    assert_eq!(
+        tx.try_send(1),
+        Err(TrySendError::Full(1)),
+        "a receive stayed queued"
+    );
+    assert_eq!(
+        out_rx.try_recv(),
+        Err(TryRecvError::Empty),
+        "a send stayed queued"
+    );
+    assert_eq!(sel.try_wait(), None);
     {
         let mut wait = sel.wait();
         assert!(poll_once(&mut wait, &w).is_pending());
@@ -969,6 +977,21 @@ fn dynamic_select_dropped_wait_withdraws_and_can_wait_again() {
     }
     assert_eq!(s.result(), Some(Ok(())));
     assert_eq!(s.unsent(), None);
+    assert_eq!(r.received(), None);
+    check(&rx);
+
+    // Dropped after a case fired but before it returned: the select is over with that case, and the
+    // received value is in its handle (not lost, not given back).
+    let mut sel = crate::chan::Select::new();
+    let r = sel.recv(&rx);
+    {
+        let mut wait = sel.wait();
+        assert!(poll_once(&mut wait, &w).is_pending());
+        tx.try_send(2).unwrap(); // fires the receive case
+    }
+    assert_eq!(sel.try_wait(), Some(0));
+    assert_eq!(r.received(), Some(Some(2)));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     check(&rx);
 }
 
