@@ -25,7 +25,7 @@ use crate::util::loom::sync::Arc;
 pub(crate) struct Scratch<'s, 'a> {
     pub(crate) pollorder: &'s mut [usize],
     pub(crate) lockorder: &'s mut [usize],
-    /// For each case, the index in `locks` of its channel's lock.
+    /// For each case, the index in `locks` of its channel's lock (`NIL` for a nil case).
     pub(crate) lock_of: &'s mut [usize],
     pub(crate) locks: &'s mut [Option<Locked<'a>>],
 }
@@ -50,29 +50,36 @@ pub(crate) enum Won {
 /// Passes 1 and 2 of Go's `selectgo`, under the locks of all the live cases' channels. With `park`, a
 /// select that finds nothing ready parks a sudog per live case; without it (`default`), it just
 /// reports that.
+#[inline]
 fn selectgo<'a>(
     cases: &mut [&mut (dyn Case<'a> + Send + '_)],
     s: &mut Scratch<'_, 'a>,
     park: Option<&Waker>,
 ) -> Polled {
     fill_pollorder(s.pollorder);
-    // Stable: cases of one channel keep their (random) poll order, which is the order they queue in.
-    s.lockorder.copy_from_slice(s.pollorder);
-    s.lockorder.sort_by_key(|&i| {
-        if cases[i].is_nil() {
-            0
+    // Each case's channel id, once (`NIL` for a nil case), kept in `lock_of` until the locks replace
+    // it below; a channel id is an address, never `NIL`.
+    for (i, key) in s.lock_of.iter_mut().enumerate() {
+        *key = if cases[i].is_nil() {
+            NIL
         } else {
             cases[i].chan_id()
-        }
-    });
+        };
+    }
+    // lockorder: pollorder sorted by channel, stably, so cases of one channel keep their (random)
+    // poll order, which is the order they queue in.
+    for (lo, &po) in s.lockorder.iter_mut().zip(s.pollorder.iter()) {
+        *lo = po;
+    }
+    sort_stable_by_key(s.lockorder, s.lock_of);
 
     // sellock: each distinct channel once, in address order. Nil cases take no lock.
     let mut last: Option<(usize, usize)> = None; // (channel id, index in `locks`)
     for (pos, &i) in s.lockorder.iter().enumerate() {
-        if cases[i].is_nil() {
+        let id = s.lock_of[i];
+        if id == NIL {
             continue;
         }
-        let id = cases[i].chan_id();
         s.lock_of[i] = match last {
             Some((prev, at)) if prev == id => at,
             _ => {
@@ -96,7 +103,7 @@ fn selectgo<'a>(
             None => panic!("select: case {i} has no lock"),
         };
         for &i in s.pollorder.iter() {
-            if !cases[i].is_nil() && cases[i].try_fire(locked(i), &mut wake) {
+            if lock_of[i] != NIL && cases[i].try_fire(locked(i), &mut wake) {
                 out = Polled::Fired(i);
                 break;
             }
@@ -104,7 +111,7 @@ fn selectgo<'a>(
         if let (Polled::NotReady, Some(waker)) = (&out, park) {
             let sel = Arc::new(SelectWaiter::new(waker.clone()));
             for &i in s.lockorder.iter() {
-                if !cases[i].is_nil() {
+                if lock_of[i] != NIL {
                     cases[i].park(locked(i), &sel, i);
                 }
             }
@@ -119,7 +126,32 @@ fn selectgo<'a>(
     out
 }
 
+/// `lock_of`'s mark for a nil case (before and after the locks are taken: a lock index is below the
+/// number of cases, a channel id is an address).
+const NIL: usize = usize::MAX;
+
+/// Sort the case indices in `order` by `key[case]`, keeping equal keys in their order. Insertion sort
+/// for the few cases a `select!` has (no allocation, no calls); the library's stable sort for the
+/// many a `chan::Select` may have.
+#[inline]
+fn sort_stable_by_key(order: &mut [usize], key: &[usize]) {
+    if order.len() > 32 {
+        order.sort_by_key(|&i| key[i]);
+        return;
+    }
+    for j in 1..order.len() {
+        let x = order[j];
+        let mut k = j;
+        while k > 0 && key[order[k - 1]] > key[x] {
+            order[k] = order[k - 1];
+            k -= 1;
+        }
+        order[k] = x;
+    }
+}
+
 /// A select with `default` (pass 1 only): the case that fired, if any.
+#[inline]
 pub(crate) fn try_select<'a>(
     cases: &mut [&mut (dyn Case<'a> + Send + '_)],
     s: &mut Scratch<'_, 'a>,
@@ -142,6 +174,7 @@ fn unpark_all(cases: &mut [&mut (dyn Case<'_> + Send + '_)], fired: Option<usize
 
 /// Go's `pollorder`: a uniformly random permutation of the cases (inside-out Fisher-Yates).
 #[cfg(not(loom))]
+#[inline]
 fn fill_pollorder(order: &mut [usize]) {
     for i in 0..order.len() {
         let j = random_below(i + 1);
@@ -158,6 +191,7 @@ fn fill_pollorder(order: &mut [usize]) {
 }
 
 /// A random number in `0..n` (`n > 0`); 0 under loom, whose runs must be reproducible.
+#[inline]
 fn random_below(n: usize) -> usize {
     if cfg!(loom) || n <= 1 {
         return 0;

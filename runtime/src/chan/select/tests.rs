@@ -1064,3 +1064,33 @@ fn dynamic_selects_on_threads_every_value_once() {
     all.sort_unstable();
     assert_eq!(all, (0..3 * PER).collect::<Vec<_>>());
 }
+
+#[test]
+fn dynamic_select_many_cases_on_one_channel_queue_in_random_order() {
+    // More cases than the insertion sort handles: the library's stable sort must keep the random
+    // poll order among cases of one channel too. 40 parked receives, one send: which case fires is
+    // spread over many cases (in source order it would always be case 0).
+    let (tx, rx) = channel::<u32>(0);
+    let (other_tx, other_rx) = channel::<u32>(0);
+    let (_wc, w) = CountWaker::new();
+    let mut winners = std::collections::BTreeSet::new();
+    let rounds = if cfg!(miri) { 30 } else { 200 };
+    for round in 0..rounds {
+        let mut sel = crate::chan::Select::new();
+        let hs: Vec<_> = (0..40).map(|_| sel.recv(&rx)).collect();
+        let other = sel.recv(&other_rx);
+        let mut wait = sel.wait();
+        assert!(poll_once(&mut wait, &w).is_pending());
+        tx.try_send(round).unwrap();
+        let Poll::Ready(i) = poll_once(&mut wait, &w) else {
+            panic!("the send did not fire the select");
+        };
+        drop(wait);
+        assert_ne!(i, other.index());
+        assert_eq!(hs[i].received(), Some(Some(round)));
+        winners.insert(i);
+    }
+    assert!(winners.len() > 10, "only cases {winners:?} ever fired");
+    assert_eq!(other_tx.try_send(1), Err(TrySendError::Full(1)));
+    check(&rx);
+}
