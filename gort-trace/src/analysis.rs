@@ -50,7 +50,8 @@ impl Block {
             | "select"
             | "semacquire"
             | "join"
-            | "chan receive (nil chan)" => Block::Sync,
+            | "chan receive (nil chan)"
+            | "chan send (nil chan)" => Block::Sync,
             w if w.starts_with("sync.") => Block::Sync,
             _ => Block::Other,
         }

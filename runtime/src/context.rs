@@ -340,11 +340,10 @@ fn new_cancel(parent: &Context, deadline: Option<Instant>) -> Context {
     }
 }
 
-/// The receiver of a channel nobody ever closes, for contexts that cannot be cancelled (Go returns a
-/// nil channel from `Background().Done()`; a receive on it blocks forever).
+/// The `done()` of a context that cannot be cancelled: a nil channel, as Go's `Background().Done()`
+/// returns (a receive on it blocks forever; a `select!` arm on it is never chosen).
 fn never() -> Receiver<()> {
-    static NEVER: std::sync::OnceLock<(Sender<()>, Receiver<()>)> = std::sync::OnceLock::new();
-    NEVER.get_or_init(|| chan::channel(0)).1.clone()
+    Receiver::nil()
 }
 
 impl Context {

@@ -347,3 +347,205 @@ fn dropped_select_loses_nothing() {
         assert_eq!(odds, (0..N).filter(|v| v % 2 == 1).collect::<Vec<_>>());
     });
 }
+
+/// Go's TestPseudoRandomSend (runtime/chan_test.go): a select of two sends, of 0 and of 1, on one
+/// channel; a receiver that yields before each receive. At cap 0 the select parks with both sends
+/// queued on the channel, so which fires is decided by their order in the queue; at cap 100 both are
+/// ready in pass 1. Either way neither value may be rare (at most n/10: chance ~1e-17 if fair).
+#[test]
+fn pseudo_random_send_on_one_channel_cap_0_and_100() {
+    const N: usize = 100;
+    for cap in [0, N] {
+        let got = gort::run(async move {
+            let (tx, rx) = channel::<u32>(cap);
+            let reader = gort::go(async move {
+                let mut l = Vec::with_capacity(N);
+                for _ in 0..N {
+                    gort::yield_now().await;
+                    l.push(rx.recv().await.unwrap());
+                }
+                l
+            });
+            for _ in 0..N {
+                gort::select! {
+                    send(tx, 1) -> r => r.unwrap(),
+                    send(tx, 0) -> r => r.unwrap(),
+                }
+            }
+            reader.await.unwrap()
+        });
+        let n1 = got.iter().filter(|&&v| v == 1).count();
+        let n0 = N - n1;
+        assert!(
+            n0 > N / 10 && n1 > N / 10,
+            "want pseudorandom, got {n0} zeros and {n1} ones (chan cap {cap})"
+        );
+    }
+}
+
+#[test]
+fn nil_channel_arm_with_a_timeout() {
+    gort::run(async {
+        let mut never = Receiver::<u32>::nil();
+        let timed_out = gort::select! {
+            recv(never) -> _ => false,
+            recv(gort::time::after(Duration::from_millis(5))) -> _ => true,
+        };
+        assert!(timed_out);
+        // A nil receive on its own waits forever; bounded by a timeout.
+        let r = gort::time::timeout(Duration::from_millis(5), never.recv()).await;
+        assert!(r.is_err(), "a receive on a nil channel completed");
+        // A Go idiom: switch a closed input off and keep selecting on the other one.
+        let (tx, rx) = channel::<u32>(0);
+        never = rx;
+        drop(tx);
+        let mut closed = 0;
+        for _ in 0..3 {
+            gort::select! {
+                recv(never) -> v => { assert_eq!(v, None); closed += 1; never = Receiver::nil(); }
+                recv(gort::time::after(Duration::from_millis(2))) -> _ => {}
+            }
+        }
+        assert_eq!(closed, 1);
+    });
+}
+
+#[test]
+fn future_arms_sleep_join_handle_and_accept() {
+    gort::run(async {
+        let (_keep, rx) = channel::<u32>(0);
+        // A sleep as an arm.
+        let slept = gort::select! {
+            recv(rx) -> _ => false,
+            fut(gort::time::sleep(Duration::from_millis(5))) -> () => true,
+        };
+        assert!(slept);
+        // A JoinHandle as an arm.
+        let h = gort::go(async {
+            gort::time::sleep(Duration::from_millis(2)).await;
+            7u32
+        });
+        let joined = gort::select! {
+            recv(rx) -> _ => None,
+            fut(h) -> r => Some(r.unwrap()),
+            fut(gort::time::sleep(Duration::from_secs(30))) -> () => None,
+        };
+        assert_eq!(joined, Some(7));
+        // accept() beside a quit channel (loopback only).
+        let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let (quit_tx, quit) = channel::<()>(0);
+        let client = gort::go(async move {
+            let c = gort::net::TcpStream::connect(addr).await.unwrap();
+            c.write_all(b"hi").await.unwrap();
+            c
+        });
+        let mut accepted = 0;
+        loop {
+            gort::select! {
+                fut(ln.accept()) -> r => {
+                    let (conn, _) = r.unwrap();
+                    let mut buf = [0u8; 2];
+                    conn.read_exact(&mut buf).await.unwrap();
+                    assert_eq!(&buf, b"hi");
+                    accepted += 1;
+                    quit_tx.close();
+                }
+                recv(quit) -> _ => break,
+            }
+        }
+        assert_eq!(accepted, 1);
+        drop(client.await.unwrap());
+    });
+}
+
+#[test]
+fn a_future_arm_losing_to_a_channel_arm_is_dropped_and_loses_nothing() {
+    // The losing arm is another channel's recv() future: whether it had already been handed a value
+    // or not when it was dropped, that value is still there afterwards.
+    gort::run(async {
+        for round in 0..200u32 {
+            let (ta, ra) = channel::<u32>(0);
+            let (tb, rb) = channel::<u32>(0);
+            let ha = gort::go(async move { ta.send(round).await.unwrap() });
+            let hb = gort::go(async move { tb.send(1_000 + round).await.unwrap() });
+            let first = gort::select! {
+                recv(ra) -> v => v.unwrap(),
+                fut(rb.recv()) -> v => v.unwrap(),
+            };
+            let second = if first == round {
+                rb.recv().await.unwrap()
+            } else {
+                ra.recv().await.unwrap()
+            };
+            assert_eq!(first + second, 1_000 + 2 * round);
+            ha.await.unwrap();
+            hb.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn send_from_never_loses_a_value() {
+    // A producer offers each value with send_from against a quit channel; the consumer stops after a
+    // while. Every value is either received or still with the producer, exactly once.
+    gort::run(async {
+        let (tx, rx) = channel::<u32>(0);
+        let (quit_tx, quit) = channel::<()>(0);
+        let consumer = gort::go(async move {
+            let mut got = Vec::new();
+            for _ in 0..50 {
+                got.push(rx.recv().await.unwrap());
+            }
+            drop(quit_tx);
+            got
+        });
+        let mut pending: Vec<u32> = (0..100).rev().collect();
+        let mut next = pending.pop();
+        while next.is_some() {
+            gort::select! {
+                send_from(tx, &mut next) -> r => { r.unwrap(); next = pending.pop(); }
+                recv(quit) -> _ => break,
+            }
+        }
+        let got = consumer.await.unwrap();
+        let mut all: Vec<u32> = got.into_iter().chain(next).chain(pending).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn dynamic_select_fan_in_on_the_runtime() {
+    // reflect.Select's use: a fan-in over a list of channels known at run time; closed inputs become
+    // nil cases.
+    const PER: u64 = 500;
+    let mut all = rt(2).block_on(async {
+        let mut inputs = Vec::new();
+        for k in 0..5u64 {
+            let (tx, rx) = channel::<u64>(k as usize % 2);
+            gort::go(async move {
+                for i in 0..PER {
+                    tx.send(k * PER + i).await.unwrap();
+                }
+            });
+            inputs.push(rx);
+        }
+        let mut got = Vec::new();
+        while inputs.iter().any(|rx| !rx.is_nil()) {
+            let mut sel = gort::chan::Select::new();
+            let cases: Vec<_> = inputs.iter().map(|rx| sel.recv(rx)).collect();
+            let i = sel.wait().await;
+            let r = cases[i].received();
+            drop((cases, sel));
+            match r {
+                Some(Some(v)) => got.push(v),
+                Some(None) => inputs[i] = Receiver::nil(),
+                None => panic!("case {i} fired without a result"),
+            }
+        }
+        got
+    });
+    all.sort_unstable();
+    assert_eq!(all, (0..5 * PER).collect::<Vec<_>>());
+}

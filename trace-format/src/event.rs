@@ -166,7 +166,7 @@ pub const FLAG_RUNNEXT: u8 = 1;
 /// Go's wait-reason words (runtime2.go `waitReasonStrings`), by the byte the runtime records
 /// (`gort::WaitReason as u8`, whose `as_str` has the same words; a test in the runtime checks
 /// that they agree). 0 is "no reason".
-const WAIT_REASONS: [&str; 15] = [
+const WAIT_REASONS: [&str; 16] = [
     "",
     "chan receive",
     "chan send",
@@ -182,6 +182,7 @@ const WAIT_REASONS: [&str; 15] = [
     "chan receive (nil chan)",
     "syscall",
     "join",
+    "chan send (nil chan)",
 ];
 
 /// The word of a wait-reason byte (`GoEnd.aux2`); "" for none or an unknown byte.

@@ -40,6 +40,16 @@
 //!   one value past `cap`, or into an unbuffered channel's otherwise empty buffer, where it waits first
 //!   in line.
 //!
+//! # Nil channels
+//! Go's zero-value `chan T` is `nil`: sends and receives on it block forever, and a `select` case on it
+//! is never chosen, which is how Go code switches a case off. Here `Sender::nil()` and
+//! `Receiver::nil()` (also their `Default`) are ends of no channel: `chan` is `None`. `send`/`recv`
+//! futures on them stay `Pending` forever (wait reasons `chan send (nil chan)` / `chan receive (nil
+//! chan)`), `try_send` reports `Full` and `try_recv` `Empty` (never ready, as a Go `select` with
+//! `default` sees them), `len` and `cap` are 0, `is_closed` is false, and `close` does nothing and
+//! returns false (Go panics on `close(nil)`; here closing is already allowed twice, so a no-op fits).
+//! `select!` skips a nil case entirely: no lock, never fires, never parks (chan/select.rs).
+//!
 //! # Runtime hooks
 //! Each `poll` of a send or receive starts with `coop::poll_preempt` (a preemption point, like Go's
 //! stack-check preemption) and, before returning `Pending` on a parked operation, records the G's wait
@@ -70,6 +80,7 @@ use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 pub use crate::util::waitq::WakeList;
 pub use error::{SendError, TryRecvError, TrySendError};
 pub(crate) use hchan::{Dir, HChan};
+pub use select::{AsReceiver, AsSender, Select, SelectRecv, SelectSend, SelectWait};
 pub(crate) use sudog::Waiter;
 
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
@@ -104,10 +115,10 @@ pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
         senders: AtomicUsize::new(1),
     });
     let rx = Receiver {
-        chan: chan.clone(),
+        chan: Some(chan.clone()),
         next: RecvWait::default(),
     };
-    (Sender { chan }, rx)
+    (Sender { chan: Some(chan) }, rx)
 }
 
 /// The shared channel: Go's `hchan` with its lock.
@@ -192,68 +203,98 @@ impl<T> Chan<T> {
 }
 
 /// The sending end. Clone it for more producers; the channel closes when the last clone is dropped.
+/// `Sender::nil()` (or `default()`) is Go's nil channel: see "Nil channels" above.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    /// `None`: a nil channel.
+    chan: Option<Arc<Chan<T>>>,
 }
 
 /// The receiving end. Clone it for more consumers. Also a `Stream` of the values, ending at close.
+/// `Receiver::nil()` (or `default()`) is Go's nil channel: see "Nil channels" above.
 pub struct Receiver<T> {
-    chan: Arc<Chan<T>>,
+    /// `None`: a nil channel.
+    chan: Option<Arc<Chan<T>>>,
     /// The receive in progress when used as a `Stream` (each clone has its own).
     next: RecvWait,
 }
 
 impl<T> Sender<T> {
+    /// Go's nil channel, sending end: a send waits forever and a `select!` arm on it is never chosen.
+    pub fn nil() -> Self {
+        Sender { chan: None }
+    }
+
+    /// Whether this is a nil channel's end (`Sender::nil()`).
+    pub fn is_nil(&self) -> bool {
+        self.chan.is_none()
+    }
+
     /// Send `value`, waiting for a receiver (unbuffered) or for room (buffered). Fails, handing the
-    /// value back, if the channel is or becomes closed before the value is taken.
+    /// value back, if the channel is or becomes closed before the value is taken. On a nil channel it
+    /// waits forever (dropping the future drops the value).
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
         SendFuture {
-            chan: &self.chan,
+            chan: self.chan.as_deref(),
             value: Some(value),
             key: None,
         }
     }
 
-    /// Send without waiting: `Full` if no receiver is parked and the buffer has no room.
+    /// Send without waiting: `Full` if no receiver is parked and the buffer has no room (always, on a
+    /// nil channel).
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let Some(chan) = self.chan.as_deref() else {
+            return Err(TrySendError::Full(value));
+        };
         let mut wake = WakeList::new();
         let res = {
-            let l = self.chan.lock();
-            self.chan.with(&l, |h| h.send(value, &mut wake))
+            let l = chan.lock();
+            chan.with(&l, |h| h.send(value, &mut wake))
         };
         wake.wake_all();
         res
     }
 
     /// Close the channel (Go's `close(ch)`), waking every parked sender and receiver. Unlike Go,
-    /// closing twice is allowed; returns whether this call closed it.
+    /// closing twice is allowed; returns whether this call closed it. On a nil channel (where Go
+    /// panics) it does nothing and returns false.
     pub fn close(&self) -> bool {
-        self.chan.close()
+        self.chan.as_deref().is_some_and(Chan::close)
     }
 
+    /// Whether the channel is closed (false for a nil channel, which never closes).
     pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
+        self.chan.as_deref().is_some_and(Chan::is_closed)
     }
 
-    /// Values in the buffer (Go's `len(ch)`).
+    /// Values in the buffer (Go's `len(ch)`; 0 for a nil channel).
     pub fn len(&self) -> usize {
-        self.chan.len()
+        self.chan.as_deref().map_or(0, Chan::len)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Buffer size given to `channel` (Go's `cap(ch)`).
+    /// Buffer size given to `channel` (Go's `cap(ch)`; 0 for a nil channel).
     pub fn cap(&self) -> usize {
-        self.chan.cap
+        self.chan.as_deref().map_or(0, |c| c.cap)
+    }
+}
+
+impl<T> Default for Sender<T> {
+    /// A nil channel's end, like Go's zero-value `chan T`.
+    fn default() -> Self {
+        Sender::nil()
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        // Relaxed: the new clone is made from a live one, so the count cannot be at zero here.
-        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        if let Some(chan) = &self.chan {
+            // Relaxed: the new clone is made from a live one, so the count cannot be at zero here.
+            chan.senders.fetch_add(1, Ordering::Relaxed);
+        }
         Sender {
             chan: self.chan.clone(),
         }
@@ -262,73 +303,111 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        let Some(chan) = &self.chan else { return };
         // AcqRel: whichever drop takes the count to zero closes, after every other sender is gone.
-        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.chan.close();
+        if chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            chan.close();
         }
     }
 }
 
 impl<T> Receiver<T> {
-    /// Receive the next value; `None` once the channel is closed and drained.
+    /// Go's nil channel, receiving end: a receive waits forever and a `select!` arm on it is never
+    /// chosen.
+    pub fn nil() -> Self {
+        Receiver {
+            chan: None,
+            next: RecvWait::default(),
+        }
+    }
+
+    /// Whether this is a nil channel's end (`Receiver::nil()`).
+    pub fn is_nil(&self) -> bool {
+        self.chan.is_none()
+    }
+
+    /// Receive the next value; `None` once the channel is closed and drained. On a nil channel it
+    /// waits forever.
     pub fn recv(&self) -> RecvFuture<'_, T> {
         RecvFuture {
-            chan: &self.chan,
+            chan: self.chan.as_deref(),
             wait: RecvWait::default(),
         }
     }
 
-    /// Receive without waiting: `Empty` if nothing is buffered and no sender is parked, `Closed` if the
-    /// channel is closed and drained.
+    /// Receive without waiting: `Empty` if nothing is buffered and no sender is parked (always, on a
+    /// nil channel), `Closed` if the channel is closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let Some(chan) = self.chan.as_deref() else {
+            return Err(TryRecvError::Empty);
+        };
         let mut wake = WakeList::new();
         let res = {
-            let l = self.chan.lock();
-            self.chan.with(&l, |h| h.recv(&mut wake))
+            let l = chan.lock();
+            chan.with(&l, |h| h.recv(&mut wake))
         };
         wake.wake_all();
         res
     }
 
-    /// Whether the channel has been closed (values may still be buffered).
+    /// Whether the channel has been closed (values may still be buffered; false for a nil channel).
     pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
+        self.chan.as_deref().is_some_and(Chan::is_closed)
     }
 
-    /// Values in the buffer (Go's `len(ch)`).
+    /// Values in the buffer (Go's `len(ch)`; 0 for a nil channel).
     pub fn len(&self) -> usize {
-        self.chan.len()
+        self.chan.as_deref().map_or(0, Chan::len)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Buffer size given to `channel` (Go's `cap(ch)`).
+    /// Buffer size given to `channel` (Go's `cap(ch)`; 0 for a nil channel).
     pub fn cap(&self) -> usize {
-        self.chan.cap
+        self.chan.as_deref().map_or(0, |c| c.cap)
     }
 
+    /// The channel, `None` for a nil channel.
+    pub(crate) fn raw_chan(&self) -> Option<&Chan<T>> {
+        self.chan.as_deref()
+    }
+
+    #[cfg(test)]
     pub(crate) fn chan(&self) -> &Chan<T> {
-        &self.chan
+        self.chan.as_deref().expect("chan: test on a nil channel")
+    }
+}
+
+impl<T> Default for Receiver<T> {
+    /// A nil channel's end, like Go's zero-value `chan T`.
+    fn default() -> Self {
+        Receiver::nil()
     }
 }
 
 impl<T> Sender<T> {
-    pub(crate) fn chan(&self) -> &Chan<T> {
-        &self.chan
+    /// The channel, `None` for a nil channel.
+    pub(crate) fn raw_chan(&self) -> Option<&Chan<T>> {
+        self.chan.as_deref()
     }
 
     /// Whether any `Receiver` of this channel is still alive. Only `Sender`s and `Receiver`s hold the
     /// shared channel, so the receivers are the references that are not senders. A snapshot: used to
-    /// prune listeners nobody reads any more (`signal.rs`).
+    /// prune listeners nobody reads any more (`signal.rs`). False for a nil channel.
     pub(crate) fn has_receivers(&self) -> bool {
-        Arc::strong_count(&self.chan) > self.chan.senders.load(Ordering::Acquire)
+        self.chan
+            .as_ref()
+            .is_some_and(|chan| Arc::strong_count(chan) > chan.senders.load(Ordering::Acquire))
     }
 
-    /// Whether `rx` receives from this sender's channel.
+    /// Whether `rx` receives from this sender's channel (never for nil channels).
     pub(crate) fn same_channel(&self, rx: &Receiver<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &rx.chan)
+        match (&self.chan, &rx.chan) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 
@@ -343,7 +422,9 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.next.cancel(&self.chan);
+        if let Some(chan) = &self.chan {
+            self.next.cancel(chan);
+        }
     }
 }
 
@@ -352,12 +433,25 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.next.poll(&this.chan, cx)
+        match &this.chan {
+            Some(chan) => this.next.poll(chan, cx),
+            None => nil_wait(WaitReason::ChanReceiveNilChan),
+        }
     }
+}
+
+/// An operation on a nil channel: waits forever. Nothing will wake it; the G stays parked (and is
+/// reported with `reason`) until its future is dropped.
+fn nil_wait<R>(reason: WaitReason) -> Poll<R> {
+    set_waitreason(reason);
+    Poll::Pending
 }
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_nil() {
+            return f.write_str("Sender(nil)");
+        }
         f.debug_struct("Sender")
             .field("cap", &self.cap())
             .finish_non_exhaustive()
@@ -366,6 +460,9 @@ impl<T> fmt::Debug for Sender<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_nil() {
+            return f.write_str("Receiver(nil)");
+        }
         f.debug_struct("Receiver")
             .field("cap", &self.cap())
             .finish_non_exhaustive()
@@ -444,7 +541,8 @@ impl RecvWait {
 /// Future of `Receiver::recv`. Dropping it while parked withdraws the receive (see "Cancel safety").
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T> {
-    chan: &'a Chan<T>,
+    /// `None`: a nil channel.
+    chan: Option<&'a Chan<T>>,
     wait: RecvWait,
 }
 
@@ -453,13 +551,18 @@ impl<T> Future for RecvFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.wait.poll(this.chan, cx)
+        match this.chan {
+            Some(chan) => this.wait.poll(chan, cx),
+            None => nil_wait(WaitReason::ChanReceiveNilChan),
+        }
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        self.wait.cancel(self.chan);
+        if let Some(chan) = self.chan {
+            self.wait.cancel(chan);
+        }
     }
 }
 
@@ -474,7 +577,8 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 /// Future of `Sender::send`. Dropping it while parked withdraws the send (see "Cancel safety").
 #[must_use = "futures do nothing unless polled"]
 pub struct SendFuture<'a, T> {
-    chan: &'a Chan<T>,
+    /// `None`: a nil channel.
+    chan: Option<&'a Chan<T>>,
     /// The value, until it is sent or parked in a sudog.
     value: Option<T>,
     key: Option<usize>,
@@ -491,10 +595,13 @@ impl<T> Future for SendFuture<'_, T> {
             return Poll::Pending;
         }
         let this = self.get_mut();
+        let Some(chan) = this.chan else {
+            return nil_wait(WaitReason::ChanSendNilChan);
+        };
         let mut wake = WakeList::new();
         let (out, garbage) = {
-            let l = this.chan.lock();
-            this.chan.with(&l, |h| match this.key {
+            let l = chan.lock();
+            chan.with(&l, |h| match this.key {
                 None => {
                     let Some(v) = this.value.take() else {
                         panic!("chan: SendFuture polled after completion");
@@ -537,12 +644,14 @@ impl<T> Future for SendFuture<'_, T> {
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
+        let (Some(chan), Some(key)) = (self.chan, self.key.take()) else {
+            return;
+        };
         // Withdrawn or closed: the value comes back and is dropped here, outside the lock. Already
         // taken by a receiver: the send happened.
         let retired = {
-            let l = self.chan.lock();
-            self.chan.with(&l, |h| h.retire(key, Dir::Send))
+            let l = chan.lock();
+            chan.with(&l, |h| h.retire(key, Dir::Send))
         };
         drop(retired);
     }

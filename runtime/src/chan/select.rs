@@ -1,32 +1,36 @@
-//! `select!`: Go's `select` statement (runtime/select.go: `selectgo`, `sellock`, `selunlock`).
+//! `select!` and `chan::Select`: Go's `select` statement (runtime/select.go: `selectgo`, `sellock`,
+//! `selunlock`) and `reflect.Select` (reflect/value.go, runtime/select.go: `reflect_rselect`).
 //!
 //! ```ignore
 //! gort::select! {
 //!     recv(rx) -> v => { /* v: Option<T>; None if rx's channel is closed */ },
 //!     send(tx, value) -> res => { /* res: Result<(), SendError<T>> */ },
+//!     send_from(tx, &mut slot) -> res => { /* sends slot's value; a losing arm leaves it there */ },
+//!     fut(some_future) -> out => { /* any future; a losing one is dropped */ },
 //!     default => { /* nothing was ready */ },
 //! }
 //! ```
-//! Exactly one arm runs. Without `default` the macro awaits until some case can proceed; with it, it
-//! never waits (and also works outside async code). A case on a closed channel is ready: a receive
-//! yields `None`, a send yields its value back in the `SendError`. Arms that lose take nothing: a
-//! losing receive consumes nothing and a losing send delivers nothing (its value is dropped with the
-//! select's state), on unbuffered channels too. `select! {}` waits forever, like Go's `select {}`.
+//! The macro's documentation (select/walk.rs) is the user's guide; this header is the algorithm.
+//! `chan::Select` (select/dynamic.rs) is the same engine over cases added at run time.
 //!
 //! # How it works: Go's `selectgo`, as a future
-//! The macro (select/walk.rs) turns each arm into a *case* (`RecvCase`, `SendCase`: Go's `scase`) in a
-//! local variable, and awaits `Select` over them as `&mut dyn Case` (cases have different element
-//! types). `Select`:
-//! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and sorts the cases by
-//!    channel address into `lockorder`.
+//! The macro turns each channel arm into a *case* (`RecvCase`, `SendCase`: Go's `scase`) in a local
+//! variable, and awaits `SelectFuture` over them as `&mut dyn Case` (cases have different element
+//! types). The engine (select/selectgo.rs):
+//! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and sorts it, with a
+//!    *stable* sort, by channel address into `lockorder`. Cases on one channel therefore sit in
+//!    `lockorder` in their (random) poll order, which matters in step 4.
 //! 2. `sellock`: locks every distinct channel, in address order. Any two selects take shared locks in
 //!    the same order, so they cannot deadlock; a channel that appears in two cases is locked once.
 //! 3. Pass 1: tries each case in pollorder; the first that can proceed completes (the same code as
 //!    `try_send` / `try_recv`) and the select is done. The random order is what makes a select with
 //!    several ready cases pick each with equal probability.
-//! 4. Nothing ready: with `default`, done. Otherwise pass 2: park one sudog per case on its channel, all
-//!    pointing at one fresh `SelectWaiter` (Go's `g.selectDone` plus the task's waker). Still under
-//!    all the locks, so no case can become ready between pass 1 and pass 2. Unlock, return `Pending`.
+//! 4. Nothing ready: with `default`, done. Otherwise pass 2: park one sudog per case on its channel, in
+//!    lockorder, all pointing at one fresh `SelectWaiter` (Go's `g.selectDone` plus the task's waker).
+//!    Still under all the locks, so no case can become ready between pass 1 and pass 2. Unlock, return
+//!    `Pending`. Two cases on one channel are queued in random order, so a counterpart that takes the
+//!    queue's head fires either with equal probability (Go's TestPseudoRandomSend); queued in source
+//!    order, the first arm would always win.
 //! 5. A counterpart on any of these channels (or `close`) that dequeues one of the sudogs first claims
 //!    the select with a CAS on `SelectWaiter::state`: WAITING -> FIRED(case). The winner completes its
 //!    sudog and wakes the task; any other channel that later dequeues one of this select's sudogs sees
@@ -40,18 +44,48 @@
 //! (pass 1), and is only ever *completed by others* while fully queued (after pass 2). With both
 //! states separated by holding every lock, two selects never need to claim each other at once.
 //!
+//! # Nil cases
+//! A case on a nil channel (`Sender::nil()`, `Receiver::nil()`, a `None` arm, a `send_from` whose
+//! slot is empty) reports `is_nil`, and `selectgo` skips it entirely, as Go's does (`cas.c == nil`):
+//! it takes no lock, is never tried, never parks. A select whose cases are all nil parks nothing and
+//! stays `Pending` forever (no `default`), like Go's.
+//!
+//! # Future arms
+//! `fut(f)` arms are polled by the same future, outside every channel lock (a future may itself use
+//! one of these channels). The rule that keeps Go's exactly-once for the channel cases: **futures are
+//! only polled while no sudog of this select is queued**, so no channel can fire a case while a
+//! future is completing. On each poll:
+//! - If parked: CAS WAITING -> CANCELLED first. If that fails, a channel case fired: it wins (a send
+//!   that happened cannot be undone; a received value is the result), and the futures are not polled.
+//!   If it succeeds, no channel can fire any more: withdraw every sudog (nothing to give back).
+//! - Nothing is parked now. Pick the group to try first at random, weighted by its size (so that when
+//!   everything is ready each arm wins with equal probability): channels (pass 1 only) or futures
+//!   (each polled once, from a random start). The first ready arm wins; a ready future's output is
+//!   the result and every other arm is dropped.
+//! - Nothing ready: pass 1 and 2 again (a channel may have become ready while futures were polled),
+//!   parking a fresh `SelectWaiter`. Every future has registered the waker, so a future becoming ready
+//!   wakes the task, which then cancels and re-parks as above.
+//!
+//! A losing future arm is dropped (cancelled), as in tokio's `select!`: use futures that lose nothing
+//! when dropped (a channel's `recv()` gives a taken value back; `accept()` does too).
+//!
 //! # Cancellation
-//! Dropping a parked `Select` first CASes its state WAITING -> CANCELLED so no channel can fire it any
+//! Dropping a parked select first CASes its state WAITING -> CANCELLED so no channel can fire it any
 //! more, then withdraws every sudog. If a case had already fired, the CAS fails and that case is
 //! settled as if it had been polled: a send stays sent; a receive's value goes back to its channel
 //! (`HChan::give_back`), so nothing is lost.
 //!
 //! # Differences from Go
 //! - Go's selecting G blocks inside `selectgo`; here pass 3 runs on the poll after the wake, and a
-//!   `Select` may also be dropped while parked (see above).
-//! - Go keeps `pollorder`/`lockorder` on the stack; so do we, as const-generic arrays, so a select that
-//!   does not park allocates nothing. Parking allocates the shared `SelectWaiter`.
+//!   select may also be dropped while parked (see above).
+//! - Go keeps `pollorder`/`lockorder` on the stack; `select!` does too, as const-generic arrays, so a
+//!   select that does not park allocates nothing. Parking allocates the shared `SelectWaiter`.
+//!   `chan::Select` keeps them in `Vec`s.
+//! - Go sorts `lockorder` with a heap sort seeded by `pollorder`; here a stable sort of `pollorder`.
+//!   Either way, cases of one channel are locked once and queued in a random order.
 //! - Go's select on a closed channel's send case panics; here the arm gets the value back.
+//! - Go has no future arms, and a losing send's value is just a copy there; here `send_from` leaves an
+//!   unsent value in the caller's slot (and `chan::Select` hands it back).
 //! - The cases must be `Send` (the macro's future is typically spawned), so element types must be too.
 //! - Under loom, `pollorder` is the identity: loom needs every run of a model to be reproducible.
 
@@ -59,19 +93,22 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::chan::{
-    Chan, Dir, Locked, Receiver, SendError, Sender, TryRecvError, TrySendError, Waiter, WakeList,
-};
-use crate::sched::coop::poll_preempt;
-use crate::sched::g::{set_waitreason, WaitReason};
+use crate::chan::{Chan, Dir, Locked, SendError, TryRecvError, TrySendError, Waiter, WakeList};
 use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::loom::sync::{Arc, Mutex};
 
+mod arms;
+mod dynamic;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod selectgo;
 #[cfg(all(test, not(loom)))]
 mod tests;
 mod walk;
+
+pub use arms::{AsReceiver, AsSender, FutArm, FutCase, SendFromCase};
+pub use dynamic::{Select, SelectRecv, SelectSend, SelectWait};
+use selectgo::{Engine, Scratch, Won};
 
 const WAITING: usize = 0;
 const CANCELLED: usize = 1;
@@ -151,6 +188,11 @@ impl SelectWaiter {
 /// One case of a select (Go's `scase`), type-erased so cases of different element types sit in one
 /// array. Implemented by `RecvCase` and `SendCase`; the macro is the only intended caller.
 pub trait Case<'a> {
+    /// A case on no channel (Go's nil channel), skipped by the engine: none of the methods below is
+    /// called on it. Only asked while the case has no sudog parked.
+    fn is_nil(&self) -> bool {
+        false
+    }
     /// The channel's identity, which is also its place in the lock order.
     fn chan_id(&self) -> usize;
     /// Lock this case's channel.
@@ -167,17 +209,27 @@ pub trait Case<'a> {
 
 /// `recv(rx) -> v`.
 pub struct RecvCase<'a, T> {
-    chan: &'a Chan<T>,
+    /// `None`: a nil channel.
+    chan: Option<&'a Chan<T>>,
     key: Option<usize>,
     out: Option<Option<T>>,
 }
 
 impl<'a, T> RecvCase<'a, T> {
-    pub fn new(rx: &'a Receiver<T>) -> Self {
+    /// `rx`: a `Receiver`, or an `Option` of one (`None` is a nil channel).
+    pub fn new<R: AsReceiver<T> + ?Sized>(rx: &'a R) -> Self {
         RecvCase {
-            chan: rx.chan(),
+            chan: rx.as_receiver().and_then(|rx| rx.raw_chan()),
             key: None,
             out: None,
+        }
+    }
+
+    /// The channel; the engine never reaches a nil case's channel.
+    fn ch(&self) -> &'a Chan<T> {
+        match self.chan {
+            Some(chan) => chan,
+            None => panic!("select: the channel of a nil case"),
         }
     }
 
@@ -188,16 +240,20 @@ impl<'a, T> RecvCase<'a, T> {
 }
 
 impl<'a, T> Case<'a> for RecvCase<'a, T> {
+    fn is_nil(&self) -> bool {
+        self.chan.is_none()
+    }
+
     fn chan_id(&self) -> usize {
-        self.chan.id()
+        self.ch().id()
     }
 
     fn lock(&self) -> Locked<'a> {
-        self.chan.lock()
+        self.ch().lock()
     }
 
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool {
-        match self.chan.with(locked, |h| h.recv(wake)) {
+        match self.ch().with(locked, |h| h.recv(wake)) {
             Ok(v) => self.out = Some(Some(v)),
             Err(TryRecvError::Closed) => self.out = Some(None),
             Err(TryRecvError::Empty) => return false,
@@ -210,14 +266,14 @@ impl<'a, T> Case<'a> for RecvCase<'a, T> {
             sel: sel.clone(),
             case: index,
         };
-        self.key = Some(self.chan.with(locked, |h| h.park_recv(waiter)));
+        self.key = Some(self.ch().with(locked, |h| h.park_recv(waiter)));
     }
 
     fn unpark(&mut self, fired: bool, keep: bool, wake: &mut WakeList) {
         let Some(key) = self.key.take() else { return };
         let retired = {
-            let l = self.chan.lock();
-            self.chan.with(&l, |h| {
+            let l = self.ch().lock();
+            self.ch().with(&l, |h| {
                 let mut r = h.retire(key, Dir::Recv);
                 debug_assert!(
                     fired || r.elem.is_none(),
@@ -244,18 +300,22 @@ impl<'a, T> Case<'a> for RecvCase<'a, T> {
 
 /// `send(tx, value) -> res`.
 pub struct SendCase<'a, T> {
-    chan: &'a Chan<T>,
-    /// The value while it is not parked in a sudog (and after a losing case got it back).
+    /// `None`: a nil channel.
+    chan: Option<&'a Chan<T>>,
+    /// The value while it is not parked in a sudog (and after a losing case got it back). `None`
+    /// while not parked: nothing to send (a `send_from` arm with an empty slot), so the case is nil.
     value: Option<T>,
     key: Option<usize>,
     out: Option<Result<(), SendError<T>>>,
 }
 
 impl<'a, T> SendCase<'a, T> {
-    pub fn new(tx: &'a Sender<T>, value: T) -> Self {
+    /// `tx`: a `Sender`, or an `Option` of one (`None` is a nil channel). `value: None` is a case
+    /// with nothing to send, which is off like a nil channel.
+    pub fn new<S: AsSender<T> + ?Sized>(tx: &'a S, value: Option<T>) -> Self {
         SendCase {
-            chan: tx.chan(),
-            value: Some(value),
+            chan: tx.as_sender().and_then(|tx| tx.raw_chan()),
+            value,
             key: None,
             out: None,
         }
@@ -265,22 +325,40 @@ impl<'a, T> SendCase<'a, T> {
     pub fn take_fired(&mut self) -> Option<Result<(), SendError<T>>> {
         self.out.take()
     }
+
+    /// The value, if it was not sent (the case lost, never ran, or was withdrawn); `None` while it is
+    /// parked in a sudog.
+    pub fn take_unsent(&mut self) -> Option<T> {
+        self.value.take()
+    }
+
+    /// The channel; the engine never reaches a nil case's channel.
+    fn ch(&self) -> &'a Chan<T> {
+        match self.chan {
+            Some(chan) => chan,
+            None => panic!("select: the channel of a nil case"),
+        }
+    }
 }
 
 impl<'a, T> Case<'a> for SendCase<'a, T> {
+    fn is_nil(&self) -> bool {
+        self.chan.is_none() || self.value.is_none()
+    }
+
     fn chan_id(&self) -> usize {
-        self.chan.id()
+        self.ch().id()
     }
 
     fn lock(&self) -> Locked<'a> {
-        self.chan.lock()
+        self.ch().lock()
     }
 
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool {
         let Some(v) = self.value.take() else {
             panic!("select: send case without a value")
         };
-        match self.chan.with(locked, |h| h.send(v, wake)) {
+        match self.ch().with(locked, |h| h.send(v, wake)) {
             Ok(()) => self.out = Some(Ok(())),
             Err(TrySendError::Closed(v)) => self.out = Some(Err(SendError(v))),
             Err(TrySendError::Full(v)) => {
@@ -299,14 +377,14 @@ impl<'a, T> Case<'a> for SendCase<'a, T> {
             sel: sel.clone(),
             case: index,
         };
-        self.key = Some(self.chan.with(locked, |h| h.park_send(v, waiter)));
+        self.key = Some(self.ch().with(locked, |h| h.park_send(v, waiter)));
     }
 
     fn unpark(&mut self, fired: bool, _keep: bool, _wake: &mut WakeList) {
         let Some(key) = self.key.take() else { return };
         let r = {
-            let l = self.chan.lock();
-            self.chan.with(&l, |h| h.retire(key, Dir::Send))
+            let l = self.ch().lock();
+            self.ch().with(&l, |h| h.retire(key, Dir::Send))
         };
         debug_assert!(
             !(fired && r.withdrawn),
@@ -333,168 +411,78 @@ pub fn case<'s, 'a, C: Case<'a> + Send + 's>(c: &'s mut C) -> &'s mut (dyn Case<
     c
 }
 
-/// The select future: passes 1 and 2 on its first poll, pass 3 once a case has fired. Its output is
-/// `()`; the fired case holds the result (`take_fired`).
+/// Coerce a future arm to the trait object the engine takes (used by the macro).
+pub fn fut_arm<'s, A: FutArm + Send + 's>(a: &'s mut A) -> &'s mut (dyn FutArm + Send + 's) {
+    a
+}
+
+/// The future of a `select!` without `default`: `N` channel cases and `F` future arms. Its output is
+/// `()`; the arm that won holds the result (`take_fired`).
 #[must_use = "futures do nothing unless polled"]
-pub struct Select<'s, 'a, const N: usize> {
+pub struct SelectFuture<'s, 'a, const N: usize, const F: usize> {
     cases: [&'s mut (dyn Case<'a> + Send + 's); N],
-    /// Set while parked (after pass 2, before pass 3).
-    parked: Option<Arc<SelectWaiter>>,
-    done: bool,
+    futs: [&'s mut (dyn FutArm + Send + 's); F],
+    engine: Engine,
 }
 
 /// A select without `default`.
-pub fn select<'s, 'a, const N: usize>(
+pub fn select<'s, 'a, const N: usize, const F: usize>(
     cases: [&'s mut (dyn Case<'a> + Send + 's); N],
-) -> Select<'s, 'a, N> {
-    Select {
+    futs: [&'s mut (dyn FutArm + Send + 's); F],
+) -> SelectFuture<'s, 'a, N, F> {
+    SelectFuture {
         cases,
-        parked: None,
-        done: false,
+        futs,
+        engine: Engine::new(),
     }
 }
 
-/// A select with `default`: passes 1 only. Returns whether a case fired.
+/// A select with `default`: pass 1 only. Returns whether a case fired.
 pub fn try_select<'s, 'a, const N: usize>(
     mut cases: [&'s mut (dyn Case<'a> + Send + 's); N],
 ) -> bool {
-    matches!(selectgo(&mut cases, None), Polled::Fired)
-}
-
-enum Polled {
-    Fired,
-    NotReady,
-    Parked(Arc<SelectWaiter>),
-}
-
-/// Passes 1 and 2 of Go's `selectgo`, under the locks of all the cases' channels. With `park`, a select
-/// that finds nothing ready parks a sudog per case; without it (`default`), it just reports that.
-fn selectgo<'a, const N: usize>(
-    cases: &mut [&mut (dyn Case<'a> + Send + '_); N],
-    park: Option<&Waker>,
-) -> Polled {
-    let pollorder = pollorder::<N>();
-    let mut lockorder: [usize; N] = std::array::from_fn(|i| i);
-    lockorder.sort_unstable_by_key(|&i| cases[i].chan_id());
-
-    // sellock: each distinct channel once, in address order. `lock_of[case]` indexes its lock.
+    let (mut poll, mut lock, mut lock_of) = ([0; N], [0; N], [0; N]);
     let mut locks: [Option<Locked<'a>>; N] = std::array::from_fn(|_| None);
-    let mut lock_of = [0usize; N];
-    let mut last: Option<(usize, usize)> = None; // (channel id, index in `locks`)
-    for (pos, &i) in lockorder.iter().enumerate() {
-        let id = cases[i].chan_id();
-        lock_of[i] = match last {
-            Some((prev, at)) if prev == id => at,
-            _ => {
-                locks[pos] = Some(cases[i].lock());
-                last = Some((id, pos));
-                pos
-            }
-        };
-    }
-    let locked = |i: usize| match &locks[lock_of[i]] {
-        Some(l) => l,
-        None => panic!("select: case {i} has no lock"),
+    let mut scratch = Scratch {
+        pollorder: &mut poll,
+        lockorder: &mut lock,
+        lock_of: &mut lock_of,
+        locks: &mut locks,
     };
-
-    let mut wake = WakeList::new();
-    let mut out = Polled::NotReady;
-    for &i in &pollorder {
-        if cases[i].try_fire(locked(i), &mut wake) {
-            out = Polled::Fired;
-            break;
-        }
-    }
-    if let (Polled::NotReady, Some(waker)) = (&out, park) {
-        let sel = Arc::new(SelectWaiter::new(waker.clone()));
-        for &i in &lockorder {
-            cases[i].park(locked(i), &sel, i);
-        }
-        out = Polled::Parked(sel);
-    }
-    drop(locks); // selunlock
-    wake.wake_all();
-    out
+    selectgo::try_select(&mut cases, &mut scratch).is_some()
 }
 
-/// Pass 3: settle every case once the select has fired (`fired`) or been cancelled.
-fn unpark_all<const N: usize>(
-    cases: &mut [&mut (dyn Case<'_> + Send + '_); N],
-    fired: Option<usize>,
-    keep: bool,
-) {
-    let mut wake = WakeList::new();
-    for (i, c) in cases.iter_mut().enumerate() {
-        c.unpark(fired == Some(i), keep, &mut wake);
-    }
-    wake.wake_all();
-}
-
-/// Go's `pollorder`: a uniformly random permutation of the cases (inside-out Fisher-Yates).
-#[cfg(not(loom))]
-fn pollorder<const N: usize>() -> [usize; N] {
-    let mut order = [0usize; N];
-    for i in 1..N {
-        let j = crate::util::rand::fastrand_n((i + 1) as u32) as usize;
-        order[i] = order[j];
-        order[j] = i;
-    }
-    order
-}
-
-#[cfg(loom)]
-fn pollorder<const N: usize>() -> [usize; N] {
-    std::array::from_fn(|i| i)
-}
-
-impl<const N: usize> Future for Select<'_, '_, N> {
+impl<const N: usize, const F: usize> Future for SelectFuture<'_, '_, N, F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.done {
-            return Poll::Ready(());
-        }
-        if poll_preempt(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let fired = match &this.parked {
-            None => match selectgo(&mut this.cases, Some(cx.waker())) {
-                Polled::Fired => {
-                    this.done = true;
-                    return Poll::Ready(());
-                }
-                Polled::Parked(sel) => {
-                    this.parked = Some(sel);
-                    None
-                }
-                Polled::NotReady => panic!("select: a parking select did not park"),
-            },
-            Some(sel) => sel.poll_fired(cx.waker()),
+        let (mut poll, mut lock, mut lock_of) = ([0; N], [0; N], [0; N]);
+        let mut locks: [Option<Locked<'_>>; N] = std::array::from_fn(|_| None);
+        let mut scratch = Scratch {
+            pollorder: &mut poll,
+            lockorder: &mut lock,
+            lock_of: &mut lock_of,
+            locks: &mut locks,
         };
-        if let Some(i) = fired {
-            this.parked = None;
-            this.done = true;
-            unpark_all(&mut this.cases, Some(i), true);
-            return Poll::Ready(());
-        }
-        set_waitreason(WaitReason::Select);
-        Poll::Pending
+        this.engine
+            .poll(&mut this.cases, &mut this.futs, &mut scratch, cx)
+            .map(|_: Won| ())
     }
 }
 
-impl<const N: usize> Drop for Select<'_, '_, N> {
+impl<const N: usize, const F: usize> Drop for SelectFuture<'_, '_, N, F> {
     fn drop(&mut self) {
-        if let Some(sel) = self.parked.take() {
-            let fired = sel.cancel();
-            unpark_all(&mut self.cases, fired, false);
-        }
+        self.engine.cancel(&mut self.cases, false);
     }
 }
 
 /// What the macro expansion names. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::{case, select, try_select, Case, RecvCase, Select, SelectWaiter, SendCase};
+    pub use super::{
+        case, fut_arm, select, try_select, Case, FutArm, FutCase, RecvCase, SelectFuture,
+        SelectWaiter, SendCase, SendFromCase,
+    };
     pub use crate::chan::{Locked, WakeList};
 }

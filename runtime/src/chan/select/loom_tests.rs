@@ -182,3 +182,89 @@ fn select_loom_two_senders_fire_a_parked_select_once() {
         t2.join().unwrap();
     });
 }
+
+#[test]
+fn select_loom_future_arm_races_a_channel_case() {
+    // The future arm is another channel's receive. Both senders run while the select is parked: the
+    // future may complete (its receive handed a value) while the channel case fires. Whichever wins,
+    // the other value must still be there: a fired channel case wins (the futures are only polled
+    // after a successful cancel), and the dropped recv() future gives its value back.
+    for cap in [0, 1] {
+        loom::model(move || {
+            let (ta, ra) = channel::<u32>(cap);
+            let (tb, rb) = channel::<u32>(cap);
+            let t1 = thread::spawn(move || block_on(ta.send(1)).unwrap());
+            let t2 = thread::spawn(move || block_on(tb.send(2)).unwrap());
+            let first = block_on(async {
+                crate::select! {
+                    recv(ra) -> v => v,
+                    fut(rb.recv()) -> v => v,
+                }
+            });
+            let second = match first {
+                Some(1) => block_on(rb.recv()),
+                Some(2) => block_on(ra.recv()),
+                other => panic!("select got {other:?}"),
+            };
+            assert_eq!(first.unwrap() + second.unwrap(), 3);
+            t1.join().unwrap();
+            t2.join().unwrap();
+            ra.chan().check_invariants();
+            rb.chan().check_invariants();
+        });
+    }
+}
+
+#[test]
+fn select_loom_nil_case_is_skipped() {
+    // A nil case takes no lock and never parks; the live case beside it is fired by a sender.
+    loom::model(|| {
+        let (ta, ra) = channel::<u32>(0);
+        let nil = crate::chan::Receiver::<u32>::nil();
+        let t = thread::spawn(move || block_on(ta.send(1)).unwrap());
+        let got = block_on(async {
+            crate::select! {
+                recv(nil) -> _ => panic!("a nil case fired"),
+                recv(ra) -> v => v,
+            }
+        });
+        assert_eq!(got, Some(1));
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn select_loom_dynamic_select_fires_once() {
+    // chan::Select over two receives, one sender each: one case fires, the other value stays.
+    loom::model(|| {
+        let (ta, ra) = channel::<u32>(0);
+        let (tb, rb) = channel::<u32>(1);
+        let t1 = thread::spawn(move || block_on(ta.send(1)).unwrap());
+        let t2 = thread::spawn(move || tb.try_send(2).unwrap());
+        let first = {
+            let mut sel = crate::chan::Select::new();
+            let a = sel.recv(&ra);
+            let b = sel.recv(&rb);
+            let i = block_on(sel.wait());
+            let (ha, hb) = (a.received(), b.received());
+            match i {
+                0 => {
+                    assert!(hb.is_none());
+                    ha
+                }
+                _ => {
+                    assert!(ha.is_none());
+                    hb
+                }
+            }
+        };
+        let second = match first {
+            Some(Some(1)) => block_on(rb.recv()),
+            Some(Some(2)) => block_on(ra.recv()),
+            other => panic!("select got {other:?}"),
+        };
+        assert_eq!(first.flatten().unwrap() + second.unwrap(), 3);
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+}

@@ -31,6 +31,7 @@ pub enum WaitReason {
     ChanReceiveNilChan,
     Syscall,
     JoinWait,
+    ChanSendNilChan,
 }
 
 impl WaitReason {
@@ -52,13 +53,14 @@ impl WaitReason {
             WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
             WaitReason::Syscall => "syscall",
             WaitReason::JoinWait => "join",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
         }
     }
 
     /// The reason with this byte (`None` for an unknown one); the G header and the tracer keep
     /// the byte.
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 15] = [
+        const ALL: [WaitReason; 16] = [
             WaitReason::None,
             WaitReason::ChanReceive,
             WaitReason::ChanSend,
@@ -74,6 +76,7 @@ impl WaitReason {
             WaitReason::ChanReceiveNilChan,
             WaitReason::Syscall,
             WaitReason::JoinWait,
+            WaitReason::ChanSendNilChan,
         ];
         ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
     }
