@@ -10,9 +10,9 @@
 //! - A receive yields `Option<T>`: Go's zero value plus `ok == false` on a closed channel is `None`.
 //! - A send on a closed channel returns the value (`Err(SendError(v))`) instead of panicking, so Go's
 //!   `testPanic(always, ...)` cases check for that error.
-//! - Nil channels do not exist yet: the tests that need them live in tests/pending/ (moved in when
-//!   nil channels land); `select.go` here uses a channel nobody else holds in place of `nil`, which
-//!   is never ready either — for a send on a cap-0 channel without receivers, exactly nil's behaviour.
+//! - The nil-channel versions are in their own files (go_select_nil.rs, go_select3_nil.rs);
+//!   `select.go` here uses a channel nobody else holds in place of `nil`, which is never ready
+//!   either — for a send on a cap-0 channel without receivers, exactly nil's behaviour.
 //! - Go's programs run to completion once; message counts are kept or reduced (said where) so every
 //!   test ends in seconds on a loaded 2-core machine.
 //! - The one Go program left out is `select5.go`, which is a generator of programs, not a test; the
@@ -235,8 +235,8 @@ where
 /// (each value computed by `GetValue`, which Go evaluates for every case on every iteration) and a
 /// default, disabling a case once it has sent (Go: `a = nil`). Go expects 2 sends, the two values
 /// OR-ing to 3, then `Send(a, nil)` = 1, and `GetValue` called 10 times in all.
-/// Difference: no nil channels yet, so a disabled case is a fresh unbuffered channel nobody
-/// receives from (never ready, like nil). tests/pending/go_select_nil.rs is the nil version.
+/// Here a disabled case is a fresh unbuffered channel nobody receives from (never ready, like
+/// nil); go_select_nil.rs is the version with nil channels.
 #[test]
 fn select_simple_send_loop_matches_go_counts() {
     rt(1).block_on(async {
@@ -311,7 +311,7 @@ macro_rules! test_block {
 
 /// Port of test/chan/select3.go: "Tests verifying the semantics of the select statement for basic
 /// empty/non-empty cases" — the whole block/proceed table except the nil-channel rows (those are in
-/// tests/pending/go_select3_nil.rs until nil channels exist). Go's `testPanic(always, ...)` for a send
+/// go_select3_nil.rs). Go's `testPanic(always, ...)` for a send
 /// on a closed channel becomes "returns the value in `SendError`"; that such a send never blocks is
 /// checked too. A blocked G is left parked, as Go leaves its goroutine; the runtime drops it at exit.
 #[test]

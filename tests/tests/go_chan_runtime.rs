@@ -11,8 +11,8 @@
 //!   model being lenient in tests; here they are atomics.
 //! - Counts Go runs in long mode are reduced (said where) to keep each test to seconds on a loaded
 //!   2-core machine; `testing.Short()` values are used where Go has them, or more.
-//! - Tests that need nil channels or the fix for the same-channel bias (`TestPseudoRandomSend`) are
-//!   in tests/pending/ until those land. `TestSelectStress` uses a channel nobody else holds where Go
+//! - `TestPseudoRandomSend` is in go_pseudo_random_send.rs, `TestSelectStress` with nil channels in
+//!   go_select_stress_nil.rs. `TestSelectStress` here uses a channel nobody else holds where Go
 //!   sets a case's channel to nil (never ready, like nil). `TestShrinkStackDuringBlockedSend` is
 //!   left out: gort's Gs are futures without stacks to shrink. The benchmarks are left out.
 

@@ -1,6 +1,5 @@
 //! Port of golang/go test/chan/select.go ("Test simple select") with nil channels, as Go writes it.
-//! tests/tests/go_chan.rs has the version that stands in a never-ready channel for nil. Pending:
-//! needs nil channels (see tests/pending/README.md).
+//! tests/tests/go_chan.rs has the version that stands in a never-ready channel for nil.
 //!
 //! Copyright 2009 The Go Authors. All rights reserved. Use of this source code is governed by a
 //! BSD-style license that can be found in tests/LICENSE-GO. (The port follows Go's structure; the

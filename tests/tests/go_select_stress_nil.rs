@@ -1,7 +1,6 @@
 //! Port of golang/go src/runtime/chan_test.go TestSelectStress with nil channels as Go writes it
 //! (`c1[k] = nil` once a case has done its N operations). tests/tests/go_chan_runtime.rs has the
-//! version that stands in a never-ready channel for nil. Pending: needs nil channels (see
-//! tests/pending/README.md). Go's N = 100 000 (10 000 short) on GOMAXPROCS(10); N = 5 000 on 4 Ps.
+//! version that stands in a never-ready channel for nil. Go's N = 100 000 (10 000 short) on GOMAXPROCS(10); N = 5 000 on 4 Ps.
 //!
 //! Copyright 2009 The Go Authors. All rights reserved. Use of this source code is governed by a
 //! BSD-style license that can be found in tests/LICENSE-GO. (The port follows Go's structure; the

@@ -1,7 +1,7 @@
 //! Port of golang/go src/runtime/chan_test.go TestPseudoRandomSend: a select with two send cases on
 //! the *same* channel (values 1 and 0) must pick each pseudo-randomly, parked (cap 0) or not (cap
-//! n). Pending: gort's select, parked on two cases of one channel, today always serves the first
-//! (see tests/pending/README.md); this is the test that shows it.
+//! n). Before the fix (a stable sort of the poll order by channel), gort's select parked on two cases
+//! of one channel always served the first; this test showed it ("0 zeros and 100 ones").
 //!
 //! Copyright 2009 The Go Authors. All rights reserved. Use of this source code is governed by a
 //! BSD-style license that can be found in tests/LICENSE-GO. (The port follows Go's structure; the

@@ -1,6 +1,6 @@
 //! Port of the nil-channel rows of golang/go test/chan/select3.go ("Tests verifying the semantics of
 //! the select statement for basic empty/non-empty cases"); the other rows are in
-//! tests/tests/go_chan.rs. Pending: needs nil channels (see tests/pending/README.md).
+//! tests/tests/go_chan.rs.
 //!
 //! Copyright 2010 The Go Authors. All rights reserved. Use of this source code is governed by a
 //! BSD-style license that can be found in tests/LICENSE-GO. (The port follows Go's structure; the
