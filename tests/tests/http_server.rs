@@ -578,6 +578,19 @@ fn child_http_server_process() {
     std::process::exit(i32::from(code));
 }
 
+/// Kills the child server if the test fails before the child is reaped, so a failed run leaves no
+/// process behind.
+struct KillOnPanic(Option<libc::pid_t>);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if let (Some(pid), true) = (self.0, std::thread::panicking()) {
+            // SAFETY: kill(2) on our own unreaped child's pid (so not reused) touches no memory.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
 #[test]
 fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let exe = std::env::current_exe().expect("test binary path");
@@ -595,6 +608,7 @@ fn sigterm_finishes_in_flight_requests_and_exits_0() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the server process");
+    let mut reaper = KillOnPanic(Some(child.id() as libc::pid_t));
     let stdout = child.stdout.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -715,6 +729,7 @@ fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
+            reaper.0 = None; // reaped: the pid may be reused from here on
             break s;
         }
         if Instant::now() > deadline {
