@@ -26,6 +26,7 @@ pub mod chan;
 pub use chan::select::__private;
 
 // Around the scheduler.
+pub mod debug;
 pub mod signal;
 pub mod time;
 pub mod trace;
@@ -39,7 +40,7 @@ pub mod net;
 pub mod context;
 pub mod sync;
 
-pub use sched::boot::{go, run, Builder, Runtime};
+pub use sched::boot::{go, run, Builder, Go, Runtime};
 pub use sched::coop::{coop, yield_now, Coop, YieldNow};
 pub use sched::g::{JoinError, JoinHandle, WaitReason};
 pub use sched::getg::{current_g, current_p};
