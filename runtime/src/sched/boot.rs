@@ -6,6 +6,11 @@
 //! and wait for the main G to finish. No M exists until there is work, as in Go, where Ms are created
 //! on demand by `startm`.
 //!
+//! `newproc` records what a goroutine dump shows (`Spawn`): the spawn site (Go's `gp.gopc`, here the
+//! `#[track_caller]` location of `go`), the parent G (`gp.parentGoid`), a name ([`Go`], the builder
+//! for named Gs) and whether the G is the runtime's own (Go's `isSystemGoroutine`). `block_on`'s
+//! main G is named `main` and marked as the root that `checkdead` looks for.
+//!
 //! Dropping the runtime is the process exit: every M leaves its loop and is joined, sysmon stops, and
 //! every G that has not finished is dropped (its destructors run) — Go simply exits the process, but a
 //! library cannot, and a runtime created and dropped in a loop must leave nothing behind.

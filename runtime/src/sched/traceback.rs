@@ -89,11 +89,15 @@ fn status_words(h: &Header) -> &'static str {
 
 /// Go's `goroutineheader`: `goroutine 18 [chan send, 2 minutes]:`.
 pub(crate) fn goroutine_header(sched: &Sched, h: &Header) -> String {
+    goroutine_header_at(h, (sched.nanotime() / 1_000_000_000) as u32 + 1)
+}
+
+/// [`goroutine_header`] at `now` on the coarse clock (seconds since start, plus one).
+fn goroutine_header_at(h: &Header, now: u32) -> String {
     let mut s = format!("goroutine {} [{}", h.id, status_words(h));
     let st = h.status.load(Ordering::Relaxed);
     let since = h.waitsince.load(Ordering::Relaxed);
     if (st == status::WAITING || st == status::SYSCALL) && since != 0 {
-        let now = (sched.nanotime() / 1_000_000_000) as u32 + 1;
         let minutes = now.saturating_sub(since) / 60;
         if minutes >= 1 {
             // Go's words exactly, "1 minutes" included.
@@ -220,5 +224,38 @@ mod tests {
         assert_eq!(Level::parse("1"), Some(Level::All));
         assert_eq!(Level::parse("system"), Some(Level::System));
         assert_eq!(Level::parse("verbose"), None);
+    }
+
+    #[test]
+    fn the_header_has_go_words_and_minutes_only_from_one_minute_on() {
+        let sched = Sched::new_for_test();
+        let origin = crate::sched::g::Origin::here();
+        let (q, j, reg) = crate::sched::g::GRef::new(async {}, 17, sched.clone(), origin);
+        let h = q.header();
+        assert_eq!(goroutine_header_at(h, 100), "goroutine 17 [runnable]:");
+        h.status.store(status::WAITING, Ordering::Relaxed);
+        h.waitreason
+            .store(WaitReason::ChanReceive as u8, Ordering::Relaxed);
+        h.waitsince.store(10, Ordering::Relaxed);
+        assert_eq!(goroutine_header_at(h, 69), "goroutine 17 [chan receive]:");
+        assert_eq!(
+            goroutine_header_at(h, 70),
+            "goroutine 17 [chan receive, 1 minutes]:"
+        );
+        assert_eq!(
+            goroutine_header_at(h, 135),
+            "goroutine 17 [chan receive, 2 minutes]:"
+        );
+        // A parked future that gave no reason: Go's status word.
+        h.waitreason.store(0, Ordering::Relaxed);
+        assert_eq!(goroutine_header_at(h, 11), "goroutine 17 [waiting]:");
+        let mut block = String::new();
+        format_g(&mut block, &sched, h);
+        assert!(
+            block.ends_with(&format!("created by {}\n", h.site)),
+            "no parent, no 'in goroutine': {block}"
+        );
+        // Free the G by hand (no M ever runs it): registry, queue and handle references.
+        drop((q, j, reg));
     }
 }
