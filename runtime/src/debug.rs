@@ -20,8 +20,6 @@
 //! background job), so a host program's own handler wins.
 //! Go prints the stacks of the signalled thread; a future has none (see `sched/traceback.rs`).
 
-use std::sync::{Mutex, Once};
-
 use crate::sched::Sched;
 use crate::util::loom::sync::Arc;
 
@@ -68,7 +66,7 @@ fn dump_all(system: bool) -> String {
 }
 
 #[cfg(not(loom))]
-static RUNTIMES: Mutex<Vec<std::sync::Weak<Sched>>> = Mutex::new(Vec::new());
+static RUNTIMES: std::sync::Mutex<Vec<std::sync::Weak<Sched>>> = std::sync::Mutex::new(Vec::new());
 
 #[cfg(not(loom))]
 fn runtimes() -> Vec<Arc<Sched>> {
@@ -90,7 +88,7 @@ pub(crate) fn register(_sched: &Arc<Sched>) {
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(_sched));
         drop(all);
-        static ONCE: Once = Once::new();
+        static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
             install_panic_hook();
             #[cfg(not(miri))]
@@ -100,6 +98,7 @@ pub(crate) fn register(_sched: &Arc<Sched>) {
 }
 
 /// Compose with the current hook: name the G, then let the previous hook report the panic.
+#[cfg(not(loom))]
 fn install_panic_hook() {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

@@ -322,6 +322,31 @@ impl Drop for CtrlC {
     }
 }
 
+/// Reading Gs alive in the process (0 or 1, briefly 2 while a dropped runtime's winds down).
+static READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Is a reading G alive? Then an M about to block in the netpoller with no timer may be waiting
+/// only for it, and asks `checkdead` first (a cheap filter for that question).
+pub(crate) fn reader_alive() -> bool {
+    READERS.load(Ordering::Relaxed) > 0
+}
+
+/// Counts a reading G in `READERS` for as long as its future lives.
+struct Alive;
+
+impl Alive {
+    fn new() -> Alive {
+        READERS.fetch_add(1, Ordering::Relaxed);
+        Alive
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        READERS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Marks the reader gone however its G ends (returned, dropped with its runtime, or dropped before
 /// it ever ran), so the next `notify` starts a new one.
 struct Running {
@@ -341,6 +366,7 @@ impl Drop for Running {
 /// Go's `signal.loop` goroutine: read signal numbers from the pipe (through the netpoller) and fan
 /// them out. Exits when no listener is left. `pipe` is this G's own duplicate of the read end.
 async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) {
+    let _alive = Alive::new();
     let Some(sched) = crate::sched::boot::current() else {
         return;
     };

@@ -123,6 +123,18 @@ impl AllGs {
         self.live.load(Ordering::Relaxed)
     }
 
+    /// Does `f` hold for every live G? Stops at the first that fails (`checkdead`: one G that may
+    /// still be woken settles the question).
+    pub(crate) fn all(&self, mut f: impl FnMut(&Header) -> bool) -> bool {
+        for s in self.shards.iter() {
+            let shard = crate::util::loom::lock(s);
+            if !shard.gs.iter().all(|(_, g)| f(g.header())) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Call `f` on every live G, a shard at a time (for scheddetail; never on a hot path).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
         for s in self.shards.iter() {

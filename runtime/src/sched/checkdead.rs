@@ -63,16 +63,14 @@ pub(crate) fn checkdead(sched: &Sched, l: &Locked, me_idle: bool) {
     }
     // 1, 5 and 6. Every user G parked on a gort primitive, one of them a `block_on`'s main G.
     let mut root = false;
-    let mut provable = true;
-    sched.allgs.for_each(|h| {
-        if h.gflags & gflags::SYSTEM != 0 || !provable {
-            return;
+    let provable = sched.allgs.all(|h| {
+        if h.gflags & gflags::SYSTEM != 0 {
+            return true;
         }
         root |= h.gflags & gflags::ROOT != 0;
-        let stuck = h.is_parked()
+        h.is_parked()
             && h.status.load(Ordering::Relaxed) == status::WAITING
-            && stuck_on_gort(WaitReason::from_u8(h.waitreason.load(Ordering::Relaxed)));
-        provable &= stuck;
+            && stuck_on_gort(WaitReason::from_u8(h.waitreason.load(Ordering::Relaxed)))
     });
     if !provable || !root {
         return;

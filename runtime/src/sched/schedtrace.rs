@@ -229,6 +229,26 @@ mod tests {
     }
 
     #[test]
+    fn scheddetail_g_lines_name_the_spawn_site_and_the_name() {
+        let sched = Sched::new_for_test();
+        let mut origin = crate::sched::g::Origin::here();
+        origin.gflags = crate::sched::g::gflags::NAMED;
+        let (q, j, reg) = crate::sched::g::GRef::new(async {}, 5, sched.clone(), origin);
+        sched.allgs.set_name(5, "acceptor".into());
+        sched.allgs.insert(reg).ok().expect("registry open");
+        let detail = format_schedtrace(&sched, true);
+        let want = format!(
+            "  G5: status=1() m=-1 lockedm=-1 created={} name=\"acceptor\"\n",
+            origin.site
+        );
+        assert!(detail.contains(&want), "{want:?} in {detail}");
+        for g in sched.allgs.close_and_drain() {
+            g.shutdown();
+        }
+        drop((q, j));
+    }
+
+    #[test]
     fn sched_line_has_go_fields_in_go_order() {
         let sched = Sched::new_for_test();
         let line = format_schedtrace(&sched, false);
