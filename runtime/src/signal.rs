@@ -436,6 +436,9 @@ async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) 
             }
             let r = pd.poll_wait(netpoll::Direction::Read, cx);
             parked = r.is_pending();
+            if parked {
+                crate::sched::g::set_waitreason(crate::sched::g::WaitReason::IoWait);
+            }
             r
         });
         if let Err(e) = wait.await {

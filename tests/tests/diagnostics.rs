@@ -154,6 +154,33 @@ fn gorttraceback_none_prints_the_message_without_goroutines() {
     assert!(!err.contains("goroutine 1 ["), "{err}");
 }
 
+#[test]
+fn the_signal_reader_left_parked_by_a_dropped_listener_does_not_hide_a_deadlock() {
+    // The reader is a system G waiting on its pipe (I/O); nobody listens any more, so it cannot
+    // wake anyone: the main G's wait is still a deadlock, and the dump leaves the reader out.
+    let (code, _, err) = run_case("dropped_listener_deadlock");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with(DEADLOCK), "{err}");
+    assert!(
+        err.contains("goroutine 1 [chan receive]:\nname: main\n"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("signal reader"),
+        "system Gs are not in a crash dump: {err}"
+    );
+    // ... unless GORTTRACEBACK=system asks for them, after the user's Gs.
+    let mut c = child("dropped_listener_deadlock");
+    c.env("GORTTRACEBACK", "system");
+    let (code, _, err) = run_with(c);
+    assert_eq!(code, Some(2), "{err}");
+    let user = err.find("name: main\n").expect("the main G");
+    let system = err
+        .find("[IO wait]:\nname: signal reader (system goroutine)\n")
+        .unwrap_or_else(|| panic!("the reader with GORTTRACEBACK=system: {err}"));
+    assert!(user < system, "{err}");
+}
+
 // ---- and what is not a deadlock ------------------------------------------------------------------
 
 /// Each of these waits ~300 ms on something only the world can end, while another G waits on a
@@ -422,6 +449,15 @@ fn diag_child() {
             unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
             gort::time::sleep(Duration::from_secs(10)).await;
             println!("survived");
+        }),
+        "dropped_listener_deadlock" => gort::run(async {
+            let sigs = gort::signal::notify(&[gort::signal::Signal::User2]);
+            // Let the reader park on its pipe, then drop the receiver without `stop`: the reader
+            // stays parked (it notices at the next signal).
+            gort::time::sleep(Duration::from_millis(50)).await;
+            drop(sigs);
+            let (_tx, rx) = channel::<()>(0);
+            rx.recv().await;
         }),
         other => panic!("unknown {CASE}={other:?}"),
     }

@@ -4,7 +4,9 @@
 //! M is running, no G is runnable and no timer is pending, nothing can ever wake a G again, so it
 //! prints `fatal error: all goroutines are asleep - deadlock!` with every goroutine, and exits 2.
 //! Here the same question is asked when the last M goes idle (`stopm`), or is about to block in the
-//! netpoller with no timer to wake it (`find_runnable`), and answered under `sched.lock`:
+//! netpoller with no timer to wake it (`find_runnable`), and answered under `sched.lock` (an M
+//! blocked in the netpoller with no timer, while only the signal reader can be waiting on I/O,
+//! counts as idle):
 //!
 //! 1. Is a program waiting for this runtime? (The main G of a `block_on` — `gort::run` — is alive.
 //!    A runtime driven only through `Runtime::go` is idle, not dead: its owner may spawn more; and
@@ -45,8 +47,16 @@ pub(crate) fn checkdead(sched: &Sched, l: &Locked, me_idle: bool) {
         return;
     }
     // 2. Every M idle. `nmidle` is written under the lock we hold; an M still being started is
-    //    counted in `mcount` from before its thread exists, so it counts as running.
-    let idle = sched.nmidle.load(Ordering::SeqCst) + usize::from(me_idle);
+    //    counted in `mcount` from before its thread exists, so it counts as running. An M blocked
+    //    in the netpoller with no timer (`lastpoll == 0`, `poll_until == 0`; the caller itself, if
+    //    `me_idle`) while a signal reader lives counts as idle: if no user G waits on I/O (step 5),
+    //    the reader's pipe is all it waits for, and that wakes no one unless someone listens
+    //    (step 4).
+    let in_netpoll = me_idle
+        || (crate::signal::reader_alive()
+            && sched.lastpoll.load(Ordering::SeqCst) == 0
+            && sched.poll_until.load(Ordering::SeqCst) == 0);
+    let idle = sched.nmidle.load(Ordering::SeqCst) + usize::from(in_netpoll);
     if sched.mcount.load(Ordering::SeqCst) > idle {
         return;
     }
