@@ -186,8 +186,16 @@ fn the_signal_reader_left_parked_by_a_dropped_listener_does_not_hide_a_deadlock(
 /// Each of these waits ~300 ms on something only the world can end, while another G waits on a
 /// channel forever; then the main G returns. A false positive would exit 2.
 #[test]
-fn waits_on_a_timer_a_socket_a_signal_a_blocking_section_or_a_foreign_future_are_not_deadlocks() {
-    for case in ["sleep", "accept", "signal", "blocking", "foreign_future"] {
+fn waits_on_a_timer_a_socket_a_signal_a_blocking_section_a_foreign_future_or_another_runtime_are_not_deadlocks(
+) {
+    for case in [
+        "sleep",
+        "accept",
+        "signal",
+        "blocking",
+        "foreign_future",
+        "other_runtime",
+    ] {
         let (code, out, err) = run_case(case);
         assert_eq!(code, Some(0), "{case}: {err}");
         assert!(out.contains("done"), "{case}: {out}");
@@ -459,6 +467,19 @@ fn diag_child() {
             let (_tx, rx) = channel::<()>(0);
             rx.recv().await;
         }),
+        "other_runtime" => {
+            // The main G joins a G of another runtime, which that runtime's Ms finish.
+            let rt2 = gort::Builder::new().procs(1).build().expect("runtime");
+            let h = rt2.go(async {
+                gort::time::sleep(Duration::from_millis(300)).await;
+                5
+            });
+            gort::run(async move {
+                drop(forever());
+                assert_eq!(h.await.expect("joined"), 5);
+                println!("done");
+            });
+        }
         other => panic!("unknown {CASE}={other:?}"),
     }
 }

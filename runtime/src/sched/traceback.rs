@@ -198,6 +198,7 @@ pub(crate) fn g_panicked(h: &Header) {
 
 /// The line the panic hook adds for a panic inside a G: `panic in goroutine 17 "name" (created at
 /// src/main.rs:12:5)`, or None outside a G.
+#[cfg(not(loom))]
 pub(crate) fn panic_line() -> Option<String> {
     let mut line = None;
     crate::sched::getg::with_curg(|h| {
