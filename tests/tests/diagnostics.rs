@@ -290,6 +290,16 @@ fn panicexit_1_dumps_the_g_and_exits_2_as_go_does() {
     // GORTTRACEBACK=single (the default): only the G that panicked.
     assert!(!err.contains("goroutine 1 ["), "{err}");
     assert!(!out.contains("joined"), "{out}");
+    // GORTTRACEBACK=all: the G that panicked first, then every other user G.
+    let mut c = child("panic");
+    c.env("GORTDEBUG", "panicexit=1")
+        .env("GORTTRACEBACK", "all");
+    let (code, _, err) = run_with(c);
+    assert_eq!(code, Some(2), "{err}");
+    let doomed = err.find("goroutine 2 [running]:").expect("the panicking G");
+    // (main is joining the G, or still on its way to park: its status is not asserted)
+    let main = err.find("goroutine 1 [").expect("main");
+    assert!(doomed < main, "{err}");
 }
 
 #[test]
