@@ -291,9 +291,11 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
             // Not if the parent cancelled us meanwhile (the timer would outlive the cancellation).
             if c.core.err().is_none() {
                 let core = c.core.clone();
-                st.timer = Some(crate::time::after_func(deadline - now, move || {
-                    core.cancel(ContextError::DeadlineExceeded)
-                }));
+                st.timer = Some(crate::time::after_func_spawn(
+                    deadline - now,
+                    crate::sched::boot::Spawn::system("context deadline"),
+                    move || core.cancel(ContextError::DeadlineExceeded),
+                ));
             }
         }
     }

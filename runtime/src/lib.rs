@@ -26,6 +26,7 @@ pub mod chan;
 pub use chan::select::__private;
 
 // Around the scheduler.
+pub mod debug;
 pub mod signal;
 pub mod time;
 pub mod trace;
@@ -40,7 +41,7 @@ pub mod process;
 pub mod context;
 pub mod sync;
 
-pub use sched::boot::{go, run, Builder, Runtime};
+pub use sched::boot::{go, run, Builder, Go, Runtime};
 
 /// `#[gort::main]`: run an `async fn main` as the main G of a fresh runtime (`procs = N` sets the
 /// number of Ps). It may return anything `main` may, including a non-`Send`

@@ -11,8 +11,11 @@
 //! - `notify(&[Signal::Interrupt, Signal::Terminate])` returns a `chan::Receiver<Signal>`, usable in
 //!   `select!`. Many listeners may watch the same signal; each gets every delivery.
 //! - The first listener of a signal installs the handler; when the last listener of a signal is gone
-//!   (`stop(&rx)`, or its receiver dropped, which is noticed within `PRUNE_EVERY`), the signal's previous
-//!   disposition is restored, so e.g. Ctrl-C kills the program again.
+//!   (`stop(&rx)`, or its receiver dropped), the signal's previous disposition is restored, so e.g.
+//!   Ctrl-C kills the program again. A dropped receiver is noticed lazily, when the next signal
+//!   arrives: if nobody listens for it any more, the disposition is restored and the signal raised
+//!   again, so it does what it would have done had the listener been stopped. The reading G thus
+//!   parks until a signal arrives instead of waking periodically to look for dropped receivers.
 //! - `ctrl_c().await` waits for one SIGINT.
 //!
 //! Signals are process-wide, runtimes are not: the listener registry and the pipe are global; the
@@ -26,12 +29,8 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use crate::chan::{channel, Receiver, Sender};
-
-/// How often the reading G looks for listeners whose receivers were dropped without `stop`.
-const PRUNE_EVERY: Duration = Duration::from_millis(50);
 
 /// The signals a program can listen for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -192,6 +191,25 @@ fn restore_unwatched(reg: &mut Registry) {
     });
 }
 
+/// Does anyone listen for a signal (a listener whose receiver is alive)? Then a G may be woken by
+/// a signal, and `checkdead` must not call the program deadlocked.
+///
+/// `checkdead` asks with the scheduler's lock held, and the reader delivers (readying Gs, which
+/// may take that lock) with the registry's lock held; so this only tries the registry's lock, and
+/// a registry in use counts as listening: someone is working with signals right now.
+pub(crate) fn listening() -> bool {
+    match REGISTRY.try_lock() {
+        Ok(reg) => reg
+            .as_ref()
+            .is_some_and(|reg| reg.listeners.iter().any(|l| l.tx.has_receivers())),
+        Err(std::sync::TryLockError::Poisoned(p)) => p
+            .into_inner()
+            .as_ref()
+            .is_some_and(|reg| reg.listeners.iter().any(|l| l.tx.has_receivers())),
+        Err(std::sync::TryLockError::WouldBlock) => true,
+    }
+}
+
 /// Drop listeners whose every receiver is gone.
 fn prune(reg: &mut Registry) {
     let before = reg.listeners.len();
@@ -245,6 +263,7 @@ pub fn try_notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
             drop(crate::sched::boot::newproc(
                 &sched,
                 signal_loop(pipe, running),
+                crate::sched::boot::Spawn::system("signal reader"),
             ));
         }
     }
@@ -257,7 +276,13 @@ pub fn stop(rx: &Receiver<Signal>) {
     let mut guard = registry();
     if let Some(reg) = guard.as_mut() {
         reg.listeners.retain(|l| !l.tx.same_channel(rx));
+        prune(reg);
         restore_unwatched(reg);
+        if reg.listeners.is_empty() && reg.reader_running {
+            // Wake the parked reader so it sees there is no one left and exits: a 0 byte is no
+            // signal number, so it delivers nothing.
+            on_signal(0);
+        }
     }
 }
 
@@ -301,6 +326,31 @@ impl Drop for CtrlC {
     }
 }
 
+/// Reading Gs alive in the process (0 or 1, briefly 2 while a dropped runtime's winds down).
+static READERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Is a reading G alive? Then an M about to block in the netpoller with no timer may be waiting
+/// only for it, and asks `checkdead` first (a cheap filter for that question).
+pub(crate) fn reader_alive() -> bool {
+    READERS.load(Ordering::Relaxed) > 0
+}
+
+/// Counts a reading G in `READERS` for as long as its future lives.
+struct Alive;
+
+impl Alive {
+    fn new() -> Alive {
+        READERS.fetch_add(1, Ordering::Relaxed);
+        Alive
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        READERS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Marks the reader gone however its G ends (returned, dropped with its runtime, or dropped before
 /// it ever ran), so the next `notify` starts a new one.
 struct Running {
@@ -320,6 +370,7 @@ impl Drop for Running {
 /// Go's `signal.loop` goroutine: read signal numbers from the pipe (through the netpoller) and fan
 /// them out. Exits when no listener is left. `pipe` is this G's own duplicate of the read end.
 async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) {
+    let _alive = Alive::new();
     let Some(sched) = crate::sched::boot::current() else {
         return;
     };
@@ -335,15 +386,25 @@ async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) 
         match io::Read::read(&mut pipe, &mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let guard = registry();
-                if let Some(reg) = guard.as_ref() {
+                let mut guard = registry();
+                if let Some(reg) = guard.as_mut() {
+                    // Receivers dropped since the last delivery are noticed now.
+                    prune(reg);
                     for &b in &buf[..n] {
                         let Some(sig) = Signal::from_raw(b as i32) else {
                             continue;
                         };
+                        let mut delivered = false;
                         for l in reg.listeners.iter().filter(|l| l.signals.contains(&sig)) {
                             // Never block: a full channel misses this delivery (Go's rule).
                             let _ = l.tx.try_send(sig);
+                            delivered = true;
+                        }
+                        if !delivered && !reg.saved.iter().any(|&(s, _)| s == sig.raw()) {
+                            // Its last listener was dropped before it came: `prune` restored the
+                            // old disposition; let the signal do what it does there.
+                            // SAFETY: raise(3) with a valid signal number.
+                            unsafe { libc::raise(sig.raw()) };
                         }
                     }
                 }
@@ -368,9 +429,23 @@ async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) 
                 break;
             }
         }
-        let wait = std::future::poll_fn(|cx| pd.poll_wait(netpoll::Direction::Read, cx));
-        // Woken by a signal, or by the prune period running out (Err(Elapsed)): loop either way.
-        if let Ok(Err(e)) = crate::time::timeout(PRUNE_EVERY, wait).await {
+        // Park until the pipe has a byte: a signal, or `stop` waking us to exit. A wake from the
+        // netpoller *is* the readiness (the poll descriptor hands it over with the wake), so once
+        // parked, the next poll goes back to reading instead of asking `poll_wait` again, which
+        // would park for an edge that already came.
+        let mut parked = false;
+        let wait = std::future::poll_fn(|cx| {
+            if parked {
+                return Poll::Ready(Ok(()));
+            }
+            let r = pd.poll_wait(netpoll::Direction::Read, cx);
+            parked = r.is_pending();
+            if parked {
+                crate::sched::g::set_waitreason(crate::sched::g::WaitReason::IoWait);
+            }
+            r
+        });
+        if let Err(e) = wait.await {
             eprintln!("gort: signal delivery stopped: {e}");
             break;
         }

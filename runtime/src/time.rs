@@ -318,8 +318,17 @@ impl fmt::Debug for Timer {
 }
 
 /// Call `f` in its own G once `d` has passed (Go's `time.AfterFunc`). Dropping the returned
-/// [`Timer`] does not stop it; call `stop`.
+/// [`Timer`] does not stop it; call `stop`. The G's spawn site (in dumps) is this call.
+#[track_caller]
 pub fn after_func<F>(d: Duration, f: F) -> Timer
+where
+    F: FnOnce() + Send + 'static,
+{
+    after_func_spawn(d, crate::sched::boot::Spawn::here(), f)
+}
+
+/// [`after_func`] with the G's spawn record given (a runtime-internal G: a context's deadline).
+pub(crate) fn after_func_spawn<F>(d: Duration, spawn: crate::sched::boot::Spawn, f: F) -> Timer
 where
     F: FnOnce() + Send + 'static,
 {
@@ -330,7 +339,7 @@ where
         &sched,
         when,
         Action::Func(Some(Box::new(move || {
-            drop(crate::sched::boot::newproc(&s2, async move { f() }));
+            drop(crate::sched::boot::newproc(&s2, async move { f() }, spawn));
         }))),
     );
     Timer { sched, entry }

@@ -220,9 +220,13 @@ impl Proc {
         }
         let sched = self.sched.clone();
         // If the runtime is shutting down, the G is dropped unrun and `Drop` below takes over.
-        drop(crate::sched::boot::newproc(&sched, async move {
-            let _ = self.wait().await;
-        }));
+        drop(crate::sched::boot::newproc(
+            &sched,
+            async move {
+                let _ = self.wait().await;
+            },
+            crate::sched::boot::Spawn::system("child reaper"),
+        ));
     }
 }
 

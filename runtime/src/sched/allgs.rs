@@ -5,18 +5,25 @@
 //! run, as when a Go program's `main` returns and the process exits), and for `scheddetail`, print one
 //! line per G. The registry owns one reference to each G until the G completes.
 //!
+//! Names of named Gs (`gort::Go::name`) live here too, in a side table keyed by G id: most Gs have
+//! no name, and a table costs them nothing, where a field would cost every G two words.
+//!
 //! It is sharded by G id so that spawns and completions on different Ms rarely share a lock; Go's
 //! `allglock` is a single lock, but Go does not touch it on every G exit because it reuses dead Gs.
 
+use std::collections::HashMap;
+
 use slab::Slab;
 
-use crate::sched::g::{GRef, Header};
+use crate::sched::g::{gflags, GRef, Header};
 use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::loom::sync::Mutex;
 
 pub(crate) struct AllGs {
     shards: Box<[Mutex<Shard>]>,
     live: AtomicUsize,
+    /// The names of live named Gs (the `gflags::NAMED` ones), by G id.
+    names: Mutex<HashMap<u64, Box<str>>>,
 }
 
 struct Shard {
@@ -38,6 +45,7 @@ impl AllGs {
                 })
                 .collect(),
             live: AtomicUsize::new(0),
+            names: Mutex::new(HashMap::new()),
         }
     }
 
@@ -76,8 +84,26 @@ impl AllGs {
         if removed.is_some() {
             self.live.fetch_sub(1, Ordering::Relaxed);
         }
+        if h.gflags & gflags::NAMED != 0 {
+            crate::util::loom::lock(&self.names).remove(&h.id);
+        }
         // Dropped outside the lock: freeing a G may drop the last handle on its runtime.
         drop(removed);
+    }
+
+    /// Record the name of G `id` (before it is inserted, so a dump never sees it unnamed).
+    pub(crate) fn set_name(&self, id: u64, name: Box<str>) {
+        crate::util::loom::lock(&self.names).insert(id, name);
+    }
+
+    /// The name of G `h`, if it was spawned with one.
+    pub(crate) fn name(&self, h: &Header) -> Option<String> {
+        if h.gflags & gflags::NAMED == 0 {
+            return None;
+        }
+        crate::util::loom::lock(&self.names)
+            .get(&h.id)
+            .map(|n| n.to_string())
     }
 
     /// Close the registry and take every G still in it (runtime shutdown).
@@ -95,6 +121,18 @@ impl AllGs {
     /// Number of live (unfinished) Gs.
     pub(crate) fn len(&self) -> usize {
         self.live.load(Ordering::Relaxed)
+    }
+
+    /// Does `f` hold for every live G? Stops at the first that fails (`checkdead`: one G that may
+    /// still be woken settles the question).
+    pub(crate) fn all(&self, mut f: impl FnMut(&Header) -> bool) -> bool {
+        for s in self.shards.iter() {
+            let shard = crate::util::loom::lock(s);
+            if !shard.gs.iter().all(|(_, g)| f(g.header())) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Call `f` on every live G, a shard at a time (for scheddetail; never on a hot path).

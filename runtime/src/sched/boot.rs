@@ -6,6 +6,11 @@
 //! and wait for the main G to finish. No M exists until there is work, as in Go, where Ms are created
 //! on demand by `startm`.
 //!
+//! `newproc` records what a goroutine dump shows (`Spawn`): the spawn site (Go's `gp.gopc`, here the
+//! `#[track_caller]` location of `go`), the parent G (`gp.parentGoid`), a name ([`Go`], the builder
+//! for named Gs) and whether the G is the runtime's own (Go's `isSystemGoroutine`). `block_on`'s
+//! main G is named `main` and marked as the root that `checkdead` looks for.
+//!
 //! Dropping the runtime is the process exit: every M leaves its loop and is joined, sysmon stops, and
 //! every G that has not finished is dropped (its destructors run) — Go simply exits the process, but a
 //! library cannot, and a runtime created and dropped in a loop must leave nothing behind.
@@ -39,6 +44,8 @@ pub struct Builder {
     schedtrace: Option<Duration>,
     scheddetail: Option<bool>,
     max_threads: Option<usize>,
+    checkdead: Option<bool>,
+    panic_exits: Option<bool>,
 }
 
 impl Builder {
@@ -88,6 +95,24 @@ impl Builder {
         self
     }
 
+    /// Go's `checkdead`: when every G of a program waiting in `run`/`block_on` is parked on
+    /// gort's own primitives with nothing left that could wake one (no timer, no I/O, no signal
+    /// listener, no blocking section), print `fatal error: all goroutines are asleep - deadlock!`
+    /// and every G, and exit with status 2. Default on; `GORTDEBUG=checkdead=0` also turns it off.
+    /// See design.md, "When a program goes wrong", for what it can and cannot see.
+    pub fn checkdead(mut self, on: bool) -> Builder {
+        self.checkdead = Some(on);
+        self
+    }
+
+    /// Go's behaviour for a panic that escapes a G: print the goroutine dump (`GORTTRACEBACK`) and
+    /// exit with status 2. Default off (also `GORTDEBUG=panicexit=1`): the panic is handed to the
+    /// G's `JoinHandle` and the runtime keeps serving; either way the panic message names the G.
+    pub fn panic_exits(mut self, on: bool) -> Builder {
+        self.panic_exits = Some(on);
+        self
+    }
+
     /// Go's `schedinit`: create the Ps and start sysmon. Fails if `procs(0)` was asked for or the
     /// OS refuses the netpoller or sysmon's thread.
     pub fn build(self) -> io::Result<Runtime> {
@@ -122,7 +147,10 @@ impl Builder {
             .schedtrace
             .map_or(debug.schedtrace_ms, |d| d.as_millis() as u64);
         config.scheddetail = self.scheddetail.unwrap_or(debug.scheddetail);
+        config.checkdead = self.checkdead.unwrap_or(debug.checkdead);
+        config.panic_exit = self.panic_exits.unwrap_or(debug.panicexit);
         let sched = Sched::new(procs, config)?;
+        crate::debug::register(&sched);
         let sysmon = crate::sched::sysmon::start(&sched)?;
         crate::trace::start_from_env();
         Ok(Runtime { sched, sysmon })
@@ -201,6 +229,7 @@ impl Runtime {
     /// `Result<(), Box<dyn Error>>`, convert inside the future (`.map_err(|e| e.to_string())`),
     /// use `Box<dyn Error + Send + Sync>`, or use `#[gort::main]`, which reports the result as an
     /// exit code inside the main G.
+    #[track_caller]
     pub fn block_on<F>(&self, fut: F) -> F::Output
     where
         F: Future + Send + 'static,
@@ -213,7 +242,15 @@ impl Runtime {
             );
         }
         let _enter = EnterGuard::new(&self.sched);
-        let main = self.go(fut);
+        let main = newproc(
+            &self.sched,
+            fut,
+            Spawn {
+                name: Some("main".into()),
+                root: true,
+                ..Spawn::here()
+            },
+        );
         match park_on(main) {
             Ok(v) => v,
             Err(e) => match e.try_into_panic() {
@@ -224,12 +261,13 @@ impl Runtime {
     }
 
     /// Go's `go` statement from outside the runtime: start a G running `fut`.
+    #[track_caller]
     pub fn go<F>(&self, fut: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        newproc(&self.sched, fut)
+        newproc(&self.sched, fut, Spawn::here())
     }
 
     /// A snapshot of the scheduler's counters.
@@ -300,17 +338,74 @@ impl Drop for Runtime {
     }
 }
 
+/// How a G is spawned: where (`#[track_caller]`), with which name, and whether it is the runtime's
+/// own (Go's `isSystemGoroutine`).
+pub(crate) struct Spawn {
+    pub(crate) site: &'static std::panic::Location<'static>,
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) system: bool,
+    /// The main G of a `block_on` (`gflags::ROOT`).
+    pub(crate) root: bool,
+}
+
+impl Spawn {
+    /// An unnamed user G spawned at the caller's location.
+    #[track_caller]
+    pub(crate) fn here() -> Spawn {
+        Spawn {
+            site: std::panic::Location::caller(),
+            name: None,
+            system: false,
+            root: false,
+        }
+    }
+
+    /// A named runtime-internal G spawned at the caller's location.
+    #[track_caller]
+    pub(crate) fn system(name: &str) -> Spawn {
+        Spawn {
+            site: std::panic::Location::caller(),
+            name: Some(name.into()),
+            system: true,
+            root: false,
+        }
+    }
+}
+
 /// Go's `newproc`: create a G for `fut` and make it runnable — onto the current P's `runnext` when
 /// called from a G (the child runs soon, on this P, as in Go), else onto the global queue.
-pub(crate) fn newproc<F>(sched: &Arc<Sched>, fut: F) -> JoinHandle<F::Output>
+pub(crate) fn newproc<F>(sched: &Arc<Sched>, fut: F, spawn: Spawn) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let id = getg::with_curm(|ctx| Arc::ptr_eq(&ctx.sched, sched).then(|| ctx.goid()))
-        .flatten()
-        .unwrap_or_else(|| sched.goid_batch_one());
-    let (q, join, reg) = GRef::new(fut, id, sched.clone());
+    let (id, parent) = getg::with_curm(|ctx| {
+        Arc::ptr_eq(&ctx.sched, sched).then(|| {
+            let g = ctx.curg.get();
+            // SAFETY: curg is set only while its G is polled, and the M holds a reference meanwhile.
+            let parent = if g.is_null() { 0 } else { unsafe { (*g).id } };
+            (ctx.goid(), parent)
+        })
+    })
+    .flatten()
+    .unwrap_or_else(|| (sched.goid_batch_one(), 0));
+    let mut flags = 0;
+    if spawn.system {
+        flags |= crate::sched::g::gflags::SYSTEM;
+    }
+    if spawn.root {
+        flags |= crate::sched::g::gflags::ROOT;
+    }
+    if let Some(name) = spawn.name {
+        flags |= crate::sched::g::gflags::NAMED;
+        sched.allgs.set_name(id, name);
+    }
+    let origin = crate::sched::g::Origin {
+        site: spawn.site,
+        parent,
+        gflags: flags,
+    };
+    let (q, join, reg) = GRef::new(fut, id, sched.clone(), origin);
     if let Err(reg) = sched.allgs.insert(reg) {
         // The runtime has shut down: the G is cancelled before it ever runs.
         drop(reg);
@@ -371,6 +466,7 @@ fn park_on<F: Future>(fut: F) -> F::Output {
 /// joined. Returns the main G's output; a panic in it is re-raised. The output must be `Send`
 /// because it crosses from an M to the calling thread (see [`Runtime::block_on`]); `#[gort::main]`
 /// accepts non-`Send` results such as `Box<dyn Error>`.
+#[track_caller]
 pub fn run<F>(fut: F) -> F::Output
 where
     F: Future + Send + 'static,
@@ -388,16 +484,80 @@ where
 ///
 /// Panics if called outside a runtime: use it from code that runs inside `gort::run(...)` or
 /// `Runtime::block_on`, or call `Runtime::go` on a runtime handle.
+///
+/// The G records where it was spawned (this call's `file:line`) and by which G, for goroutine dumps
+/// (`gort::debug::dump`); [`Go`] spawns a named one.
+#[track_caller]
 pub fn go<F>(fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    spawn_in_current(fut, Spawn::here())
+}
+
+fn spawn_in_current<F>(fut: F, spawn: Spawn) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     match current() {
-        Some(sched) => newproc(&sched, fut),
+        Some(sched) => newproc(&sched, fut, spawn),
         None => panic!(
             "gort::go called outside a gort runtime: call it from inside gort::run(...) or \
              Runtime::block_on(...), or use Runtime::go on a runtime you built"
         ),
+    }
+}
+
+/// A G with a name: `gort::Go::new().name("accept loop").spawn(fut)`. The name and the spawn site
+/// appear in goroutine dumps (`gort::debug::dump`, SIGQUIT, a deadlock) and in
+/// `GORTDEBUG=scheddetail=1`. Go has no named goroutines (pprof labels come closest); a name is one
+/// entry in a side table, so unnamed Gs pay nothing for the feature.
+///
+/// ```
+/// gort::run(async {
+///     let h = gort::Go::new().name("answer").spawn(async { 42 });
+///     assert_eq!(h.await.unwrap(), 42);
+/// });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Go {
+    name: Option<String>,
+}
+
+impl Go {
+    pub fn new() -> Go {
+        Go::default()
+    }
+
+    /// The G's name, as dumps and scheddetail print it.
+    pub fn name(mut self, name: impl Into<String>) -> Go {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Start the G, as [`go`] does (and panics where `go` does: outside a runtime).
+    #[track_caller]
+    pub fn spawn<F>(self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let mut spawn = Spawn::here();
+        spawn.name = self.name.map(String::into_boxed_str);
+        spawn_in_current(fut, spawn)
+    }
+
+    /// Start the G on `rt`, from anywhere (as [`Runtime::go`] does).
+    #[track_caller]
+    pub fn spawn_on<F>(self, rt: &Runtime, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let mut spawn = Spawn::here();
+        spawn.name = self.name.map(String::into_boxed_str);
+        newproc(&rt.sched, fut, spawn)
     }
 }

@@ -16,9 +16,11 @@
 //! 13. `sysmon.rs` — the monitor thread: preemption, retaking Ps, polling the network.
 //! 14. `boot.rs` — starting and stopping a runtime (`schedinit`, `runtime.main`).
 //! 15. `allgs.rs`, `stats.rs`, `schedtrace.rs` — the list of all Gs, counters, `GODEBUG=schedtrace`.
+//! 16. `traceback.rs`, `checkdead.rs` — goroutine dumps (`GOTRACEBACK`) and deadlock detection.
 
 pub(crate) mod allgs;
 pub(crate) mod boot;
+pub(crate) mod checkdead;
 pub(crate) mod coop;
 pub(crate) mod g;
 pub(crate) mod getg;
@@ -33,6 +35,7 @@ pub(crate) mod stats;
 pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod timer;
+pub(crate) mod traceback;
 pub(crate) mod wakep;
 
 pub(crate) use p::P;

@@ -228,6 +228,11 @@ fn find_runnable<T: Hooks>(ctx: &MCtx) -> Option<(GRef, bool)> {
                 sched.lastpoll.store(sched.nanotime(), Ordering::SeqCst);
                 return None;
             }
+            if poll_until == 0 && crate::signal::reader_alive() {
+                // Blocking with no timer to end it, and the signal reader may be all that waits
+                // on I/O: if this M is the last one awake, is the program deadlocked?
+                crate::sched::checkdead::checkdead(sched, &sched.lock(), true);
+            }
             sched.poll_until.store(poll_until, Ordering::SeqCst);
             let now = sched.nanotime();
             let delay = match poll_until {

@@ -306,7 +306,12 @@ mod tests {
         let sched = Sched::new_for_test();
         (0..n)
             .map(|i| {
-                let (q, j, reg) = GRef::new(async {}, i as u64 + 1, sched.clone());
+                let (q, j, reg) = GRef::new(
+                    async {},
+                    i as u64 + 1,
+                    sched.clone(),
+                    crate::sched::g::Origin::here(),
+                );
                 drop((j, reg));
                 q
             })
@@ -457,7 +462,8 @@ mod loom_tests {
     fn gs(sched: &Arc<Sched>, n: u64) -> Vec<GRef> {
         (1..=n)
             .map(|i| {
-                let (q, j, reg) = GRef::new(async {}, i, sched.clone());
+                let (q, j, reg) =
+                    GRef::new(async {}, i, sched.clone(), crate::sched::g::Origin::here());
                 drop((j, reg));
                 q
             })

@@ -19,7 +19,9 @@ use crate::sched::g::GRef;
 use crate::sched::note::Note;
 use crate::sched::p::P;
 use crate::sched::runq;
-use crate::util::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::util::loom::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 use crate::util::loom::thread::JoinHandle;
 
@@ -102,6 +104,11 @@ pub(crate) struct Config {
     pub(crate) schedtrace_ms: u64,
     /// `GORTDEBUG=scheddetail=1`.
     pub(crate) scheddetail: bool,
+    /// Go's `checkdead`: report a deadlock and exit 2 (`GORTDEBUG=checkdead=0` turns it off).
+    pub(crate) checkdead: bool,
+    /// Go's behaviour for a G's panic: print the dump and exit 2 (`GORTDEBUG=panicexit=1`). Off by
+    /// default: the panic goes to the G's `JoinHandle` and the runtime keeps serving.
+    pub(crate) panic_exit: bool,
 }
 
 impl Default for Config {
@@ -112,6 +119,8 @@ impl Default for Config {
             max_threads: MAX_M_COUNT,
             schedtrace_ms: 0,
             scheddetail: false,
+            checkdead: true,
+            panic_exit: false,
         }
     }
 }
@@ -163,6 +172,9 @@ pub(crate) struct Sched {
     pub(crate) sysmon_note: Note,
     pub(crate) sysmon_wait: AtomicBool,
     pub(crate) rescues: crate::sched::sysmon::Rescues,
+    /// Seconds since `start`, plus one, as sysmon last saw them (0 = never): the clock a parking G
+    /// stamps its `waitsince` with, one load instead of a clock read per park.
+    pub(crate) coarse: AtomicU32,
 }
 
 /// Event counters for `stats()`.
@@ -215,6 +227,7 @@ impl Sched {
             sysmon_note: Note::new(),
             sysmon_wait: AtomicBool::new(false),
             rescues: crate::sched::sysmon::Rescues::new(),
+            coarse: AtomicU32::new(0),
         });
         crate::trace::register(&sched);
         Ok(sched)
@@ -248,6 +261,21 @@ impl Sched {
     /// Go's `sched.lock`.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Locked> {
         crate::util::loom::lock(&self.lock)
+    }
+
+    /// The coarse clock (`coarse`): whole seconds since `start`, plus one; 0 if sysmon never ran.
+    #[inline]
+    pub(crate) fn coarse_secs(&self) -> u32 {
+        self.coarse.load(Ordering::Relaxed)
+    }
+
+    /// Advance the coarse clock to `now` (nanotime). Written only when the second changes, so the
+    /// cache line every parking G reads is not bounced on each sysmon tick.
+    pub(crate) fn tick_coarse(&self, now: u64) {
+        let secs = (now / 1_000_000_000) as u32 + 1;
+        if self.coarse.load(Ordering::Relaxed) != secs {
+            self.coarse.store(secs, Ordering::Relaxed);
+        }
     }
 
     /// Nanoseconds since the runtime started (Go's `nanotime`). Never 0, so 0 can mean "unset".
@@ -387,7 +415,8 @@ mod loom_tests {
             let sched = Sched::new_for_test();
             let mut gs: Vec<GRef> = (1..=3)
                 .map(|i| {
-                    let (q, j, reg) = GRef::new(async {}, i, sched.clone());
+                    let (q, j, reg) =
+                        GRef::new(async {}, i, sched.clone(), crate::sched::g::Origin::here());
                     drop((j, reg));
                     q
                 })

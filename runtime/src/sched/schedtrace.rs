@@ -18,10 +18,25 @@ use crate::sched::Sched;
 use crate::util::loom::sync::atomic::Ordering;
 
 /// Parsed `GORTDEBUG`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DebugVars {
     pub(crate) schedtrace_ms: u64,
     pub(crate) scheddetail: bool,
+    /// `checkdead=0` turns deadlock detection off (default on).
+    pub(crate) checkdead: bool,
+    /// `panicexit=1`: a panic in a G dumps and exits 2, as in Go (default off).
+    pub(crate) panicexit: bool,
+}
+
+impl Default for DebugVars {
+    fn default() -> DebugVars {
+        DebugVars {
+            schedtrace_ms: 0,
+            scheddetail: false,
+            checkdead: true,
+            panicexit: false,
+        }
+    }
 }
 
 impl DebugVars {
@@ -55,8 +70,24 @@ impl DebugVars {
                     "1" => vars.scheddetail = true,
                     _ => problems.push(format!("GORTDEBUG: scheddetail={value:?} must be 0 or 1")),
                 },
+                "checkdead" | "panicexit" => {
+                    let on = match value {
+                        "0" => false,
+                        "1" => true,
+                        _ => {
+                            problems.push(format!("GORTDEBUG: {key}={value:?} must be 0 or 1"));
+                            continue;
+                        }
+                    };
+                    if key == "checkdead" {
+                        vars.checkdead = on;
+                    } else {
+                        vars.panicexit = on;
+                    }
+                }
                 _ => problems.push(format!(
-                    "GORTDEBUG: unknown setting {key:?} (known: schedtrace=MS, scheddetail=1)"
+                    "GORTDEBUG: unknown setting {key:?} (known: schedtrace=MS, scheddetail=1, \
+                     checkdead=0, panicexit=1)"
                 )),
             }
         }
@@ -152,11 +183,19 @@ pub(crate) fn format_schedtrace(sched: &Sched, detailed: bool) -> String {
             .iter()
             .find(|&&(gid, _)| gid == g.id)
             .map_or(-1, |&(_, m)| m as i64);
-        let _ = writeln!(
+        // Go's fields, then (gort's own) where the G was spawned and its name, if any.
+        let _ = write!(
             out,
-            "  G{}: status={}({}) m={} lockedm=-1",
-            g.id, st, reason, m
+            "  G{}: status={}({}) m={} lockedm=-1 created={}",
+            g.id, st, reason, m, g.site
         );
+        if let Some(name) = sched.allgs.name(g) {
+            let _ = write!(out, " name={name:?}");
+        }
+        if g.gflags & crate::sched::g::gflags::SYSTEM != 0 {
+            out.push_str(" system");
+        }
+        out.push('\n');
     });
     out
 }
@@ -172,14 +211,41 @@ mod tests {
             v,
             DebugVars {
                 schedtrace_ms: 1000,
-                scheddetail: true
+                scheddetail: true,
+                ..DebugVars::default()
             }
         );
         assert!(p.is_empty());
+        let (v, p) = DebugVars::parse("checkdead=0,panicexit=1");
+        assert!(!v.checkdead && v.panicexit, "{v:?}");
+        assert!(p.is_empty());
+        let (v, p) = DebugVars::parse("checkdead=no");
+        assert!(v.checkdead, "a bad value leaves the default");
+        assert_eq!(p.len(), 1);
         let (v, p) = DebugVars::parse("schedtrace=abc,gctrace=1, ,scheddetail=2");
         assert_eq!(v, DebugVars::default());
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p[1].contains("\"gctrace\""), "{p:?}");
+    }
+
+    #[test]
+    fn scheddetail_g_lines_name_the_spawn_site_and_the_name() {
+        let sched = Sched::new_for_test();
+        let mut origin = crate::sched::g::Origin::here();
+        origin.gflags = crate::sched::g::gflags::NAMED;
+        let (q, j, reg) = crate::sched::g::GRef::new(async {}, 5, sched.clone(), origin);
+        sched.allgs.set_name(5, "acceptor".into());
+        sched.allgs.insert(reg).ok().expect("registry open");
+        let detail = format_schedtrace(&sched, true);
+        let want = format!(
+            "  G5: status=1() m=-1 lockedm=-1 created={} name=\"acceptor\"\n",
+            origin.site
+        );
+        assert!(detail.contains(&want), "{want:?} in {detail}");
+        for g in sched.allgs.close_and_drain() {
+            g.shutdown();
+        }
+        drop((q, j));
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Start a G that runs `f` in a blocking section: `go(async { blocking(f) })`.
+#[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> crate::JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,

@@ -86,6 +86,8 @@ pub(crate) fn wake_if_sleeping(sched: &Sched) {
             .compare_exchange(true, false, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     {
+        // The coarse clock stood still while sysmon slept: bring it up to date before Gs park.
+        sched.tick_coarse(sched.nanotime());
         sched.sysmon_note.wakeup();
     }
 }
@@ -106,6 +108,7 @@ fn sysmon(sched: &Arc<Sched>) {
         };
         std::thread::sleep(Duration::from_micros(delay_us));
         let mut now = sched.nanotime();
+        sched.tick_coarse(now);
 
         // Deep sleep while every P is idle (unless schedtrace wants its lines).
         if trace_ns == 0 && sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs {
@@ -123,6 +126,7 @@ fn sysmon(sched: &Arc<Sched>) {
             }
             sched.sysmon_wait.store(false, Ordering::SeqCst);
             now = sched.nanotime();
+            sched.tick_coarse(now);
             idle = 0;
         }
 

@@ -294,6 +294,8 @@ pub(super) fn stopm(ctx: &MCtx) {
             return;
         }
         sched.mput(&mut l, ctx.m.clone());
+        // Go calls `checkdead` from `mput`: was this the last M to go idle, with nothing to wake?
+        crate::sched::checkdead::checkdead(sched, &l, false);
     }
     ctx.m.blocked.store(true, Ordering::Relaxed);
     crate::trace::m_park(ctx);

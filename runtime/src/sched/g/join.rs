@@ -79,7 +79,15 @@ impl<T> Future for JoinHandle<T> {
                 g.header().unset_join_interest();
             }
         } else {
-            set_waitreason(WaitReason::JoinWait);
+            // A G of another runtime is finished by that runtime's Ms, which this runtime's
+            // `checkdead` cannot see: give no reason (a foreign wait) rather than `join`.
+            let h = g.header();
+            let same = crate::sched::getg::with_curm(|ctx| {
+                crate::util::loom::sync::Arc::ptr_eq(&ctx.sched, &h.sched)
+            });
+            if same == Some(true) {
+                set_waitreason(WaitReason::JoinWait);
+            }
         }
         out
     }

@@ -67,7 +67,7 @@ fn wake_racing_the_poll_is_neither_lost_nor_doubled() {
             polls: polls.clone(),
             slot: slot.clone(),
         };
-        let (q, join, reg) = GRef::new(fut, 1, sched.clone());
+        let (q, join, reg) = GRef::new(fut, 1, sched.clone(), crate::sched::g::Origin::here());
         sched.allgs.insert(reg).ok().expect("registry open");
         let slot2 = slot.clone();
         let waker_thread = thread::spawn(move || loop {
@@ -97,7 +97,12 @@ fn wake_racing_the_poll_is_neither_lost_nor_doubled() {
 fn join_racing_completion_always_gets_the_output() {
     loom::model(|| {
         let sched = Sched::new_for_test();
-        let (q, join, reg) = GRef::new(async { 7u32 }, 1, sched.clone());
+        let (q, join, reg) = GRef::new(
+            async { 7u32 },
+            1,
+            sched.clone(),
+            crate::sched::g::Origin::here(),
+        );
         sched.allgs.insert(reg).ok().expect("registry open");
         let joiner = thread::spawn(move || {
             let notify = Arc::new(loom::sync::Notify::new());
@@ -139,6 +144,7 @@ fn abort_racing_the_first_run_cancels_or_completes_exactly_once() {
             },
             1,
             sched.clone(),
+            crate::sched::g::Origin::here(),
         );
         sched.allgs.insert(reg).ok().expect("registry open");
         let jh = JoinHandle::<u8>::new(join);
@@ -181,7 +187,12 @@ fn join_handle_drop_racing_completion_drops_the_output_once() {
             }
         }
         let d2 = drops.clone();
-        let (q, join, reg) = GRef::new(async move { D(d2) }, 1, sched.clone());
+        let (q, join, reg) = GRef::new(
+            async move { D(d2) },
+            1,
+            sched.clone(),
+            crate::sched::g::Origin::here(),
+        );
         sched.allgs.insert(reg).ok().expect("registry open");
         let jh = JoinHandle::<D>::new(join);
         let dropper = thread::spawn(move || drop(jh));

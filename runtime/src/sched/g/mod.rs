@@ -40,7 +40,7 @@ mod loom_tests;
 mod tests;
 
 pub use join::{JoinError, JoinHandle};
-pub(crate) use raw::{GRef, Header, PollResult};
+pub(crate) use raw::{gflags, GRef, Header, Origin, PollResult};
 pub(crate) use state::status;
 pub(crate) use wait_reason::set_waitreason;
 pub use wait_reason::WaitReason;

@@ -16,6 +16,7 @@
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -28,7 +29,7 @@ use super::state::{
 use super::waker::WAKER_VTABLE;
 use crate::sched::Sched;
 use crate::util::loom::cell::UnsafeCell;
-use crate::util::loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use crate::util::loom::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use crate::util::loom::sync::{Arc, Mutex};
 
 /// The type-erased part of every G. `#[repr(C)]` and first in `Cell<F>`, so a `*Header` is also a
@@ -45,11 +46,54 @@ pub(crate) struct Header {
     /// Go's status (observability only, see `status`).
     pub(crate) status: AtomicU8,
     pub(crate) waitreason: AtomicU8,
+    /// [`gflags`]: a system G, a named G. Fixed at creation.
+    pub(crate) gflags: u8,
+    /// Go's `gp.waitsince`: when the G last parked, in the runtime's coarse seconds
+    /// (`Sched::coarse_secs`, 0 = unknown). Shares the word with the status bytes, so it is free.
+    pub(crate) waitsince: AtomicU32,
+    /// Go's `gp.gopc`: where the G was spawned (the `go` call's `file:line`, `#[track_caller]`).
+    pub(crate) site: &'static Location<'static>,
+    /// Go's `gp.parentGoid`: the G that spawned this one (0 = spawned from outside any G).
+    pub(crate) parent: u64,
     /// Index of this G in its `allgs` shard; written once before the G is shared.
     pub(crate) allg_key: UnsafeCell<usize>,
     /// The waker of the task awaiting the `JoinHandle`. A lock, not a state-bit protocol: it is touched
     /// once per join, and a lock makes the no-lost-wake-up argument one line (see `read_output`).
     join_waker: Mutex<Option<Waker>>,
+}
+
+/// Bits of `Header::gflags`.
+pub(crate) mod gflags {
+    /// A runtime-internal G (Go's `isSystemGoroutine`): the signal reader, a context's deadline.
+    /// Left out of deadlock counting and listed after the user's Gs in dumps.
+    pub(crate) const SYSTEM: u8 = 1;
+    /// Spawned with a name (`gort::Go::name`); the name is in `AllGs`' side table, not here.
+    pub(crate) const NAMED: u8 = 2;
+    /// The main G of a `block_on` (`gort::run`): while it lives, a program waits for this runtime,
+    /// and `checkdead` may judge it.
+    pub(crate) const ROOT: u8 = 4;
+}
+
+/// What a G records about its birth (Go's `newproc1` arguments): the spawn site, the parent and the
+/// flags.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) parent: u64,
+    pub(crate) gflags: u8,
+}
+
+impl Origin {
+    /// An ordinary G spawned at the caller's location with no parent (tests build Gs by hand).
+    #[cfg(test)]
+    #[track_caller]
+    pub(crate) fn here() -> Origin {
+        Origin {
+            site: Location::caller(),
+            parent: 0,
+            gflags: 0,
+        }
+    }
 }
 
 // SAFETY: the header's fields are atomics, a Mutex, an Arc, and `allg_key`, which is written once
@@ -109,7 +153,12 @@ impl GRef {
     /// Allocate a G for `future`. Returns two references: one for the run queue and one for the
     /// `JoinHandle`; a third, for the `allgs` registry, is held inside the count and released when the
     /// G completes. State: NOTIFIED | JOIN_INTEREST with 3 references.
-    pub(crate) fn new<F>(future: F, id: u64, sched: Arc<Sched>) -> (GRef, GRef, GRef)
+    pub(crate) fn new<F>(
+        future: F,
+        id: u64,
+        sched: Arc<Sched>,
+        origin: Origin,
+    ) -> (GRef, GRef, GRef)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -122,6 +171,10 @@ impl GRef {
                 sched,
                 status: AtomicU8::new(status::RUNNABLE),
                 waitreason: AtomicU8::new(0),
+                gflags: origin.gflags,
+                waitsince: AtomicU32::new(0),
+                site: origin.site,
+                parent: origin.parent,
                 allg_key: UnsafeCell::new(usize::MAX),
                 join_waker: Mutex::new(None),
             },
@@ -251,10 +304,16 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) -> PollResult {
         Ok(Poll::Pending) => {
             // Before the transition: once idle, a waker may free the G at any moment.
             cell.header.status.store(status::WAITING, Ordering::Relaxed);
+            let since = cell.header.sched.coarse_secs();
+            cell.header.waitsince.store(since, Ordering::Relaxed);
             return cell.header.transition_to_idle();
         }
         Ok(Poll::Ready(v)) => Ok(v),
-        Err(payload) => Err(JoinError::panic(cell.header.id, payload)),
+        Err(payload) => {
+            // Go's `fatalpanic`, when the program asked for it (`panicexit`): dump and exit 2.
+            crate::sched::traceback::g_panicked(&cell.header);
+            Err(JoinError::panic(cell.header.id, payload))
+        }
     };
     // SAFETY: still RUNNING, still exclusive.
     unsafe { finish(cell, output) };

@@ -201,4 +201,10 @@ impl Header {
     pub(crate) fn is_complete(&self) -> bool {
         self.state.load(Ordering::Acquire) & COMPLETE != 0
     }
+
+    /// Parked: not queued (NOTIFIED), not being polled, not finished. Only a waker brings it back
+    /// (`checkdead` asks this of every G).
+    pub(crate) fn is_parked(&self) -> bool {
+        self.state.load(Ordering::Acquire) & (NOTIFIED | RUNNING | COMPLETE) == 0
+    }
 }
