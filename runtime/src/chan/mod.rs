@@ -47,6 +47,7 @@
 
 mod error;
 mod hchan;
+mod ring;
 pub(crate) mod select;
 mod sudog;
 
@@ -55,6 +56,7 @@ mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -70,6 +72,8 @@ use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 pub use crate::util::waitq::WakeList;
 pub use error::{SendError, TryRecvError, TrySendError};
 pub(crate) use hchan::{Dir, HChan};
+use hchan::{ring_cap, Guarded};
+use ring::Ring;
 pub(crate) use sudog::Waiter;
 
 /// Make a channel with room for `cap` buffered values (`0`: unbuffered). Go's `make(chan T, cap)`.
@@ -98,8 +102,9 @@ pub(crate) use sudog::Waiter;
 /// ```
 pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
+        ring: Ring::new(ring_cap(cap)),
         lock: Mutex::new(()),
-        hchan: UnsafeCell::new(HChan::new(cap)),
+        hchan: UnsafeCell::new(Guarded::new(cap)),
         cap,
         senders: AtomicUsize::new(1),
     });
@@ -112,26 +117,37 @@ pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 
 /// The shared channel: Go's `hchan` with its lock.
 pub(crate) struct Chan<T> {
+    /// The buffer, lock-free while nothing is parked (ring.rs).
+    ring: Ring<T>,
     lock: Mutex<()>,
     /// Only reached through `with`, with `lock` held.
-    hchan: UnsafeCell<HChan<T>>,
+    hchan: UnsafeCell<Guarded<T>>,
     cap: usize,
     /// Live `Sender`s; the last one to go closes the channel.
     senders: AtomicUsize,
 }
 
-// SAFETY: the only shared state that is not already thread-safe is `hchan`, and every access to it
-// goes through `with`, which requires this channel's lock to be held. Values of `T` move between the
+// SAFETY: the only shared state that is not already thread-safe is `hchan` (`ring` is Sync by its own
+// protocol), and every access to it goes through `with`, which requires this channel's lock to be held. Values of `T` move between the
 // threads that send and receive them, hence `T: Send`; no `&T` is ever shared, so no `T: Sync`.
 unsafe impl<T: Send> Send for Chan<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Chan<T> {}
 
-/// Proof that one channel's lock is held: only `Chan::lock` makes one, and dropping it unlocks.
+/// Proof that one channel's lock is held: only `Chan::lock` makes one, and dropping it unlocks, then
+/// calls the wakers a park collected for its own task (`HChan::settle`).
 #[doc(hidden)]
 pub struct Locked<'a> {
-    _guard: MutexGuard<'a, ()>,
+    guard: Option<MutexGuard<'a, ()>>,
     chan: usize,
+    later: RefCell<WakeList>,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        std::mem::take(self.later.get_mut()).wake_all();
+    }
 }
 
 impl<T> Chan<T> {
@@ -142,24 +158,34 @@ impl<T> Chan<T> {
 
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
-            _guard: crate::util::loom::lock(&self.lock),
+            guard: Some(crate::util::loom::lock(&self.lock)),
             chan: self.id(),
+            later: RefCell::new(WakeList::new()),
         }
     }
 
-    /// Run `f` on the channel state. `locked` must be this channel's token.
-    pub(crate) fn with<R>(&self, locked: &Locked<'_>, f: impl FnOnce(&mut HChan<T>) -> R) -> R {
+    /// Run `f` on the channel state. `locked` must be this channel's token. Afterwards, switch the
+    /// fast paths back on if nothing needs the lock any more (`HChan::update_mode`).
+    pub(crate) fn with<R>(&self, locked: &Locked<'_>, f: impl FnOnce(&mut HChan<'_, T>) -> R) -> R {
         assert_eq!(
             locked.chan,
             self.id(),
             "chan: lock token of another channel"
         );
+        let mut later = locked.later.borrow_mut();
         self.hchan.with_mut(|p| {
-            // SAFETY: `locked` proves this thread holds `self.lock` (a `Locked` for this channel can
-            // only come from `Chan::lock`, and the mutex admits one holder), so no other thread is
-            // inside `with` for this channel. Within the crate, `with` is never nested for one
-            // channel, so this is the only reference to the state while `f` runs.
-            f(unsafe { &mut *p })
+            let mut h = HChan {
+                ring: &self.ring,
+                // SAFETY: `locked` proves this thread holds `self.lock` (a `Locked` for this channel
+                // can only come from `Chan::lock`, and the mutex admits one holder), so no other
+                // thread is inside `with` for this channel. Within the crate, `with` is never nested
+                // for one channel, so this is the only reference to the state while `f` runs.
+                s: unsafe { &mut *p },
+                later: &mut later,
+            };
+            let r = f(&mut h);
+            h.update_mode();
+            r
         })
     }
 
@@ -216,6 +242,9 @@ impl<T> Sender<T> {
 
     /// Send without waiting: `Full` if no receiver is parked and the buffer has no room.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let Err(value) = self.chan.ring.try_push(value) else {
+            return Ok(());
+        };
         let mut wake = WakeList::new();
         let res = {
             let l = self.chan.lock();
@@ -281,6 +310,9 @@ impl<T> Receiver<T> {
     /// Receive without waiting: `Empty` if nothing is buffered and no sender is parked, `Closed` if the
     /// channel is closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        if let Some(v) = self.chan.ring.try_pop() {
+            return Ok(v);
+        }
         let mut wake = WakeList::new();
         let res = {
             let l = self.chan.lock();
@@ -384,6 +416,11 @@ impl RecvWait {
         if poll_preempt(cx).is_pending() {
             return Poll::Pending;
         }
+        if self.key.is_none() {
+            if let Some(v) = chan.ring.try_pop() {
+                return Poll::Ready(Some(v));
+            }
+        }
         let mut wake = WakeList::new();
         let (out, garbage) = {
             let l = chan.lock();
@@ -392,8 +429,15 @@ impl RecvWait {
                     Ok(v) => (Poll::Ready(Some(v)), None),
                     Err(TryRecvError::Closed) => (Poll::Ready(None), None),
                     Err(TryRecvError::Empty) => {
-                        self.key = Some(h.park_recv(Waiter::Op(Some(cx.waker().clone()))));
-                        (Poll::Pending, None)
+                        let key = h.park_recv(Waiter::Op(Some(cx.waker().clone())));
+                        if h.is_parked(key, Dir::Recv) {
+                            self.key = Some(key);
+                            (Poll::Pending, None)
+                        } else {
+                            // Served while parking (`HChan::settle`): a fast send got in first.
+                            let r = h.retire(key, Dir::Recv);
+                            (Poll::Ready(r.elem), Some(r.waiter))
+                        }
                     }
                 },
                 Some(key) if h.is_parked(key, Dir::Recv) => (
@@ -491,6 +535,15 @@ impl<T> Future for SendFuture<'_, T> {
             return Poll::Pending;
         }
         let this = self.get_mut();
+        if this.key.is_none() {
+            let Some(v) = this.value.take() else {
+                panic!("chan: SendFuture polled after completion");
+            };
+            match this.chan.ring.try_push(v) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(v) => this.value = Some(v),
+            }
+        }
         let mut wake = WakeList::new();
         let (out, garbage) = {
             let l = this.chan.lock();
@@ -504,8 +557,16 @@ impl<T> Future for SendFuture<'_, T> {
                         Err(TrySendError::Closed(v)) => (Poll::Ready(Err(SendError(v))), None),
                         Err(TrySendError::Full(v)) => {
                             let waiter = Waiter::Op(Some(cx.waker().clone()));
-                            this.key = Some(h.park_send(v, waiter));
-                            (Poll::Pending, None)
+                            let key = h.park_send(v, waiter);
+                            if h.is_parked(key, Dir::Send) {
+                                this.key = Some(key);
+                                (Poll::Pending, None)
+                            } else {
+                                // Served while parking (`HChan::settle`): a fast receive made room.
+                                let r = h.retire(key, Dir::Send);
+                                debug_assert!(r.success, "chan: a send settled without success");
+                                (Poll::Ready(Ok(())), Some(r.waiter))
+                            }
                         }
                     }
                 }
