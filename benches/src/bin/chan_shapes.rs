@@ -149,7 +149,9 @@ const SHAPES: [(&str, Shape); 5] = [
 ];
 
 fn usage() -> ExitCode {
-    eprintln!("usage: chan_shapes [shape cap]   shapes: seq, spsc, mpsc, mpmc, select_rx, select_both");
+    eprintln!(
+        "usage: chan_shapes [shape cap]   shapes: seq, spsc, mpsc, mpmc, select_rx, select_both"
+    );
     ExitCode::from(2)
 }
 

@@ -12,7 +12,14 @@
 //! and Go's direct take from a sender for an unbuffered channel (the buffer is empty there), written as
 //! one rule. The one rule matters because of `give_back`, which Go does not need: a received value
 //! whose receiver was cancelled before it could return it (see chan/mod.rs, "Cancel safety").
+//!
+//! The other difference: the buffer is a lock-free ring (ring.rs) that sends and receives use without
+//! this lock while nobody is parked. Everything here is still the one truth about parking, hand-off,
+//! close and give-back; before it parks a sudog, this code switches the fast paths off (the ring's
+//! `SLOW` bit) and looks at the ring once more (`settle`), and once nothing is parked it switches them
+//! back on (`update_mode`). A value given back goes to `front`, a short queue ahead of the ring.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::task::Waker;
 
@@ -43,7 +50,7 @@ pub(crate) struct HChan<'a, T> {
     pub(super) ring: &'a Ring<T>,
     pub(super) s: &'a mut Guarded<T>,
     /// Wakers a park collects (see `settle`); the `Locked` token calls them once it unlocks.
-    pub(super) later: &'a mut WakeList,
+    pub(super) later: &'a Cell<Option<Box<WakeList>>>,
 }
 
 /// The part of `hchan` only the lock holder touches.
@@ -54,8 +61,9 @@ pub(crate) struct Guarded<T> {
     /// `cap` if `front` is the buffer (no ring), else 0.
     front_cap: usize,
     closed: bool,
-    /// Whether the ring's `SLOW` bit is set.
+    /// Whether the ring's `SLOW` bit is set. Always true without a ring (no fast path to stop).
     slow: bool,
+    has_ring: bool,
     /// Parked receivers (Go's `recvq`). Each queue also stores its sudogs, queued or dequeued and
     /// waiting for their owner to free them; a sudog's key is only meaningful with its `Dir`.
     recvq: WaitList<Sudog<T>>,
@@ -74,12 +82,13 @@ pub(crate) fn ring_cap(cap: usize) -> usize {
 
 impl<T> Guarded<T> {
     pub(crate) fn new(cap: usize) -> Self {
-        let front_cap = cap - ring_cap(cap);
+        let has_ring = ring_cap(cap) > 0;
         Guarded {
             front: VecDeque::new(),
-            front_cap,
+            front_cap: if has_ring { 0 } else { cap },
             closed: false,
-            slow: false,
+            slow: !has_ring,
+            has_ring,
             recvq: WaitList::new(),
             sendq: WaitList::new(),
         }
@@ -219,8 +228,12 @@ impl<T> HChan<'_, T> {
     /// and settled before), so the wakers collected are the parker's own; they are called after the
     /// lock is released, through `later`.
     fn settle(&mut self) {
+        if !self.s.has_ring {
+            return; // no fast path to race with
+        }
         self.set_slow();
-        let mut later = std::mem::take(&mut *self.later);
+        let mut later = WakeList::new();
+        let mut served = false;
         while !self.s.recvq.is_empty() {
             let Some(v) = self.pop() else { break };
             let Some(key) = self.s.recvq.dequeue(Sudog::claim) else {
@@ -230,20 +243,33 @@ impl<T> HChan<'_, T> {
             let sg = self.s.recvq.get_mut(key);
             sg.elem = Some(v);
             sg.complete(true, &mut later);
+            served = true;
         }
         while !self.s.sendq.is_empty() && self.has_room() {
             if !self.refill(&mut later) {
                 break;
             }
+            served = true;
         }
-        *self.later = later;
+        if served {
+            if let Some(earlier) = self.later.take() {
+                later.append(*earlier);
+            }
+            self.later.set(Some(Box::new(later)));
+        }
     }
 
     /// Invariant 6, the other way: once nothing needs the lock any more, let the fast paths run.
     /// `Chan::with` calls this after every locked operation.
     pub(crate) fn update_mode(&mut self) {
         let s = &*self.s;
-        if s.slow && !s.closed && s.front.is_empty() && s.recvq.is_empty() && s.sendq.is_empty() {
+        if s.slow
+            && s.has_ring
+            && !s.closed
+            && s.front.is_empty()
+            && s.recvq.is_empty()
+            && s.sendq.is_empty()
+        {
             self.s.slow = false;
             self.ring.clear_slow();
         }
@@ -365,7 +391,10 @@ impl<T> HChan<'_, T> {
             || !self.s.front.is_empty()
             || !self.s.recvq.is_empty()
             || !self.s.sendq.is_empty();
-        assert!(!needs_lock || self.s.slow, "waiters, close or give-back with the fast paths on");
+        assert!(
+            !needs_lock || self.s.slow,
+            "waiters, close or give-back with the fast paths on"
+        );
     }
 }
 

@@ -27,6 +27,21 @@
 //! token, and `Chan::with` (the one `unsafe` block here) only opens the cell for the token of that
 //! very channel's lock.
 //!
+//! # The fast path: what Go does, what it could do
+//! Go's `chansend`/`chanrecv` take `c.lock` for every operation. Here a buffered send that finds room,
+//! or a receive that finds a value, *with nobody parked*, uses the lock-free ring (ring.rs: one CAS on
+//! its own end of the ring, Vyukov's bounded queue, as in his 2014 lock-free channel proposal for Go,
+//! golang/go#8899). Everything else (unbuffered channels, parking, hand-off to a parked receiver,
+//! close, give-back) takes the lock exactly as in Go, and while any of it is going on the ring's
+//! `SLOW` bit sends every operation to the lock, so the locked code stays the one truth about who
+//! waits (hchan.rs). The wins, measured in design.md:
+//! - a producer and a consumer on two Ms no longer fight over one lock per message: each CASes its
+//!   own end of the ring, on its own cache line, and they share only the slots they hand over;
+//! - one G sending into and receiving from its own buffer (`seq`) costs one CAS per operation, no
+//!   lock/unlock pair;
+//! - `select!` tries each case's fast path, in its random poll order, before it locks anything
+//!   (select.rs, "pass 0"): a select over buffered channels with a value waiting takes no lock.
+//!
 //! # Cancel safety
 //! Go cannot abandon a blocked channel operation; a Rust future can be dropped at any `Pending`.
 //! Dropping a send or receive future withdraws its sudog under the lock, so nothing is lost or
@@ -47,6 +62,7 @@
 
 mod error;
 mod hchan;
+mod op;
 mod ring;
 pub(crate) mod select;
 mod sudog;
@@ -56,14 +72,11 @@ mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::sched::coop::poll_preempt;
-use crate::sched::g::{set_waitreason, WaitReason};
 use crate::util::loom::cell::UnsafeCell;
 use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
@@ -71,8 +84,10 @@ use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 #[doc(hidden)]
 pub use crate::util::waitq::WakeList;
 pub use error::{SendError, TryRecvError, TrySendError};
-pub(crate) use hchan::{Dir, HChan};
 use hchan::{ring_cap, Guarded};
+pub(crate) use hchan::{Dir, HChan};
+use op::RecvWait;
+pub use op::{RecvFuture, SendFuture};
 use ring::Ring;
 pub(crate) use sudog::Waiter;
 
@@ -138,15 +153,22 @@ unsafe impl<T: Send> Sync for Chan<T> {}
 /// calls the wakers a park collected for its own task (`HChan::settle`).
 #[doc(hidden)]
 pub struct Locked<'a> {
-    guard: Option<MutexGuard<'a, ()>>,
+    _guard: MutexGuard<'a, ()>,
     chan: usize,
-    later: RefCell<WakeList>,
+    /// Declared after the guard: fields drop in order, so these wake after the unlock.
+    later: Later,
 }
 
-impl Drop for Locked<'_> {
+/// Wakers to call once the lock is released (see `Locked`). Boxed: almost always empty, and then
+/// dropping it is one test of one word.
+#[derive(Default)]
+struct Later(Cell<Option<Box<WakeList>>>);
+
+impl Drop for Later {
     fn drop(&mut self) {
-        drop(self.guard.take());
-        std::mem::take(self.later.get_mut()).wake_all();
+        if let Some(later) = self.0.get_mut().take() {
+            later.wake_all();
+        }
     }
 }
 
@@ -158,9 +180,9 @@ impl<T> Chan<T> {
 
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
-            guard: Some(crate::util::loom::lock(&self.lock)),
+            _guard: crate::util::loom::lock(&self.lock),
             chan: self.id(),
-            later: RefCell::new(WakeList::new()),
+            later: Later::default(),
         }
     }
 
@@ -172,7 +194,6 @@ impl<T> Chan<T> {
             self.id(),
             "chan: lock token of another channel"
         );
-        let mut later = locked.later.borrow_mut();
         self.hchan.with_mut(|p| {
             let mut h = HChan {
                 ring: &self.ring,
@@ -181,12 +202,24 @@ impl<T> Chan<T> {
                 // thread is inside `with` for this channel. Within the crate, `with` is never nested
                 // for one channel, so this is the only reference to the state while `f` runs.
                 s: unsafe { &mut *p },
-                later: &mut later,
+                later: &locked.later.0,
             };
             let r = f(&mut h);
             h.update_mode();
             r
         })
+    }
+
+    /// The lock-free send (ring.rs): `Err` gives the value back when the lock is needed.
+    #[inline]
+    pub(crate) fn try_push_fast(&self, v: T) -> Result<(), T> {
+        self.ring.try_push(v)
+    }
+
+    /// The lock-free receive (ring.rs): `None` when the lock is needed.
+    #[inline]
+    pub(crate) fn try_pop_fast(&self) -> Option<T> {
+        self.ring.try_pop()
     }
 
     /// `closechan`. Returns false if it was already closed.
@@ -242,7 +275,7 @@ impl<T> Sender<T> {
 
     /// Send without waiting: `Full` if no receiver is parked and the buffer has no room.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let Err(value) = self.chan.ring.try_push(value) else {
+        let Err(value) = self.chan.try_push_fast(value) else {
             return Ok(());
         };
         let mut wake = WakeList::new();
@@ -310,7 +343,7 @@ impl<T> Receiver<T> {
     /// Receive without waiting: `Empty` if nothing is buffered and no sender is parked, `Closed` if the
     /// channel is closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        if let Some(v) = self.chan.ring.try_pop() {
+        if let Some(v) = self.chan.try_pop_fast() {
             return Ok(v);
         }
         let mut wake = WakeList::new();
@@ -401,218 +434,5 @@ impl<T> fmt::Debug for Receiver<T> {
         f.debug_struct("Receiver")
             .field("cap", &self.cap())
             .finish_non_exhaustive()
-    }
-}
-
-/// A receive in progress: the key of its parked sudog, if it parked. Shared by `RecvFuture` and the
-/// `Stream` impl.
-#[derive(Default)]
-struct RecvWait {
-    key: Option<usize>,
-}
-
-impl RecvWait {
-    fn poll<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if poll_preempt(cx).is_pending() {
-            return Poll::Pending;
-        }
-        if self.key.is_none() {
-            if let Some(v) = chan.ring.try_pop() {
-                return Poll::Ready(Some(v));
-            }
-        }
-        let mut wake = WakeList::new();
-        let (out, garbage) = {
-            let l = chan.lock();
-            chan.with(&l, |h| match self.key {
-                None => match h.recv(&mut wake) {
-                    Ok(v) => (Poll::Ready(Some(v)), None),
-                    Err(TryRecvError::Closed) => (Poll::Ready(None), None),
-                    Err(TryRecvError::Empty) => {
-                        let key = h.park_recv(Waiter::Op(Some(cx.waker().clone())));
-                        if h.is_parked(key, Dir::Recv) {
-                            self.key = Some(key);
-                            (Poll::Pending, None)
-                        } else {
-                            // Served while parking (`HChan::settle`): a fast send got in first.
-                            let r = h.retire(key, Dir::Recv);
-                            (Poll::Ready(r.elem), Some(r.waiter))
-                        }
-                    }
-                },
-                Some(key) if h.is_parked(key, Dir::Recv) => (
-                    Poll::Pending,
-                    h.set_waker(key, Dir::Recv, cx.waker())
-                        .map(|w| Waiter::Op(Some(w))),
-                ),
-                Some(key) => {
-                    self.key = None;
-                    let r = h.retire(key, Dir::Recv);
-                    // success: a sender filled the slot; otherwise `close` woke us.
-                    (
-                        Poll::Ready(if r.success { r.elem } else { None }),
-                        Some(r.waiter),
-                    )
-                }
-            })
-        };
-        drop(garbage);
-        wake.wake_all();
-        if out.is_pending() {
-            set_waitreason(WaitReason::ChanReceive);
-        }
-        out
-    }
-
-    /// Withdraw a parked receive; a value already handed to it goes back to the channel.
-    fn cancel<T>(&mut self, chan: &Chan<T>) {
-        let Some(key) = self.key.take() else { return };
-        let mut wake = WakeList::new();
-        let retired = {
-            let l = chan.lock();
-            chan.with(&l, |h| {
-                let mut r = h.retire(key, Dir::Recv);
-                if r.success {
-                    if let Some(v) = r.elem.take() {
-                        h.give_back(v, &mut wake);
-                    }
-                }
-                r
-            })
-        };
-        drop(retired);
-        wake.wake_all();
-    }
-}
-
-/// Future of `Receiver::recv`. Dropping it while parked withdraws the receive (see "Cancel safety").
-#[must_use = "futures do nothing unless polled"]
-pub struct RecvFuture<'a, T> {
-    chan: &'a Chan<T>,
-    wait: RecvWait,
-}
-
-impl<T> Future for RecvFuture<'_, T> {
-    type Output = Option<T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        this.wait.poll(this.chan, cx)
-    }
-}
-
-impl<T> Drop for RecvFuture<'_, T> {
-    fn drop(&mut self) {
-        self.wait.cancel(self.chan);
-    }
-}
-
-impl<T> fmt::Debug for RecvFuture<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvFuture")
-            .field("parked", &self.wait.key.is_some())
-            .finish()
-    }
-}
-
-/// Future of `Sender::send`. Dropping it while parked withdraws the send (see "Cancel safety").
-#[must_use = "futures do nothing unless polled"]
-pub struct SendFuture<'a, T> {
-    chan: &'a Chan<T>,
-    /// The value, until it is sent or parked in a sudog.
-    value: Option<T>,
-    key: Option<usize>,
-}
-
-// The value is only ever moved, never pinned, so the future can be `Unpin` whatever `T` is.
-impl<T> Unpin for SendFuture<'_, T> {}
-
-impl<T> Future for SendFuture<'_, T> {
-    type Output = Result<(), SendError<T>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if poll_preempt(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let this = self.get_mut();
-        if this.key.is_none() {
-            let Some(v) = this.value.take() else {
-                panic!("chan: SendFuture polled after completion");
-            };
-            match this.chan.ring.try_push(v) {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(v) => this.value = Some(v),
-            }
-        }
-        let mut wake = WakeList::new();
-        let (out, garbage) = {
-            let l = this.chan.lock();
-            this.chan.with(&l, |h| match this.key {
-                None => {
-                    let Some(v) = this.value.take() else {
-                        panic!("chan: SendFuture polled after completion");
-                    };
-                    match h.send(v, &mut wake) {
-                        Ok(()) => (Poll::Ready(Ok(())), None),
-                        Err(TrySendError::Closed(v)) => (Poll::Ready(Err(SendError(v))), None),
-                        Err(TrySendError::Full(v)) => {
-                            let waiter = Waiter::Op(Some(cx.waker().clone()));
-                            let key = h.park_send(v, waiter);
-                            if h.is_parked(key, Dir::Send) {
-                                this.key = Some(key);
-                                (Poll::Pending, None)
-                            } else {
-                                // Served while parking (`HChan::settle`): a fast receive made room.
-                                let r = h.retire(key, Dir::Send);
-                                debug_assert!(r.success, "chan: a send settled without success");
-                                (Poll::Ready(Ok(())), Some(r.waiter))
-                            }
-                        }
-                    }
-                }
-                Some(key) if h.is_parked(key, Dir::Send) => (
-                    Poll::Pending,
-                    h.set_waker(key, Dir::Send, cx.waker())
-                        .map(|w| Waiter::Op(Some(w))),
-                ),
-                Some(key) => {
-                    this.key = None;
-                    let r = h.retire(key, Dir::Send);
-                    let out = match (r.success, r.elem) {
-                        (true, _) => Ok(()),
-                        (false, Some(v)) => Err(SendError(v)),
-                        (false, None) => panic!("chan: a closed sender lost its value"),
-                    };
-                    (Poll::Ready(out), Some(r.waiter))
-                }
-            })
-        };
-        drop(garbage);
-        wake.wake_all();
-        if out.is_pending() {
-            set_waitreason(WaitReason::ChanSend);
-        }
-        out
-    }
-}
-
-impl<T> Drop for SendFuture<'_, T> {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        // Withdrawn or closed: the value comes back and is dropped here, outside the lock. Already
-        // taken by a receiver: the send happened.
-        let retired = {
-            let l = self.chan.lock();
-            self.chan.with(&l, |h| h.retire(key, Dir::Send))
-        };
-        drop(retired);
-    }
-}
-
-impl<T> fmt::Debug for SendFuture<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendFuture")
-            .field("parked", &self.key.is_some())
-            .finish()
     }
 }

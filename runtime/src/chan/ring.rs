@@ -190,8 +190,9 @@ impl<T> Ring<T> {
                     }
                     Err(t) => tail = t,
                 }
-            } else if stamp.wrapping_add(self.one_lap) & POS_MASK == pos + 1 {
-                // The slot still holds the previous lap's value: full, or its reader is mid-read.
+            } else if self.behind(stamp, pos) {
+                // The slot is not free for this lap yet: it still holds the previous lap's value
+                // (full, or its reader is mid-read).
                 if !locked {
                     return Err(v);
                 }
@@ -203,6 +204,7 @@ impl<T> Ring<T> {
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another sender moved `tail` on since we read it.
+                spin_hint();
                 tail = self.tail.load(Ordering::Relaxed);
             }
         }
@@ -240,8 +242,9 @@ impl<T> Ring<T> {
                     }
                     Err(h) => head = h,
                 }
-            } else if stamp == pos {
-                // Nothing published here: empty, or its writer is mid-write.
+            } else if stamp == pos || self.behind(stamp, pos) {
+                // Nothing published here: empty, or its writer is mid-write (or the previous lap's
+                // reader is still mid-read, so no writer can have come yet).
                 if !locked {
                     return None;
                 }
@@ -252,9 +255,17 @@ impl<T> Ring<T> {
                 head = self.head.load(Ordering::Relaxed);
             } else {
                 // Another receiver moved `head` on since we read it.
+                spin_hint();
                 head = self.head.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// Whether `stamp` is a lap behind position `pos`: the slot still belongs to the previous lap
+    /// (its value unread, or its reader not done).
+    fn behind(&self, stamp: usize, pos: usize) -> bool {
+        let next_lap = stamp.wrapping_add(self.one_lap) & POS_MASK;
+        next_lap == pos + 1 || next_lap == pos
     }
 
     /// Values in the ring, claimed slots included (Go's `qcount`). A snapshot unless `SLOW` is set.
@@ -307,6 +318,14 @@ impl<T> Drop for Ring<T> {
     }
 }
 
+/// A position we read is stale; read it again (under loom: let the thread that moved it run).
+fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}
+
 /// Wait a little for a peer that claimed a slot to finish with it: it is a few instructions away
 /// unless its thread was descheduled, so spin briefly, then yield the thread.
 fn snooze(spins: &mut u32) {
@@ -325,5 +344,104 @@ fn snooze(spins: &mut u32) {
         } else {
             std::thread::yield_now();
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc as StdArc;
+
+    #[test]
+    fn ring_keeps_fifo_order_over_many_laps() {
+        let r = Ring::new(3);
+        let mut next_out = 0;
+        for i in 0..100u32 {
+            r.try_push(i).unwrap();
+            if i % 3 == 2 {
+                assert_eq!(r.len(), 3);
+                assert_eq!(r.try_push(999), Err(999), "a full ring took a value");
+                while let Some(v) = r.try_pop() {
+                    assert_eq!(v, next_out);
+                    next_out += 1;
+                }
+                assert_eq!(r.len(), 0);
+            }
+        }
+        assert_eq!(r.pop(), Some(99));
+        assert_eq!(r.pop(), None);
+    }
+
+    #[test]
+    fn slow_bit_stops_the_fast_paths_but_not_the_locked_ones() {
+        let r = Ring::new(2);
+        r.try_push(1).unwrap();
+        r.set_slow();
+        assert_eq!(r.try_push(2), Err(2));
+        assert_eq!(r.try_pop(), None);
+        r.push(2).unwrap();
+        assert_eq!(r.push(3), Err(3), "really full");
+        assert_eq!(r.pop(), Some(1));
+        r.clear_slow();
+        assert_eq!(r.try_pop(), Some(2));
+        assert_eq!(r.try_pop(), None);
+    }
+
+    #[test]
+    fn values_left_in_the_ring_are_dropped_with_it() {
+        let v = StdArc::new(());
+        let r = Ring::new(4);
+        for _ in 0..3 {
+            r.try_push(v.clone()).unwrap();
+        }
+        drop(r.try_pop());
+        r.try_push(v.clone()).unwrap();
+        r.try_push(v.clone()).unwrap(); // wraps around
+        assert_eq!(StdArc::strong_count(&v), 5);
+        drop(r);
+        assert_eq!(StdArc::strong_count(&v), 1);
+    }
+
+    #[test]
+    fn ring_of_zero_slots_is_always_full_and_empty() {
+        let r = Ring::new(0);
+        assert_eq!(r.try_push(1), Err(1));
+        assert_eq!(r.push(1), Err(1));
+        assert_eq!(r.pop(), None);
+        assert_eq!(r.len(), 0);
+    }
+
+    #[test]
+    fn threads_pass_every_value_once_through_a_small_ring() {
+        const N: u64 = 20_000;
+        let r = StdArc::new(Ring::new(4));
+        let producers: Vec<_> = (0..2)
+            .map(|p| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    for i in 0..N {
+                        let mut v = p * N + i;
+                        while let Err(back) = r.try_push(v) {
+                            v = back;
+                            std::thread::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for _ in 0..2 * N {
+            loop {
+                if let Some(v) = r.try_pop() {
+                    sum += v;
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_eq!(sum, (0..2 * N).sum::<u64>());
     }
 }

@@ -155,6 +155,12 @@ pub trait Case<'a> {
     fn chan_id(&self) -> usize;
     /// Lock this case's channel.
     fn lock(&self) -> Locked<'a>;
+    /// Pass 0 (no lock): complete the case through its channel's lock-free fast path (a value in the
+    /// ring, or room in it, with nobody parked: chan/ring.rs). `false`: not possible without the
+    /// lock, which passes 1 and 2 then take. A case without a fast path keeps the default.
+    fn try_fast(&mut self) -> bool {
+        false
+    }
     /// Pass 1: complete the case now if it can proceed. `locked` is this case's channel lock.
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool;
     /// Pass 2: park a sudog for case `index` of the select `sel`. `locked` is this case's channel lock.
@@ -194,6 +200,14 @@ impl<'a, T> Case<'a> for RecvCase<'a, T> {
 
     fn lock(&self) -> Locked<'a> {
         self.chan.lock()
+    }
+
+    fn try_fast(&mut self) -> bool {
+        let Some(v) = self.chan.try_pop_fast() else {
+            return false;
+        };
+        self.out = Some(Some(v));
+        true
     }
 
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool {
@@ -274,6 +288,20 @@ impl<'a, T> Case<'a> for SendCase<'a, T> {
 
     fn lock(&self) -> Locked<'a> {
         self.chan.lock()
+    }
+
+    fn try_fast(&mut self) -> bool {
+        let Some(v) = self.value.take() else {
+            panic!("select: send case without a value")
+        };
+        match self.chan.try_push_fast(v) {
+            Ok(()) => self.out = Some(Ok(())),
+            Err(v) => {
+                self.value = Some(v);
+                return false;
+            }
+        }
+        true
     }
 
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool {
@@ -374,6 +402,14 @@ fn selectgo<'a, const N: usize>(
     park: Option<&Waker>,
 ) -> Polled {
     let pollorder = pollorder::<N>();
+    // Pass 0 (not in Go): each case's lock-free fast path, in pollorder, before taking any lock. A
+    // buffered case that can proceed with nobody parked completes here; anything else (unbuffered,
+    // closed, someone parked) falls through to Go's passes.
+    for &i in &pollorder {
+        if cases[i].try_fast() {
+            return Polled::Fired;
+        }
+    }
     let mut lockorder: [usize; N] = std::array::from_fn(|i| i);
     lockorder.sort_unstable_by_key(|&i| cases[i].chan_id());
 
