@@ -19,7 +19,6 @@
 //! `SLOW` bit) and looks at the ring once more (`settle`), and once nothing is parked it switches them
 //! back on (`update_mode`). A value given back goes to `front`, a short queue ahead of the ring.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::task::Waker;
 
@@ -49,8 +48,6 @@ use crate::util::waitq::{WaitList, WakeList};
 pub(crate) struct HChan<'a, T> {
     pub(super) ring: &'a Ring<T>,
     pub(super) s: &'a mut Guarded<T>,
-    /// Wakers a park collects (see `settle`); the `Locked` token calls them once it unlocks.
-    pub(super) later: &'a Cell<Option<Box<WakeList>>>,
 }
 
 /// The part of `hchan` only the lock holder touches.
@@ -116,35 +113,47 @@ pub(crate) struct Retired<T> {
 
 impl<T> HChan<'_, T> {
     /// Values in the buffer (Go's `qcount`).
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.s.front.len() + self.ring.len()
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.s.closed
     }
 
     /// Put `v` at the back of the buffer if it has room.
+    #[inline]
     fn push(&mut self, v: T) -> Result<(), T> {
-        if self.s.front_cap == 0 {
-            return self.ring.push(v);
-        }
-        if self.s.front.len() < self.s.front_cap {
+        if self.s.has_ring {
+            self.ring.push(v)
+        } else if self.s.front.len() < self.s.front_cap {
             self.s.front.push_back(v);
-            return Ok(());
+            Ok(())
+        } else {
+            Err(v)
         }
-        Err(v)
     }
 
     /// Take the value at the front of the buffer.
+    #[inline]
     fn pop(&mut self) -> Option<T> {
-        self.s.front.pop_front().or_else(|| self.ring.pop())
+        if !self.s.front.is_empty() {
+            return self.s.front.pop_front();
+        }
+        if self.s.has_ring {
+            self.ring.pop()
+        } else {
+            None
+        }
     }
 
     /// Whether a `push` would find room (given-back values in `front` do not count: they are past
     /// `cap`, invariant 4).
+    #[inline]
     fn has_room(&self) -> bool {
-        if self.s.front_cap == 0 {
+        if self.s.has_ring {
             self.ring.len() < self.ring.cap()
         } else {
             self.s.front.len() < self.s.front_cap
@@ -205,6 +214,7 @@ impl<T> HChan<'_, T> {
 
     /// Park a sender whose `send` found no receiver and no room. Returns its sudog's key. If a fast
     /// receive made room meanwhile, the sudog may already be completed when this returns (`settle`).
+    #[inline]
     pub(crate) fn park_send(&mut self, v: T, waiter: Waiter) -> usize {
         debug_assert!(!self.s.closed);
         let key = self.s.sendq.push_back(Sudog::new(Some(v), waiter));
@@ -214,6 +224,7 @@ impl<T> HChan<'_, T> {
 
     /// Park a receiver whose `recv` found nothing. Returns its sudog's key. If a fast send put a value
     /// in the ring meanwhile, the sudog may already be completed when this returns (`settle`).
+    #[inline]
     pub(crate) fn park_recv(&mut self, waiter: Waiter) -> usize {
         debug_assert!(!self.s.closed && self.s.front.is_empty());
         let key = self.s.recvq.push_back(Sudog::new(None, waiter));
@@ -224,16 +235,23 @@ impl<T> HChan<'_, T> {
     /// Stop the fast paths (ring.rs, "The SLOW bit"), then restore invariants 2 and 3, which a fast
     /// operation that ran before the bit was set may have broken: the lock holder's look at the
     /// buffer (before deciding to park) and the park itself are not one atomic step for the lock-free
-    /// side. Only a sudog parked by this very call can be served here (any earlier waiter set the bit
-    /// and settled before), so the wakers collected are the parker's own; they are called after the
-    /// lock is released, through `later`.
+    /// side.
+    ///
+    /// Only the sudog this very park queued can be served here: a waiter queued earlier was queued
+    /// by a park that set the bit and settled, and from then on no fast operation could start, and
+    /// the ones in flight were waited for (`Ring::pop`/`push`). So the sudog is completed without a
+    /// wake: its owner is the caller of this park, which looks at it right after (op.rs:
+    /// `is_parked`; select.rs: `poll_fired` after parking).
+    #[inline]
     fn settle(&mut self) {
-        if !self.s.has_ring {
-            return; // no fast path to race with
-        }
+        if self.s.has_ring {
+            self.settle_ring();
+        } // else: no fast path to race with
+    }
+
+    #[inline(never)]
+    fn settle_ring(&mut self) {
         self.set_slow();
-        let mut later = WakeList::new();
-        let mut served = false;
         while !self.s.recvq.is_empty() {
             let Some(v) = self.pop() else { break };
             let Some(key) = self.s.recvq.dequeue(Sudog::claim) else {
@@ -242,25 +260,24 @@ impl<T> HChan<'_, T> {
             };
             let sg = self.s.recvq.get_mut(key);
             sg.elem = Some(v);
-            sg.complete(true, &mut later);
-            served = true;
+            sg.success = true;
         }
         while !self.s.sendq.is_empty() && self.has_room() {
-            if !self.refill(&mut later) {
+            let Some(key) = self.s.sendq.dequeue(Sudog::claim) else {
                 break;
+            };
+            let sg = self.s.sendq.get_mut(key);
+            let sent = take_sent(sg);
+            sg.success = true;
+            if self.push(sent).is_err() {
+                panic!("chan: no room for a parked sender's value after checking for room");
             }
-            served = true;
-        }
-        if served {
-            if let Some(earlier) = self.later.take() {
-                later.append(*earlier);
-            }
-            self.later.set(Some(Box::new(later)));
         }
     }
 
     /// Invariant 6, the other way: once nothing needs the lock any more, let the fast paths run.
     /// `Chan::with` calls this after every locked operation.
+    #[inline]
     pub(crate) fn update_mode(&mut self) {
         let s = &*self.s;
         if s.slow
@@ -328,6 +345,7 @@ impl<T> HChan<'_, T> {
         }
     }
 
+    #[inline]
     fn set_slow(&mut self) {
         if !self.s.slow {
             self.s.slow = true;

@@ -72,7 +72,6 @@ mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
-use std::cell::Cell;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -149,27 +148,11 @@ unsafe impl<T: Send> Send for Chan<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Chan<T> {}
 
-/// Proof that one channel's lock is held: only `Chan::lock` makes one, and dropping it unlocks, then
-/// calls the wakers a park collected for its own task (`HChan::settle`).
+/// Proof that one channel's lock is held: only `Chan::lock` makes one, and dropping it unlocks.
 #[doc(hidden)]
 pub struct Locked<'a> {
     _guard: MutexGuard<'a, ()>,
     chan: usize,
-    /// Declared after the guard: fields drop in order, so these wake after the unlock.
-    later: Later,
-}
-
-/// Wakers to call once the lock is released (see `Locked`). Boxed: almost always empty, and then
-/// dropping it is one test of one word.
-#[derive(Default)]
-struct Later(Cell<Option<Box<WakeList>>>);
-
-impl Drop for Later {
-    fn drop(&mut self) {
-        if let Some(later) = self.0.get_mut().take() {
-            later.wake_all();
-        }
-    }
 }
 
 impl<T> Chan<T> {
@@ -178,16 +161,17 @@ impl<T> Chan<T> {
         self as *const Self as *const () as usize
     }
 
+    #[inline]
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
             _guard: crate::util::loom::lock(&self.lock),
             chan: self.id(),
-            later: Later::default(),
         }
     }
 
     /// Run `f` on the channel state. `locked` must be this channel's token. Afterwards, switch the
     /// fast paths back on if nothing needs the lock any more (`HChan::update_mode`).
+    #[inline]
     pub(crate) fn with<R>(&self, locked: &Locked<'_>, f: impl FnOnce(&mut HChan<'_, T>) -> R) -> R {
         assert_eq!(
             locked.chan,
@@ -202,7 +186,6 @@ impl<T> Chan<T> {
                 // thread is inside `with` for this channel. Within the crate, `with` is never nested
                 // for one channel, so this is the only reference to the state while `f` runs.
                 s: unsafe { &mut *p },
-                later: &locked.later.0,
             };
             let r = f(&mut h);
             h.update_mode();

@@ -149,12 +149,14 @@ impl<T> Ring<T> {
 
     /// Send under the channel lock: whatever `SLOW` says, and waiting for a receiver that claimed the
     /// tail slot to finish reading it. `Err` means the ring is really full.
+    #[inline]
     pub(crate) fn push(&self, v: T) -> Result<(), T> {
         self.push_inner(v, true)
     }
 
     /// Receive under the channel lock: whatever `SLOW` says, and waiting for a sender that claimed the
     /// head slot to finish writing it. `None` means the ring is really empty.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
         self.pop_inner(true)
     }

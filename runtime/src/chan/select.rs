@@ -501,8 +501,11 @@ impl<const N: usize> Future for Select<'_, '_, N> {
                     return Poll::Ready(());
                 }
                 Polled::Parked(sel) => {
+                    // A case may have fired while it parked: a lock-free send or receive that got in
+                    // before the channel's fast path was switched off (chan/hchan.rs: `settle`).
+                    let fired = sel.poll_fired(cx.waker());
                     this.parked = Some(sel);
-                    None
+                    fired
                 }
                 Polled::NotReady => panic!("select: a parking select did not park"),
             },

@@ -237,12 +237,6 @@ impl WakeList {
         }
     }
 
-    /// Take over every waker of `other`.
-    pub(crate) fn append(&mut self, other: WakeList) {
-        self.push(other.one);
-        self.more.extend(other.more);
-    }
-
     /// Call every collected waker. Must run with no lock held.
     pub(crate) fn wake_all(self) {
         if let Some(w) = self.one {
