@@ -17,8 +17,10 @@
 //! The macro (select/walk.rs) turns each arm into a *case* (`RecvCase`, `SendCase`: Go's `scase`) in a
 //! local variable, and awaits `Select` over them as `&mut dyn Case` (cases have different element
 //! types). `Select`:
-//! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and sorts the cases by
-//!    channel address into `lockorder`.
+//! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and, before any lock
+//!    (*pass 0*, not in Go), tries each case's lock-free fast path in that order (chan/ring.rs: a
+//!    buffered channel with a value or room and nobody parked); the first that succeeds fires. Then it
+//!    sorts the cases by channel address into `lockorder`.
 //! 2. `sellock`: locks every distinct channel, in address order. Any two selects take shared locks in
 //!    the same order, so they cannot deadlock; a channel that appears in two cases is locked once.
 //! 3. Pass 1: tries each case in pollorder; the first that can proceed completes (the same code as
