@@ -121,6 +121,8 @@ pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
         hchan: UnsafeCell::new(Guarded::new(cap)),
         cap,
         senders: AtomicUsize::new(1),
+        #[cfg(loom)]
+        seq: loom_seq(),
     });
     let rx = Receiver {
         chan: chan.clone(),
@@ -139,6 +141,20 @@ pub(crate) struct Chan<T> {
     cap: usize,
     /// Live `Sender`s; the last one to go closes the channel.
     senders: AtomicUsize,
+    /// Under loom: this channel's place in creation order, its identity instead of its address.
+    #[cfg(loom)]
+    seq: usize,
+}
+
+/// Channels' creation order under loom. A model must behave the same in every run, and addresses
+/// do not: two channels can swap their address order from one run of a model to the next (other
+/// tests allocate on other threads meanwhile), which changes select's lock order and makes loom
+/// report an impossible exploration state. Creation order within one run never changes. (A plain
+/// `std` counter: it is bookkeeping outside the model.)
+#[cfg(loom)]
+fn loom_seq() -> usize {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 // SAFETY: the only shared state that is not already thread-safe is `hchan` (`ring` is Sync by its own
@@ -158,7 +174,12 @@ pub struct Locked<'a> {
 impl<T> Chan<T> {
     /// This channel's identity and its place in select's lock order (Go sorts by `hchan` address).
     pub(crate) fn id(&self) -> usize {
-        self as *const Self as *const () as usize
+        #[cfg(loom)]
+        return self.seq;
+        #[cfg(not(loom))]
+        {
+            self as *const Self as *const () as usize
+        }
     }
 
     #[inline]
