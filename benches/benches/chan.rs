@@ -168,7 +168,11 @@ fn buffered_4p(c: &mut Criterion) {
 }
 
 /// Four producers, each on its own 64-slot channel; one consumer selects over the four until all
-/// are closed.
+/// are closed. A closed channel's arm is always ready (Go's semantics), so once a producer is done
+/// the gort consumer swaps its channel for one that never fires (Go: set it to nil); tokio's
+/// `select!` disables a branch whose pattern fails and waits on the rest. Before, gort's consumer
+/// kept firing the closed arm in a busy loop while tokio's parked, and each round's time depended on
+/// when sysmon preempted that loop.
 fn select_4(c: &mut Criterion) {
     let mut g = c.benchmark_group("select_4_channels");
     let per = VALUES / 4;
@@ -176,7 +180,7 @@ fn select_4(c: &mut Criterion) {
     g.bench_function("gort", |b| {
         b.iter(|| {
             rt.block_on(async move {
-                let [a, b2, c2, d] = std::array::from_fn(|_| {
+                let mut rxs: [_; 4] = std::array::from_fn(|_| {
                     let (tx, rx) = gort::chan::channel::<usize>(64);
                     gort::go(async move {
                         for i in 0..per {
@@ -185,21 +189,27 @@ fn select_4(c: &mut Criterion) {
                     });
                     rx
                 });
-                let (mut n, mut open) = (0, 4);
+                // Go's idiom for a finished channel in a select loop: set it to nil, so its arm
+                // never fires again. Here: an open channel nobody sends on.
+                let (_never_tx, never) = gort::chan::channel::<usize>(0);
+                let (mut n, mut open, mut done) = (0, 4, [false; 4]);
                 while open > 0 {
                     let got = gort::select! {
-                        recv(a) -> v => v,
-                        recv(b2) -> v => v,
-                        recv(c2) -> v => v,
-                        recv(d) -> v => v,
+                        recv(rxs[0]) -> v => v,
+                        recv(rxs[1]) -> v => v,
+                        recv(rxs[2]) -> v => v,
+                        recv(rxs[3]) -> v => v,
                     };
                     match got {
                         Some(_) => n += 1,
                         None => {
-                            open = [&a, &b2, &c2, &d]
-                                .iter()
-                                .filter(|r| !(r.is_closed() && r.is_empty()))
-                                .count()
+                            for (rx, done) in rxs.iter_mut().zip(&mut done) {
+                                if !*done && rx.is_closed() && rx.is_empty() {
+                                    *rx = never.clone();
+                                    *done = true;
+                                    open -= 1;
+                                }
+                            }
                         }
                     }
                 }

@@ -15,7 +15,11 @@ use gort::chan::{Receiver, Sender};
 /// block, as in Go; up to 10 s when it must not, so a loaded machine cannot fake a block).
 async fn blocks<F: Future<Output = ()> + Send + 'static>(expect_block: bool, f: F) -> bool {
     let mut h = gort::go(f);
-    let wait = if expect_block { Duration::from_millis(100) } else { Duration::from_secs(10) };
+    let wait = if expect_block {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(10)
+    };
     match gort::time::timeout(wait, &mut h).await {
         Ok(r) => {
             r.expect("the G under test panicked");
@@ -34,7 +38,12 @@ fn select3_nil_channel_rows() {
     rt.block_on(async {
         // sending/receiving from a nil channel blocks
         assert!(blocks(true, async { Sender::<i32>::nil().send(7).await.unwrap() }).await);
-        assert!(blocks(true, async { Receiver::<i32>::nil().recv().await; }).await);
+        assert!(
+            blocks(true, async {
+                Receiver::<i32>::nil().recv().await;
+            })
+            .await
+        );
         // sending/receiving from a nil channel inside a select is never selected
         let nil_tx = Sender::<i32>::nil();
         let nil_rx = Receiver::<i32>::nil();
@@ -55,29 +64,44 @@ fn select3_nil_channel_rows() {
             default => {}
         }
         // selects with only nil channels always block
-        assert!(blocks(true, async {
-            let r = Receiver::<i32>::nil();
-            gort::select! { recv(r) -> _ => unreachable!() }
-        }).await);
-        assert!(blocks(true, async {
-            let s = Sender::<i32>::nil();
-            gort::select! { send(s, 7) -> _ => unreachable!() }
-        }).await);
-        assert!(blocks(true, async {
-            let (s, r) = (Sender::<i32>::nil(), Receiver::<i32>::nil());
-            gort::select! {
-                recv(r) -> _ => unreachable!(),
-                send(s, 7) -> _ => unreachable!(),
-            }
-        }).await);
+        assert!(
+            blocks(true, async {
+                let r = Receiver::<i32>::nil();
+                gort::select! { recv(r) -> _ => unreachable!() }
+            })
+            .await
+        );
+        assert!(
+            blocks(true, async {
+                let s = Sender::<i32>::nil();
+                gort::select! { send(s, 7) -> _ => unreachable!() }
+            })
+            .await
+        );
+        assert!(
+            blocks(true, async {
+                let (s, r) = (Sender::<i32>::nil(), Receiver::<i32>::nil());
+                gort::select! {
+                    recv(r) -> _ => unreachable!(),
+                    send(s, 7) -> _ => unreachable!(),
+                }
+            })
+            .await
+        );
         // selects with default cases don't block
-        assert!(!blocks(false, async {
-            let r = Receiver::<i32>::nil();
-            gort::select! { recv(r) -> _ => unreachable!(), default => {} }
-        }).await);
-        assert!(!blocks(false, async {
-            let s = Sender::<i32>::default();
-            gort::select! { send(s, 7) -> _ => unreachable!(), default => {} }
-        }).await);
+        assert!(
+            !blocks(false, async {
+                let r = Receiver::<i32>::nil();
+                gort::select! { recv(r) -> _ => unreachable!(), default => {} }
+            })
+            .await
+        );
+        assert!(
+            !blocks(false, async {
+                let s = Sender::<i32>::default();
+                gort::select! { send(s, 7) -> _ => unreachable!(), default => {} }
+            })
+            .await
+        );
     });
 }

@@ -27,6 +27,21 @@
 //! token, and `Chan::with` (the one `unsafe` block here) only opens the cell for the token of that
 //! very channel's lock.
 //!
+//! # The fast path: what Go does, what it could do
+//! Go's `chansend`/`chanrecv` take `c.lock` for every operation. Here a buffered send that finds room,
+//! or a receive that finds a value, *with nobody parked*, uses the lock-free ring (ring.rs: one CAS on
+//! its own end of the ring, Vyukov's bounded queue, as in his 2014 lock-free channel proposal for Go,
+//! golang/go#8899). Everything else (unbuffered channels, parking, hand-off to a parked receiver,
+//! close, give-back) takes the lock exactly as in Go, and while any of it is going on the ring's
+//! `SLOW` bit sends every operation to the lock, so the locked code stays the one truth about who
+//! waits (hchan.rs). The wins, measured in design.md:
+//! - a producer and a consumer on two Ms no longer fight over one lock per message: each CASes its
+//!   own end of the ring, on its own cache line, and they share only the slots they hand over;
+//! - one G sending into and receiving from its own buffer (`seq`) costs one CAS per operation, no
+//!   lock/unlock pair;
+//! - `select!` tries each case's fast path, in its random poll order, before it locks anything
+//!   (select.rs, "pass 0"): a select over buffered channels with a value waiting takes no lock.
+//!
 //! # Cancel safety
 //! Go cannot abandon a blocked channel operation; a Rust future can be dropped at any `Pending`.
 //! Dropping a send or receive future withdraws its sudog under the lock, so nothing is lost or
@@ -57,6 +72,8 @@
 
 mod error;
 mod hchan;
+mod op;
+mod ring;
 pub(crate) mod select;
 mod sudog;
 
@@ -66,11 +83,9 @@ mod loom_tests;
 mod tests;
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::sched::coop::poll_preempt;
 use crate::sched::g::{set_waitreason, WaitReason};
 use crate::util::loom::cell::UnsafeCell;
 use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
@@ -79,7 +94,11 @@ use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
 #[doc(hidden)]
 pub use crate::util::waitq::WakeList;
 pub use error::{SendError, TryRecvError, TrySendError};
+use hchan::{ring_cap, Guarded};
 pub(crate) use hchan::{Dir, HChan};
+use op::RecvWait;
+pub use op::{RecvFuture, SendFuture};
+use ring::Ring;
 pub use select::{AsReceiver, AsSender, Select, SelectRecv, SelectSend, SelectWait};
 pub(crate) use sudog::Waiter;
 
@@ -109,10 +128,13 @@ pub(crate) use sudog::Waiter;
 /// ```
 pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
+        ring: Ring::new(ring_cap(cap)),
         lock: Mutex::new(()),
-        hchan: UnsafeCell::new(HChan::new(cap)),
+        hchan: UnsafeCell::new(Guarded::new(cap)),
         cap,
         senders: AtomicUsize::new(1),
+        #[cfg(loom)]
+        seq: loom_seq(),
     });
     let rx = Receiver {
         chan: Some(chan.clone()),
@@ -123,16 +145,32 @@ pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 
 /// The shared channel: Go's `hchan` with its lock.
 pub(crate) struct Chan<T> {
+    /// The buffer, lock-free while nothing is parked (ring.rs).
+    ring: Ring<T>,
     lock: Mutex<()>,
     /// Only reached through `with`, with `lock` held.
-    hchan: UnsafeCell<HChan<T>>,
+    hchan: UnsafeCell<Guarded<T>>,
     cap: usize,
     /// Live `Sender`s; the last one to go closes the channel.
     senders: AtomicUsize,
+    /// Under loom: this channel's place in creation order, its identity instead of its address.
+    #[cfg(loom)]
+    seq: usize,
 }
 
-// SAFETY: the only shared state that is not already thread-safe is `hchan`, and every access to it
-// goes through `with`, which requires this channel's lock to be held. Values of `T` move between the
+/// Channels' creation order under loom. A model must behave the same in every run, and addresses
+/// do not: two channels can swap their address order from one run of a model to the next (other
+/// tests allocate on other threads meanwhile), which changes select's lock order and makes loom
+/// report an impossible exploration state. Creation order within one run never changes. (A plain
+/// `std` counter: it is bookkeeping outside the model.)
+#[cfg(loom)]
+fn loom_seq() -> usize {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+// SAFETY: the only shared state that is not already thread-safe is `hchan` (`ring` is Sync by its own
+// protocol), and every access to it goes through `with`, which requires this channel's lock to be held. Values of `T` move between the
 // threads that send and receive them, hence `T: Send`; no `&T` is ever shared, so no `T: Sync`.
 unsafe impl<T: Send> Send for Chan<T> {}
 // SAFETY: as above.
@@ -148,9 +186,15 @@ pub struct Locked<'a> {
 impl<T> Chan<T> {
     /// This channel's identity and its place in select's lock order (Go sorts by `hchan` address).
     pub(crate) fn id(&self) -> usize {
-        self as *const Self as *const () as usize
+        #[cfg(loom)]
+        return self.seq;
+        #[cfg(not(loom))]
+        {
+            self as *const Self as *const () as usize
+        }
     }
 
+    #[inline]
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
             _guard: crate::util::loom::lock(&self.lock),
@@ -158,20 +202,40 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Run `f` on the channel state. `locked` must be this channel's token.
-    pub(crate) fn with<R>(&self, locked: &Locked<'_>, f: impl FnOnce(&mut HChan<T>) -> R) -> R {
+    /// Run `f` on the channel state. `locked` must be this channel's token. Afterwards, switch the
+    /// fast paths back on if nothing needs the lock any more (`HChan::update_mode`).
+    #[inline]
+    pub(crate) fn with<R>(&self, locked: &Locked<'_>, f: impl FnOnce(&mut HChan<'_, T>) -> R) -> R {
         assert_eq!(
             locked.chan,
             self.id(),
             "chan: lock token of another channel"
         );
         self.hchan.with_mut(|p| {
-            // SAFETY: `locked` proves this thread holds `self.lock` (a `Locked` for this channel can
-            // only come from `Chan::lock`, and the mutex admits one holder), so no other thread is
-            // inside `with` for this channel. Within the crate, `with` is never nested for one
-            // channel, so this is the only reference to the state while `f` runs.
-            f(unsafe { &mut *p })
+            let mut h = HChan {
+                ring: &self.ring,
+                // SAFETY: `locked` proves this thread holds `self.lock` (a `Locked` for this channel
+                // can only come from `Chan::lock`, and the mutex admits one holder), so no other
+                // thread is inside `with` for this channel. Within the crate, `with` is never nested
+                // for one channel, so this is the only reference to the state while `f` runs.
+                s: unsafe { &mut *p },
+            };
+            let r = f(&mut h);
+            h.update_mode();
+            r
         })
+    }
+
+    /// The lock-free send (ring.rs): `Err` gives the value back when the lock is needed.
+    #[inline]
+    pub(crate) fn try_push_fast(&self, v: T) -> Result<(), T> {
+        self.ring.try_push(v)
+    }
+
+    /// The lock-free receive (ring.rs): `None` when the lock is needed.
+    #[inline]
+    pub(crate) fn try_pop_fast(&self) -> Option<T> {
+        self.ring.try_pop()
     }
 
     /// `closechan`. Returns false if it was already closed.
@@ -245,6 +309,9 @@ impl<T> Sender<T> {
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let Some(chan) = self.chan.as_deref() else {
             return Err(TrySendError::Full(value));
+        };
+        let Err(value) = chan.try_push_fast(value) else {
+            return Ok(());
         };
         let mut wake = WakeList::new();
         let res = {
@@ -341,6 +408,9 @@ impl<T> Receiver<T> {
         let Some(chan) = self.chan.as_deref() else {
             return Err(TryRecvError::Empty);
         };
+        if let Some(v) = chan.try_pop_fast() {
+            return Ok(v);
+        }
         let mut wake = WakeList::new();
         let res = {
             let l = chan.lock();
@@ -442,7 +512,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 
 /// An operation on a nil channel: waits forever. Nothing will wake it; the G stays parked (and is
 /// reported with `reason`) until its future is dropped.
-fn nil_wait<R>(reason: WaitReason) -> Poll<R> {
+pub(super) fn nil_wait<R>(reason: WaitReason) -> Poll<R> {
     set_waitreason(reason);
     Poll::Pending
 }
@@ -466,201 +536,5 @@ impl<T> fmt::Debug for Receiver<T> {
         f.debug_struct("Receiver")
             .field("cap", &self.cap())
             .finish_non_exhaustive()
-    }
-}
-
-/// A receive in progress: the key of its parked sudog, if it parked. Shared by `RecvFuture` and the
-/// `Stream` impl.
-#[derive(Default)]
-struct RecvWait {
-    key: Option<usize>,
-}
-
-impl RecvWait {
-    fn poll<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if poll_preempt(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let mut wake = WakeList::new();
-        let (out, garbage) = {
-            let l = chan.lock();
-            chan.with(&l, |h| match self.key {
-                None => match h.recv(&mut wake) {
-                    Ok(v) => (Poll::Ready(Some(v)), None),
-                    Err(TryRecvError::Closed) => (Poll::Ready(None), None),
-                    Err(TryRecvError::Empty) => {
-                        self.key = Some(h.park_recv(Waiter::Op(Some(cx.waker().clone()))));
-                        (Poll::Pending, None)
-                    }
-                },
-                Some(key) if h.is_parked(key, Dir::Recv) => (
-                    Poll::Pending,
-                    h.set_waker(key, Dir::Recv, cx.waker())
-                        .map(|w| Waiter::Op(Some(w))),
-                ),
-                Some(key) => {
-                    self.key = None;
-                    let r = h.retire(key, Dir::Recv);
-                    // success: a sender filled the slot; otherwise `close` woke us.
-                    (
-                        Poll::Ready(if r.success { r.elem } else { None }),
-                        Some(r.waiter),
-                    )
-                }
-            })
-        };
-        drop(garbage);
-        wake.wake_all();
-        if out.is_pending() {
-            set_waitreason(WaitReason::ChanReceive);
-        }
-        out
-    }
-
-    /// Withdraw a parked receive; a value already handed to it goes back to the channel.
-    fn cancel<T>(&mut self, chan: &Chan<T>) {
-        let Some(key) = self.key.take() else { return };
-        let mut wake = WakeList::new();
-        let retired = {
-            let l = chan.lock();
-            chan.with(&l, |h| {
-                let mut r = h.retire(key, Dir::Recv);
-                if r.success {
-                    if let Some(v) = r.elem.take() {
-                        h.give_back(v, &mut wake);
-                    }
-                }
-                r
-            })
-        };
-        drop(retired);
-        wake.wake_all();
-    }
-}
-
-/// Future of `Receiver::recv`. Dropping it while parked withdraws the receive (see "Cancel safety").
-#[must_use = "futures do nothing unless polled"]
-pub struct RecvFuture<'a, T> {
-    /// `None`: a nil channel.
-    chan: Option<&'a Chan<T>>,
-    wait: RecvWait,
-}
-
-impl<T> Future for RecvFuture<'_, T> {
-    type Output = Option<T>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = self.get_mut();
-        match this.chan {
-            Some(chan) => this.wait.poll(chan, cx),
-            None => nil_wait(WaitReason::ChanReceiveNilChan),
-        }
-    }
-}
-
-impl<T> Drop for RecvFuture<'_, T> {
-    fn drop(&mut self) {
-        if let Some(chan) = self.chan {
-            self.wait.cancel(chan);
-        }
-    }
-}
-
-impl<T> fmt::Debug for RecvFuture<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvFuture")
-            .field("parked", &self.wait.key.is_some())
-            .finish()
-    }
-}
-
-/// Future of `Sender::send`. Dropping it while parked withdraws the send (see "Cancel safety").
-#[must_use = "futures do nothing unless polled"]
-pub struct SendFuture<'a, T> {
-    /// `None`: a nil channel.
-    chan: Option<&'a Chan<T>>,
-    /// The value, until it is sent or parked in a sudog.
-    value: Option<T>,
-    key: Option<usize>,
-}
-
-// The value is only ever moved, never pinned, so the future can be `Unpin` whatever `T` is.
-impl<T> Unpin for SendFuture<'_, T> {}
-
-impl<T> Future for SendFuture<'_, T> {
-    type Output = Result<(), SendError<T>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if poll_preempt(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let this = self.get_mut();
-        let Some(chan) = this.chan else {
-            return nil_wait(WaitReason::ChanSendNilChan);
-        };
-        let mut wake = WakeList::new();
-        let (out, garbage) = {
-            let l = chan.lock();
-            chan.with(&l, |h| match this.key {
-                None => {
-                    let Some(v) = this.value.take() else {
-                        panic!("chan: SendFuture polled after completion");
-                    };
-                    match h.send(v, &mut wake) {
-                        Ok(()) => (Poll::Ready(Ok(())), None),
-                        Err(TrySendError::Closed(v)) => (Poll::Ready(Err(SendError(v))), None),
-                        Err(TrySendError::Full(v)) => {
-                            let waiter = Waiter::Op(Some(cx.waker().clone()));
-                            this.key = Some(h.park_send(v, waiter));
-                            (Poll::Pending, None)
-                        }
-                    }
-                }
-                Some(key) if h.is_parked(key, Dir::Send) => (
-                    Poll::Pending,
-                    h.set_waker(key, Dir::Send, cx.waker())
-                        .map(|w| Waiter::Op(Some(w))),
-                ),
-                Some(key) => {
-                    this.key = None;
-                    let r = h.retire(key, Dir::Send);
-                    let out = match (r.success, r.elem) {
-                        (true, _) => Ok(()),
-                        (false, Some(v)) => Err(SendError(v)),
-                        (false, None) => panic!("chan: a closed sender lost its value"),
-                    };
-                    (Poll::Ready(out), Some(r.waiter))
-                }
-            })
-        };
-        drop(garbage);
-        wake.wake_all();
-        if out.is_pending() {
-            set_waitreason(WaitReason::ChanSend);
-        }
-        out
-    }
-}
-
-impl<T> Drop for SendFuture<'_, T> {
-    fn drop(&mut self) {
-        let (Some(chan), Some(key)) = (self.chan, self.key.take()) else {
-            return;
-        };
-        // Withdrawn or closed: the value comes back and is dropped here, outside the lock. Already
-        // taken by a receiver: the send happened.
-        let retired = {
-            let l = chan.lock();
-            chan.with(&l, |h| h.retire(key, Dir::Send))
-        };
-        drop(retired);
-    }
-}
-
-impl<T> fmt::Debug for SendFuture<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendFuture")
-            .field("parked", &self.key.is_some())
-            .finish()
     }
 }

@@ -20,6 +20,9 @@
 //! 1. Draws a random `pollorder` (a permutation of the cases, `crate::util::rand`) and sorts it, with a
 //!    *stable* sort, by channel address into `lockorder`. Cases on one channel therefore sit in
 //!    `lockorder` in their (random) poll order, which matters in step 4.
+//!    Before any lock (*pass 0*, not in Go) each live case's lock-free fast path is tried in
+//!    `pollorder` (chan/ring.rs: a buffered channel with a value or room and nobody parked); the
+//!    first that succeeds fires.
 //! 2. `sellock`: locks every distinct channel, in address order. Any two selects take shared locks in
 //!    the same order, so they cannot deadlock; a channel that appears in two cases is locked once.
 //! 3. Pass 1: tries each case in pollorder; the first that can proceed completes (the same code as
@@ -197,6 +200,12 @@ pub trait Case<'a> {
     fn chan_id(&self) -> usize;
     /// Lock this case's channel.
     fn lock(&self) -> Locked<'a>;
+    /// Pass 0 (no lock): complete the case through its channel's lock-free fast path (a value in the
+    /// ring, or room in it, with nobody parked: chan/ring.rs). `false`: not possible without the
+    /// lock, which passes 1 and 2 then take. A case without a fast path keeps the default.
+    fn try_fast(&mut self) -> bool {
+        false
+    }
     /// Pass 1: complete the case now if it can proceed. `locked` is this case's channel lock.
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool;
     /// Pass 2: park a sudog for case `index` of the select `sel`. `locked` is this case's channel lock.
@@ -250,6 +259,14 @@ impl<'a, T> Case<'a> for RecvCase<'a, T> {
 
     fn lock(&self) -> Locked<'a> {
         self.ch().lock()
+    }
+
+    fn try_fast(&mut self) -> bool {
+        let Some(v) = self.chan.and_then(Chan::try_pop_fast) else {
+            return false;
+        };
+        self.out = Some(Some(v));
+        true
     }
 
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool {
@@ -352,6 +369,23 @@ impl<'a, T> Case<'a> for SendCase<'a, T> {
 
     fn lock(&self) -> Locked<'a> {
         self.ch().lock()
+    }
+
+    fn try_fast(&mut self) -> bool {
+        let Some(chan) = self.chan else {
+            return false;
+        };
+        let Some(v) = self.value.take() else {
+            return false; // an empty `send_from` slot: the case is off
+        };
+        match chan.try_push_fast(v) {
+            Ok(()) => self.out = Some(Ok(())),
+            Err(v) => {
+                self.value = Some(v);
+                return false;
+            }
+        }
+        true
     }
 
     fn try_fire(&mut self, locked: &Locked<'a>, wake: &mut WakeList) -> bool {

@@ -386,3 +386,59 @@ fn mpmc_threads_unbuffered_every_value_once() {
 fn mpmc_threads_buffered_every_value_once() {
     mpmc_threads(16);
 }
+
+#[test]
+fn parked_receiver_sends_every_send_through_the_lock_until_it_is_served() {
+    let (tx, rx) = channel::<u32>(4);
+    let (_wc, w) = CountWaker::new();
+    let mut recv = rx.recv();
+    assert!(poll_once(&mut recv, &w).is_pending());
+    // Parked: the send must hand over, not buffer (a fast push would strand the receiver).
+    tx.try_send(1).unwrap();
+    assert_eq!(
+        rx.len(),
+        0,
+        "the value went to the buffer past a parked receiver"
+    );
+    check(&rx);
+    assert_eq!(poll_once(&mut recv, &w), Poll::Ready(Some(1)));
+    drop(recv);
+    // Nobody parked any more: buffered again.
+    tx.try_send(2).unwrap();
+    assert_eq!(rx.len(), 1);
+    check(&rx);
+}
+
+#[test]
+fn parked_sender_is_refilled_in_order_when_a_receive_makes_room() {
+    let (tx, rx) = channel::<u32>(2);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    let (_wc, w) = CountWaker::new();
+    let mut send = tx.send(3);
+    assert!(poll_once(&mut send, &w).is_pending());
+    assert_eq!(
+        tx.try_send(4),
+        Err(TrySendError::Full(4)),
+        "jumped the parked sender"
+    );
+    check(&rx);
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(poll_once(&mut send, &w), Poll::Ready(Ok(())));
+    assert_eq!([rx.try_recv(), rx.try_recv()], [Ok(2), Ok(3)]);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    check(&rx);
+}
+
+#[test]
+fn channel_above_the_ring_limit_buffers_under_the_lock() {
+    let (tx, rx) = channel::<usize>(usize::MAX);
+    for i in 0..1000 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.len(), 1000);
+    for i in 0..1000 {
+        assert_eq!(rx.try_recv(), Ok(i));
+    }
+    check(&rx);
+}

@@ -57,6 +57,14 @@ fn selectgo<'a>(
     park: Option<&Waker>,
 ) -> Polled {
     fill_pollorder(s.pollorder);
+    // Pass 0 (not in Go): each live case's lock-free fast path, in pollorder, before taking any
+    // lock. A buffered case that can proceed with nobody parked completes here; anything else
+    // (unbuffered, closed, someone parked) falls through to Go's passes.
+    for &i in s.pollorder.iter() {
+        if !cases[i].is_nil() && cases[i].try_fast() {
+            return Polled::Fired(i);
+        }
+    }
     // Each case's channel id, once (`NIL` for a nil case), kept in `lock_of` until the locks replace
     // it below; a channel id is an address, never `NIL`.
     for (i, key) in s.lock_of.iter_mut().enumerate() {
@@ -283,6 +291,12 @@ impl Engine {
         match selectgo(cases, s, Some(cx.waker())) {
             Polled::Fired(i) => Poll::Ready(Won::Case(i)),
             Polled::Parked(sel) => {
+                // A case may have fired while it parked: a lock-free send or receive that got in
+                // before the channel's fast path was switched off (chan/hchan.rs: `settle`).
+                if let Some(i) = sel.poll_fired(cx.waker()) {
+                    unpark_all(cases, Some(i), true);
+                    return Poll::Ready(Won::Case(i));
+                }
                 self.parked = Some(sel);
                 Poll::Pending
             }

@@ -1,0 +1,3 @@
+module chanshapes
+
+go 1.19
