@@ -157,7 +157,9 @@ impl SelectWaiter {
 
     /// The owner's poll: the fired case, or `None` after making sure `waker` will be woken. The state
     /// is read while holding the waker lock: a channel does its CAS before it takes that lock to read
-    /// the waker, so either it reads the waker stored here, or this load sees its CAS.
+    /// the waker, so either it reads the waker stored here, or this load sees its CAS. Lock order: a
+    /// channel takes this waker lock under its own lock (`Sudog::complete`), so nothing here may take
+    /// a channel lock while holding it.
     fn poll_fired(&self, waker: &Waker) -> Option<usize> {
         let old = {
             let mut slot = crate::util::loom::lock(&self.waker);
