@@ -466,7 +466,7 @@ mod tests {
                 arg: pick(next(), 8),
                 m: [NONE, 0, 3, u32::MAX - 1][(r >> 20) as usize & 3],
                 p: [NONE, 0, 1, 70_000][(r >> 24) as usize & 3],
-                kind: Kind::from_u8((r % 18) as u8).unwrap_or(Kind::Nop),
+                kind: Kind::from_u8((r % Kind::ALL.len() as u64) as u8).unwrap_or(Kind::Nop),
                 aux: (r >> 32) as u8,
                 aux2: (r >> 40) as u8,
             };
