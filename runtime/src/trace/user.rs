@@ -163,3 +163,74 @@ pub(super) fn label(goid: u64, label: &str) {
         record(Kind::GoLabel, goid, string(label));
     }
 }
+
+#[cfg(all(test, not(any(loom, gort_notrace))))]
+mod tests {
+    use super::*;
+    use crate::trace::session::testing::{start_mem, stop_mem};
+    use crate::trace::session::TEST_SERIAL;
+    use gort_trace_format::event::unpack;
+
+    /// The annotations this thread recorded, with their strings resolved.
+    #[test]
+    fn tasks_regions_logs_and_labels_are_recorded_with_their_strings() {
+        let _serial = TEST_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        // Off: nothing recorded, nothing to end.
+        drop(Task::new("before"));
+        let out = start_mem();
+        let t = Task::new("request");
+        let child = t.child("parse");
+        child.region("decode", || t.log("http", "GET /"));
+        let r = start_region("outside");
+        log("", "hello");
+        drop(r);
+        label(42, "worker");
+        let ids = (t.id(), child.id());
+        child.end();
+        drop(t);
+        let (_, trace) = stop_mem(&out);
+        let me = std::thread::current().name().map(String::from);
+        let mine: Vec<_> = trace
+            .events
+            .iter()
+            .filter(|(th, _)| Some(&trace.threads[*th as usize]) == me.as_ref())
+            .map(|(_, e)| *e)
+            .collect();
+        let s = |id| trace.string(id).to_string();
+        let got: Vec<String> = mine
+            .iter()
+            .map(|e| match e.kind {
+                Kind::UserTaskBegin => {
+                    let (name, parent) = unpack(e.arg);
+                    format!("task {} {} parent {parent}", e.g, s(name))
+                }
+                Kind::UserTaskEnd => format!("end {}", e.g),
+                Kind::UserRegionBegin => format!("region {} task {}", s(e.arg), e.g),
+                Kind::UserRegionEnd => format!("/region {}", s(e.arg)),
+                Kind::UserLog => {
+                    let (c, m) = unpack(e.arg);
+                    format!("log [{}] {} task {}", s(c), s(m), e.g)
+                }
+                Kind::GoLabel => format!("label G{} {}", e.g, s(e.arg)),
+                k => format!("{k:?}"),
+            })
+            .collect();
+        let (t, c) = ids;
+        assert_eq!(
+            got,
+            vec![
+                format!("task {t} request parent 0"),
+                format!("task {c} parse parent {t}"),
+                format!("region decode task {c}"),
+                format!("log [http] GET / task {t}"),
+                "/region decode".to_string(),
+                "region outside task 0".to_string(),
+                "log [] hello task 0".to_string(),
+                "/region outside".to_string(),
+                "label G42 worker".to_string(),
+                format!("end {c}"),
+                format!("end {t}"),
+            ]
+        );
+    }
+}

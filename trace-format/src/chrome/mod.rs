@@ -34,7 +34,7 @@ use std::io::{self, Write};
 use crate::event::{Event, NONE};
 use crate::file::{RawTrace, Trace};
 
-mod json;
+pub(crate) mod json;
 mod replay;
 mod user;
 
@@ -65,6 +65,20 @@ pub fn write(c: &Trace, w: &mut dyn Write) -> io::Result<()> {
     }
     out.raw("\"}}\n")?;
     out.w.flush()
+}
+
+/// Replay `c` into the tracks, slices, instants and flows [`write()`] writes, handing each to
+/// `tap` (the Perfetto writer's way in; metadata comes last).
+pub(crate) fn replay(c: &Trace, tap: &mut dyn FnMut(&json::Ev<'_>)) -> io::Result<()> {
+    let mut sink = io::sink();
+    let mut out = Out::tapped(&mut sink, tap);
+    let mut conv = Conv::new(&c.threads, &c.strings);
+    for (t, ev) in &c.events {
+        conv.event(&mut out, *t, ev)?;
+    }
+    conv.finish(&mut out, c.end_ts)?;
+    conv.finish_user(&mut out, c.end_ts)?;
+    conv.metadata(&mut out)
 }
 
 /// Decode `raw` and write it to `w` as [`write()`] does; returns how many events it holds.
