@@ -668,36 +668,36 @@ mod tests {
         assert_eq!(my_starts(&t), vec![3]);
     }
 
-    /// Streaming: many chunks' worth of events go to the output while the session holds at
-    /// most `MAX_BYTES` of chunks at any time, and none is dropped (the writer keeps up with
-    /// memory).
+    /// Streaming: many times the memory bound's worth of events go to the output while the
+    /// session holds at most `MAX_BYTES` of chunks at any time, and none is dropped while the
+    /// writer keeps up (the loop waits for it when half the bound is in flight, as a disk that
+    /// keeps up would let it).
     #[test]
     fn a_stream_keeps_memory_bounded_and_writes_every_event() {
         let _serial = TEST_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let out = start_mem();
-        let n = (8 * MAX_BYTES / 3) as u64;
+        let n = (if cfg!(miri) { 2 } else { 8 } * MAX_BYTES / 3) as u64;
         let mut peak = 0;
         for i in 0..n {
             buf::emit(Event::new(Kind::GoStart).g(i + 1));
-            if i % 512 == 0 {
-                peak = peak.max(with(|s| s.in_flight()).unwrap_or(0));
-                // Let the writer run now and then, like a disk that keeps up.
-                if i % 8192 == 0 {
+            if i % 256 == 0 {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                loop {
+                    let now = with(|s| s.in_flight()).unwrap_or(0);
+                    peak = peak.max(now);
+                    if now <= MAX_BYTES / 2 || Instant::now() > deadline {
+                        break;
+                    }
                     std::thread::yield_now();
                 }
             }
         }
         assert!(peak <= MAX_BYTES, "peak {peak}");
-        let (dropped, t) = stop_mem(&out);
+        let (_, t) = stop_mem(&out);
         let mine = my_starts(&t);
-        assert_eq!(mine.len() as u64 + dropped, n);
-        assert!(
-            mine.len() as u64 >= n / 2,
-            "{} of {n} events written, {dropped} dropped",
-            mine.len()
-        );
-        assert!(mine.windows(2).all(|w| w[0] < w[1]));
-        assert!(mine.len() * 3 > 2 * MAX_BYTES, "more than memory holds");
+        assert_eq!(mine, (1..=n).collect::<Vec<_>>(), "every event, in order");
+        // Each record takes 4 bytes or more: more bytes were written than the session may hold.
+        assert!(mine.len() * 4 > MAX_BYTES, "{} events", mine.len());
     }
 
     /// A writer that blocks (a disk that does not keep up): recording threads drop and count
@@ -735,7 +735,7 @@ mod tests {
             max_bytes: 4 * CHUNK_BYTES,
         };
         start(Owner::Flight, Sink::Flight(cfg), None).expect("start");
-        let n = (6 * MAX_BYTES / 3) as u64;
+        let n = (if cfg!(miri) { 2 } else { 6 } * MAX_BYTES / 3) as u64;
         for i in 0..n {
             buf::emit(Event::new(Kind::GoStart).g(i + 1));
         }

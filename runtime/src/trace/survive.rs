@@ -30,6 +30,10 @@ static PIPE_WR: AtomicI32 = AtomicI32::new(-1);
 /// Install the handlers, the thread and the panic hook (once per process).
 pub(super) fn install() {
     static ONCE: Once = Once::new();
+    if cfg!(miri) {
+        // Miri runs no signal handlers (and the unit tests need none).
+        return;
+    }
     ONCE.call_once(|| {
         install_signals();
         let previous = std::panic::take_hook();

@@ -136,6 +136,7 @@ struct Conv<'a> {
     labels: HashMap<u64, String>,
     user: user::User,
     ps: Vec<PState>,
+    nowhere: PState,
     ms: BTreeMap<u32, MState>,
     sysmon_used: bool,
     others: BTreeMap<u32, String>,
@@ -156,6 +157,7 @@ impl<'a> Conv<'a> {
             labels: HashMap::new(),
             user: user::User::default(),
             ps: Vec::new(),
+            nowhere: PState::default(),
             ms: BTreeMap::new(),
             sysmon_used: false,
             others: BTreeMap::new(),
@@ -165,7 +167,13 @@ impl<'a> Conv<'a> {
         }
     }
 
+    /// P `p`'s state. A P id no runtime has (NONE where a P belongs: not a trace gort wrote)
+    /// gets a scratch state, so that a damaged trace converts into nonsense, not a panic.
     fn p(&mut self, p: u32) -> &mut PState {
+        if p >= crate::file::MAX_P {
+            self.nowhere = PState::default();
+            return &mut self.nowhere;
+        }
         let i = p as usize;
         if self.ps.len() <= i {
             self.ps.resize_with(i + 1, PState::default);
@@ -247,7 +255,7 @@ impl<'a> Conv<'a> {
         out.emit(ev)?;
         if let Some((id, fname)) = r.flow {
             // Just inside the slice, so `bp: "e"` binds it to this slice and not its neighbour.
-            let at = if ts > r.start + 1 {
+            let at = if ts > r.start.saturating_add(1) {
                 r.start + 1
             } else {
                 r.start

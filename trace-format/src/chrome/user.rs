@@ -41,7 +41,7 @@ impl Conv<'_> {
     fn user_track(&mut self, t: u32, m: u32) -> u64 {
         let g = self.ms.get(&m).and_then(|s| s.run).map(|r| r.g);
         let (tid, name) = match g {
-            Some(g) => (USER_TID + g, format!("{} user", self.g_name(g))),
+            Some(g) => (USER_TID.wrapping_add(g), format!("{} user", self.g_name(g))),
             None => (
                 USER_THREAD_TID + u64::from(t),
                 format!("thread {} user", self.thread_name(t)),
@@ -58,9 +58,10 @@ impl Conv<'_> {
             Kind::UserTaskBegin => {
                 let (name, parent) = unpack(ev.arg);
                 let name = self.string(name).to_string();
-                self.user
-                    .tracks
-                    .insert(TASK_TID + ev.g, format!("task {name} #{}", ev.g));
+                self.user.tracks.insert(
+                    TASK_TID.wrapping_add(ev.g),
+                    format!("task {name} #{}", ev.g),
+                );
                 self.user.tasks.insert(ev.g, (name, parent, ts));
             }
             Kind::UserTaskEnd => {
@@ -124,7 +125,7 @@ impl Conv<'_> {
         ts: u64,
         open: bool,
     ) -> io::Result<()> {
-        let mut e = Ev::new("X", &name, "task", since, TASK_TID + id)
+        let mut e = Ev::new("X", &name, "task", since, TASK_TID.wrapping_add(id))
             .field("dur", V::Ts(ts.saturating_sub(since)))
             .arg("task", V::U(id));
         if parent != 0 {

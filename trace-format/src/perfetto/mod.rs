@@ -177,7 +177,13 @@ pub fn write(t: &Trace, w: &mut dyn Write) -> io::Result<Written> {
             Some(d) => {
                 order.push((it.ts, 1, -i128::from(d), i, true));
                 let end_rank = if d == 0 { 2 } else { 0 };
-                order.push((it.ts + d, end_rank, -i128::from(it.ts), i, false));
+                order.push((
+                    it.ts.saturating_add(d),
+                    end_rank,
+                    -i128::from(it.ts),
+                    i,
+                    false,
+                ));
             }
             None => order.push((it.ts, 1, 0, i, true)),
         }
@@ -204,7 +210,7 @@ pub fn write(t: &Trace, w: &mut dyn Write) -> io::Result<Written> {
     tids.dedup();
     for tid in &tids {
         let mut td = Msg::default();
-        td.varint(TD_UUID, tid + 1);
+        td.varint(TD_UUID, tid.wrapping_add(1));
         td.str(TD_NAME, names.get(tid).map_or("?", String::as_str));
         let mut p = Msg::default();
         p.msg(PKT_TRACK_DESCRIPTOR, &td);
@@ -219,7 +225,7 @@ pub fn write(t: &Trace, w: &mut dyn Write) -> io::Result<Written> {
     for (ts, _, _, i, begin) in order {
         let it = &items[i];
         let mut te = Msg::default();
-        te.varint(TE_TRACK, it.tid + 1);
+        te.varint(TE_TRACK, it.tid.wrapping_add(1));
         let mut interned = Msg::default();
         let new_entry = |iid: u64, text: &str, field: u32, interned: &mut Msg| {
             let mut e = Msg::default();
