@@ -5,23 +5,37 @@
 //! Turn it on with `GORTTRACE=trace.json` (the file is written when the runtime is dropped) or from
 //! code with [`start`] / [`stop`]. By default the file is Chrome Trace Event JSON: open it in
 //! <https://ui.perfetto.dev> or chrome://tracing, or run `gort-trace summary trace.json` /
-//! `gort-trace html trace.json` (the `gort-trace` package). The conversion happens at stop, in
-//! `gort-trace-format`'s `chrome` module, which gort's `trace-json` cargo feature (on by default)
-//! pulls in. Built without that feature, `GORTTRACE` and [`stop`] write the raw binary trace
-//! instead (the per-thread buffers as recorded, `gort-trace-format`: `file.rs`), which
-//! `gort-trace json trace.bin -o trace.json` converts; [`writes_json`] says which.
+//! `gort-trace html trace.json` (the `gort-trace` package). As in Go, the tracer streams a compact
+//! binary trace while it runs (`session.rs`), so memory stays bounded however long the run;
+//! for JSON it streams to a side file and converts it at the end, in `gort-trace-format`'s
+//! `chrome` module, which gort's `trace-json` cargo feature (on by default) pulls in.
+//! `GORTTRACE=trace.bin`, [`start_raw`], or a build without that feature write the raw trace
+//! itself, which `gort-trace json|perfetto|summary|html` read; [`writes_json`] says which.
+//! `GORTTRACE=flight:trace.json` and [`FlightRecorder`] keep only the last seconds (`flight.rs`).
+//!
+//! The trace is written however the process ends (`output.rs`, `survive.rs`): at the runtime's
+//! drop, on SIGINT/SIGTERM/SIGQUIT that the program does not handle itself, on a panic that ends
+//! the process, at `exit`, and before `checkdead` ends a deadlocked program ([`flush_for_exit`]).
 //!
 //! It records what Go's tracer records about the scheduler: G create / start / end (and why it
 //! ended: parked with Go's wait reason, yield, preempted, requeued, complete), unblock (and by whom:
 //! a G, the timer or netpoll batch of an M, sysmon, a foreign thread; and whether the G went to the
 //! waker's `runnext`), P start/stop, M start/park/unpark/stop, work steals, blocking-section enter
 //! and exit (fast or slow path), sysmon's preemption requests, hand-offs and runaway-poll rescues,
-//! and netpoll batches (`hooks.rs`).
+//! and netpoll batches (`hooks.rs`); and the program's own annotations — tasks, regions, log
+//! messages (Go's `trace.NewTask`, `WithRegion`, `Log`) — and G labels (`user.rs`).
 //!
 //! # Files
 //! - `hooks.rs`: the calls at the scheduler's transitions and what each records.
 //! - `buf.rs`: each thread's buffer, appended to without a lock, and the run end it holds.
-//! - `session.rs`: start and stop; the switch the hooks test; what stop hands over.
+//! - `session.rs`: start and stop; the switch the hooks test; the writer thread that streams
+//!   full chunks out, or the flight recorder's ring.
+//! - `output.rs`: where a trace goes (raw, JSON through a side file, a flight recorder's file),
+//!   `GORTTRACE`, and the one way every ending writes it out.
+//! - `survive.rs`: the signal handlers, panic hook and `atexit` that write it before the process
+//!   ends.
+//! - `flight.rs`: [`FlightRecorder`].
+//! - `user.rs`: [`Task`], [`region`], [`log`]; G labels.
 //! - `clock.rs`: the tick counter events are stamped with.
 //!
 //! # Cost
@@ -48,10 +62,11 @@
 //! and writes a few bytes per event.
 //!
 //! # Differences from Go
-//! - Go streams a compact binary format to the writer while tracing runs, and `go tool trace`
-//!   converts it afterwards. We keep the events in memory (bounded, `session.rs`) and, by default,
-//!   convert them to Chrome Trace Event JSON at `stop`, so the file opens in a browser with no
-//!   extra tool.
+//! - Like Go, we stream a compact binary format while tracing runs, and the reader converts it
+//!   afterwards; by default the conversion to Chrome Trace Event JSON also runs at the end, so
+//!   the file opens in a browser with no extra tool. The raw file is framed per buffer so that a
+//!   file cut by a killed process still reads.
+//! - Go's runtime loses the trace when the process is killed or exits; here it is written first.
 //! - Buffers are per thread (per M), not per P: a P can be revoked while its M is still inside a
 //!   poll, so a per-P buffer could have two writers.
 //! - Go orders events by per-G sequence numbers. Here a wake is recorded once the G is queued,
@@ -61,7 +76,6 @@
 //!   runtime at a time, or their P and M tracks (same ids) merge.
 //! - `GORTTRACE` traces the process once: from the first `Builder::build` to the next drop of a
 //!   runtime, which writes the file. A program with one runtime (`gort::run`) is traced whole.
-//!   A process that exits without dropping its runtime writes nothing.
 //! - Under `cfg(loom)` and `cfg(gort_notrace)` the tracer is compiled out (hooks are empty, [`start`]
 //!   fails, `GORTTRACE` is reported and ignored). `gort_notrace` exists to measure the hooks.
 

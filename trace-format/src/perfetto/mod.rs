@@ -83,7 +83,7 @@ struct Item {
     flows_in: Vec<u64>,
 }
 
-/// What [`write`] wrote.
+/// What [`write()`] wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Written {
     pub tracks: usize,
