@@ -538,8 +538,12 @@ mod tests {
         assert!(got[0].ts <= got[1].ts, "{got:?}");
         assert_eq!(got[1].ts, got[2].ts, "a switch has one time");
         assert_eq!(got[3].ts, got[4].ts, "a switch has one time");
+        // 3 header bytes, the G, the time delta: 1–3 bytes of delta here, but under Miri, whose
+        // clock advances with the instructions it interprets (the writer thread's too), a delta
+        // may need all 8.
+        let most = if cfg!(miri) { 3 + 1 + 8 } else { 7 };
         assert!(
-            sizes.iter().all(|&n| n <= 7),
+            sizes.iter().all(|&n| n <= most),
             "a switch took {sizes:?} bytes"
         );
     }
@@ -627,21 +631,22 @@ mod tests {
         let _serial = serial();
         crate::util::loom::lock(&POOL).clear();
         start(Owner::Api, Sink::Stream(Box::new(io::sink())), None).expect("start");
-        // Several chunks' worth from this thread: all but its current chunk are free at stop.
+        // Several chunks' worth from this thread: the writer thread returns each full one.
         for i in 0..PER_THREAD * 3 {
             emit(Event::new(Kind::GoStart).g(i));
         }
         drop(stop(|_| Ok(())).expect("stop"));
-        let pooled = crate::util::loom::lock(&POOL).len();
-        assert!(pooled >= 2, "{pooled} chunks pooled");
-        start(Owner::Api, Sink::Stream(Box::new(io::sink())), None).expect("start again");
-        emit(Event::new(Kind::GoStart).g(1));
-        // (Other unit tests' runtimes, traced as well, may take pooled chunks too.)
+        let pooled: Vec<usize> = crate::util::loom::lock(&POOL)
+            .iter()
+            .map(|b| b.as_ptr() as usize)
+            .collect();
+        assert!(pooled.len() >= 2, "{} chunks pooled", pooled.len());
+        assert!(pooled.len() <= POOL_CHUNKS);
+        // No session runs, so nothing returns chunks now: the next chunk is a pooled one.
+        let c = Chunk::new();
         assert!(
-            crate::util::loom::lock(&POOL).len() < pooled,
+            pooled.contains(&(c.bytes.as_ptr() as usize)),
             "a pooled chunk was reused"
         );
-        drop(stop(|_| Ok(())).expect("stop"));
-        assert!(crate::util::loom::lock(&POOL).len() <= POOL_CHUNKS);
     }
 }
