@@ -349,15 +349,22 @@ impl<'a> RawTrace<'a> {
         let mut events = Vec::new();
         for (i, (thread, bytes)) in self.buffers.iter().enumerate() {
             let (mut at, mut dec) = (0, Decoder::new());
-            while let Some(mut ev) = dec.next(bytes, &mut at) {
+            loop {
+                let mut ev = match dec.try_next(bytes, &mut at) {
+                    Ok(Some(ev)) => ev,
+                    Ok(None) => break,
+                    Err(bad) => {
+                        return Err(Error::Record {
+                            buffer: i,
+                            at: bad.at,
+                        })
+                    }
+                };
                 if ev.p != NONE && ev.p >= MAX_P && ev.kind != Kind::Nop {
                     return Err(Error::Invalid { what: "P id" });
                 }
                 ev.ts = cal.ns(ev.ts);
                 events.push((*thread, ev));
-            }
-            if at < bytes.len() {
-                return Err(Error::Record { buffer: i, at });
             }
         }
         // Stable: a thread's events keep their recorded order when two share a time.

@@ -212,13 +212,9 @@ fn start_env(spec: &EnvSpec, shown: &str) -> io::Result<()> {
         });
         return session::start(owner, Sink::Flight(FlightConfig::default()), Some(finish));
     }
-    create(&spec.path)?;
+    let out = create(&spec.path)?;
     if spec.json {
         let (side, f) = side_file(&spec.path)?;
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(&spec.path)?;
         let r = session::start(
             owner,
             Sink::Stream(Box::new(io::BufWriter::new(f))),
@@ -229,8 +225,7 @@ fn start_env(spec: &EnvSpec, shown: &str) -> io::Result<()> {
         }
         r
     } else {
-        let f = create(&spec.path)?;
-        session::start(owner, Sink::Stream(Box::new(io::BufWriter::new(f))), None)
+        session::start(owner, Sink::Stream(Box::new(io::BufWriter::new(out))), None)
     }
 }
 

@@ -8,9 +8,9 @@
 //!   handler of the program's own) when tracing starts: a handler that only writes the signal's
 //!   number to a pipe — all a signal handler may safely do — and a thread (`gort-trace-signal`)
 //!   blocked reading that pipe. Not a G: the runtime may be the thing that is stuck, and then a
-//!   G would never run. The thread writes the trace out, puts the default action back and sends
-//!   the signal again, so the process ends as the signal would have ended it (exit status,
-//!   core dump for SIGQUIT). A `gort::signal` listener installed later takes the signal over;
+//!   G would never run. The thread puts the default action back (so a second Ctrl-C ends the
+//!   process at once), writes the trace out and sends the signal again, so the process ends as
+//!   the signal would have ended it (exit status, core dump for SIGQUIT). A `gort::signal` listener installed later takes the signal over;
 //!   when it goes, `signal.rs` restores this handler.
 //! - **A panic** on the thread called `main` (which ends the process) or under `panic = "abort"`:
 //!   a panic hook, after the previous hook has printed the message. Panics of Gs are caught by
@@ -130,13 +130,14 @@ fn wait_for_signals(rd: libc::c_int) {
             libc::SIGTERM => "SIGTERM",
             _ => "SIGQUIT",
         };
+        // The default action back first: a second Ctrl-C while the trace is written (a slow
+        // disk, a huge JSON conversion) ends the process at once, as the user asks.
+        // SAFETY: restoring the default action of a signal is a plain system call.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        eprintln!("gort: {name}: writing the execution trace before exiting (again to skip)");
         super::output::flush_for_exit(name);
-        // SAFETY: restoring the default action of a signal and sending it to our own process
-        // are plain system calls with valid arguments.
-        unsafe {
-            libc::signal(sig, libc::SIG_DFL);
-            libc::kill(libc::getpid(), sig);
-        }
+        // SAFETY: sending a signal to our own process.
+        unsafe { libc::kill(libc::getpid(), sig) };
         // The default action ends the process; should the signal be blocked somewhere, end it
         // with the status a shell reports for it.
         std::thread::sleep(std::time::Duration::from_secs(1));
