@@ -209,10 +209,20 @@ struct Writer {
 const RETRY_EVERY: u64 = 256;
 
 /// A thread that ends with a run's end held (it does not happen: an M records its stop first)
-/// still writes it.
+/// still writes it, and hands its chunk to the session, so that the chunks of exited threads
+/// are streamed out rather than held until `stop` (a long trace of a program whose threads come
+/// and go would fill the session's bound with them).
 impl Drop for Writer {
     fn drop(&mut self) {
         self.flush_held();
+        if let Some(chunk) = self.chunk.take() {
+            let (gen, thread) = (self.gen, self.thread);
+            session::with(|s| {
+                if s.gen() == gen {
+                    s.seal(thread, chunk);
+                }
+            });
+        }
     }
 }
 

@@ -121,7 +121,9 @@ struct ThreadInfo {
 enum Item {
     Thread(u32, String),
     Str(u64, String),
-    Buffer(u32, Arc<Chunk>),
+    /// A chunk and how many of its bytes to write (its length when queued: a thread that raced
+    /// `stop` may still append to a chunk of the stopped session).
+    Buffer(u32, Arc<Chunk>, usize),
 }
 
 #[derive(Default)]
@@ -147,8 +149,8 @@ impl Pipe {
 
     fn push(&self, item: Item) {
         let mut q = self.lock();
-        if let Item::Buffer(_, c) = &item {
-            q.bytes += c.published().len();
+        if let Item::Buffer(_, _, len) = &item {
+            q.bytes += len;
         }
         q.items.push(item);
         drop(q);
@@ -174,7 +176,7 @@ impl Ring {
             if self.bytes <= self.cfg.max_bytes && !too_old {
                 break;
             }
-            self.bytes -= c.published().len();
+            self.bytes = self.bytes.saturating_sub(c.published().len());
             if let Some((_, c, _)) = self.chunks.pop_front() {
                 buf::recycle(std::iter::once(c));
             }
@@ -250,7 +252,10 @@ impl Session {
     pub(super) fn seal(&mut self, thread: u32, chunk: Arc<Chunk>) {
         self.live.retain(|(_, c)| !Arc::ptr_eq(c, &chunk));
         match &mut self.out {
-            Out::Stream(pipe, _) => pipe.push(Item::Buffer(thread, chunk)),
+            Out::Stream(pipe, _) => {
+                let len = chunk.published().len();
+                pipe.push(Item::Buffer(thread, chunk, len));
+            }
             Out::Flight(ring) => ring.push(thread, chunk),
         }
     }
@@ -325,9 +330,9 @@ fn write_loop(pipe: &Pipe, mut w: Box<dyn Write + Send>, start: ClockPair) -> io
             let r = match item {
                 Item::Thread(i, name) => file::write_thread(&mut w, i, &name),
                 Item::Str(id, text) => file::write_string(&mut w, id, &text),
-                Item::Buffer(t, chunk) => {
-                    let bytes = chunk.published();
-                    written += bytes.len();
+                Item::Buffer(t, chunk, len) => {
+                    let bytes = &chunk.published()[..len];
+                    written += len;
                     let r = file::write_buffer(&mut w, t, bytes);
                     buf::recycle(std::iter::once(chunk));
                     r
@@ -337,7 +342,9 @@ fn write_loop(pipe: &Pipe, mut w: Box<dyn Write + Send>, start: ClockPair) -> io
                 err = r.err();
             }
         }
-        pipe.lock().bytes -= written;
+        let mut q = pipe.lock();
+        q.bytes = q.bytes.saturating_sub(written);
+        drop(q);
         let r = match end {
             Some((end, dropped)) => file::write_end(&mut w, end, dropped),
             None => file::write_clock(&mut w, clock::now()),
@@ -529,7 +536,8 @@ pub(crate) fn stop(accept: impl FnOnce(&Owner) -> io::Result<()>) -> io::Result<
     let (written, flight) = match s.out {
         Out::Stream(pipe, handle) => {
             for (t, c) in s.live {
-                pipe.push(Item::Buffer(t, c));
+                let len = c.published().len();
+                pipe.push(Item::Buffer(t, c, len));
             }
             pipe.lock().end = Some((end, dropped));
             pipe.cv.notify_one();
@@ -707,6 +715,37 @@ mod tests {
             "{} events",
             mine.len()
         );
+    }
+
+    /// A thread that exits hands its chunk over: a trace of a program whose threads come and
+    /// go does not fill the session's bound with chunks nobody will write to again.
+    #[test]
+    fn the_chunks_of_exited_threads_are_streamed_not_held() {
+        let _serial = TEST_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let out = start_mem();
+        for k in 0..4 {
+            std::thread::Builder::new()
+                .name(format!("exiting-{k}"))
+                .spawn(|| buf::emit(Event::new(Kind::GoStart).g(7)))
+                .expect("spawn")
+                .join()
+                .expect("join");
+        }
+        let held = with(|s| {
+            let name = |t: u32| s.threads[t as usize].name.clone();
+            s.live
+                .iter()
+                .filter(|(t, _)| name(*t).starts_with("exiting-"))
+                .count()
+        });
+        assert_eq!(held, Some(0));
+        let (_, t) = stop_mem(&out);
+        let theirs = t
+            .events
+            .iter()
+            .filter(|(th, e)| t.threads[*th as usize].starts_with("exiting-") && e.g == 7)
+            .count();
+        assert_eq!(theirs, 4);
     }
 
     /// A writer that blocks (a disk that does not keep up): recording threads drop and count
