@@ -648,14 +648,14 @@ mod tests {
         drop(stop(|_| Ok(())).expect("stop"));
         let pooled: Vec<usize> = crate::util::loom::lock(&POOL)
             .iter()
-            .map(|b| b.as_ptr() as usize)
+            .map(|b| b.as_ptr().addr())
             .collect();
         assert!(pooled.len() >= 2, "{} chunks pooled", pooled.len());
         assert!(pooled.len() <= POOL_CHUNKS);
         // No session runs, so nothing returns chunks now: the next chunk is a pooled one.
         let c = Chunk::new();
         assert!(
-            pooled.contains(&(c.bytes.as_ptr() as usize)),
+            pooled.contains(&c.bytes.as_ptr().addr()),
             "a pooled chunk was reused"
         );
     }
