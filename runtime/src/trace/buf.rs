@@ -641,7 +641,8 @@ mod tests {
         let _serial = serial();
         crate::util::loom::lock(&POOL).clear();
         start(Owner::Api, Sink::Stream(Box::new(io::sink())), None).expect("start");
-        // Several chunks' worth from this thread: the writer thread returns each full one.
+        // Several chunks' worth from this thread: the writer thread returns each full one to the
+        // pool once written.
         for i in 0..PER_THREAD * 3 {
             emit(Event::new(Kind::GoStart).g(i));
         }
@@ -650,7 +651,9 @@ mod tests {
             .iter()
             .map(|b| b.as_ptr().addr())
             .collect();
-        assert!(pooled.len() >= 2, "{} chunks pooled", pooled.len());
+        // At least the last full one (the earlier ones may have been taken again by this
+        // thread's next chunks, which is the point).
+        assert!(!pooled.is_empty(), "no chunk pooled");
         assert!(pooled.len() <= POOL_CHUNKS);
         // No session runs, so nothing returns chunks now: the next chunk is a pooled one.
         let c = Chunk::new();
