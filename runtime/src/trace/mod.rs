@@ -15,7 +15,7 @@
 //!
 //! The trace is written however the process ends (`output.rs`, `survive.rs`): at the runtime's
 //! drop, on SIGINT/SIGTERM/SIGQUIT that the program does not handle itself, on a panic that ends
-//! the process, at `exit`, and before `checkdead` ends a deadlocked program ([`flush_for_exit`]).
+//! the process, at `exit`, and before `checkdead` ends a deadlocked program (`flush_for_exit`).
 //!
 //! It records what Go's tracer records about the scheduler: G create / start / end (and why it
 //! ended: parked with Go's wait reason, yield, preempted, requeued, complete), unblock (and by whom:
