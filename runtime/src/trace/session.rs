@@ -121,8 +121,9 @@ struct ThreadInfo {
 enum Item {
     Thread(u32, String),
     Str(u64, String),
-    /// A chunk and how many of its bytes to write (its length when queued: a thread that raced
-    /// `stop` may still append to a chunk of the stopped session).
+    /// A chunk, and its length when queued (what the queue's bound counts). It is written as far
+    /// as it is written when its turn comes: a chunk queued by `stop` may still get a held run end
+    /// its thread writes a little late.
     Buffer(u32, Arc<Chunk>, usize),
 }
 
@@ -331,9 +332,8 @@ fn write_loop(pipe: &Pipe, mut w: Box<dyn Write + Send>, start: ClockPair) -> io
                 Item::Thread(i, name) => file::write_thread(&mut w, i, &name),
                 Item::Str(id, text) => file::write_string(&mut w, id, &text),
                 Item::Buffer(t, chunk, len) => {
-                    let bytes = &chunk.published()[..len];
                     written += len;
-                    let r = file::write_buffer(&mut w, t, bytes);
+                    let r = file::write_buffer(&mut w, t, chunk.published());
                     buf::recycle(std::iter::once(chunk));
                     r
                 }
