@@ -521,7 +521,7 @@ mod tests {
             rng ^= rng << 17;
             rng
         };
-        for round in 0..if cfg!(miri) { 50 } else { 3_000 } {
+        for round in 0..if cfg!(miri) { 20 } else { 3_000 } {
             let mut f = file.clone();
             if round % 2 == 0 {
                 for _ in 0..1 + next() % 8 {
@@ -550,7 +550,7 @@ mod tests {
             rng ^= rng << 17;
             rng
         };
-        for _ in 0..if cfg!(miri) { 5 } else { 200 } {
+        for _ in 0..if cfg!(miri) { 2 } else { 200 } {
             let mut events = Vec::new();
             let mut ts = 0u64;
             for _ in 0..next() % 200 {
