@@ -73,6 +73,8 @@ pub struct GStats {
     pub block: BTreeMap<Block, u64>,
     /// How its last run ended ("complete", "parked", ..., or "running at trace end").
     pub last: String,
+    /// Its label (its name, where it was spawned), from slices named `G42 label`.
+    pub label: Option<String>,
 }
 
 impl GStats {
@@ -182,10 +184,14 @@ pub fn analyze(t: &Trace) -> Analysis {
     // older writer) falls back to the P-track slices, continuations merged into their run.
     let mut runs: Vec<(u64, u64, u64, String, String)> = Vec::new(); // g, start, end, end, wait
     let have_m = t.slices_of("m.g").next().is_some();
+    let mut labels: BTreeMap<u64, String> = BTreeMap::new();
     for s in t.slices_of(if have_m { "m.g" } else { "g" }) {
         let Some(g) = arg_u64(&s.args, "g") else {
             continue;
         };
+        if let Some(l) = s.name.strip_prefix(&format!("G{g} ")) {
+            labels.insert(g, l.to_string());
+        }
         let end = arg_str(&s.args, "end").unwrap_or("").to_string();
         let wait = arg_str(&s.args, "wait").unwrap_or("").to_string();
         if !have_m && s.args.get("continued").and_then(|v| v.as_bool()) == Some(true) {
@@ -234,6 +240,7 @@ pub fn analyze(t: &Trace) -> Analysis {
         let mut s = GStats {
             g,
             parent: parents.get(&g).copied(),
+            label: labels.get(&g).cloned(),
             ..GStats::default()
         };
         let mut state = State::Unknown;
@@ -427,7 +434,7 @@ pub fn summary_text(a: &Analysis, top: usize) -> String {
     );
     let _ = writeln!(
         o,
-        "{:>8} {:>8} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  last",
+        "{:>8} {:>8} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  last  (label)",
         "G",
         "parent",
         "runs",
@@ -447,7 +454,7 @@ pub fn summary_text(a: &Analysis, top: usize) -> String {
         let parent = g.parent.map_or("-".to_string(), |p| format!("G{p}"));
         let _ = writeln!(
             o,
-            "{:>8} {:>8} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
+            "{:>8} {:>8} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}{}",
             format!("G{}", g.g),
             parent,
             g.runs,
@@ -458,7 +465,10 @@ pub fn summary_text(a: &Analysis, top: usize) -> String {
             fmt_ns(g.blocked(Block::Sleep)),
             fmt_ns(g.blocked(Block::Syscall)),
             fmt_ns(g.blocked(Block::Other)),
-            g.last
+            g.last,
+            g.label
+                .as_ref()
+                .map_or(String::new(), |l| format!("  ({l})"))
         );
     }
     if order.len() > top {
@@ -561,6 +571,26 @@ mod tests {
             .find(|l| l.trim_start().starts_with("G1 "))
             .expect("G1 row");
         assert!(line.contains("28.0µs") && line.contains("14.0µs"), "{line}");
+    }
+
+    #[test]
+    fn a_labelled_g_shows_its_label_in_the_summary() {
+        let t = Trace::parse(
+            r#"[
+            {"name":"G5 worker (main.rs:12)","cat":"m.g","ph":"X","ts":10,"dur":10,"tid":1000,"args":{"g":5,"end":"complete"}},
+            {"name":"G6","cat":"m.g","ph":"X","ts":30,"dur":1,"tid":1000,"args":{"g":6,"end":"complete"}}
+        ]"#,
+        )
+        .expect("parse");
+        let a = analyze(&t);
+        assert_eq!(g(&a, 5).label.as_deref(), Some("worker (main.rs:12)"));
+        assert_eq!(g(&a, 6).label, None);
+        let s = summary_text(&a, 10);
+        let row = s
+            .lines()
+            .find(|l| l.trim_start().starts_with("G5 "))
+            .expect("G5");
+        assert!(row.ends_with("complete  (worker (main.rs:12))"), "{row}");
     }
 
     #[test]

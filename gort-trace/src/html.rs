@@ -4,7 +4,9 @@
 //! One row per P. Each run of a G on that P is a rectangle coloured by G id (the same G keeps its
 //! colour everywhere); a thin grey band under the row shows which M held the P. Marks above the row:
 //! steals, sysmon's preemption requests and the yields that honoured them, hand-offs of a P from a
-//! blocking section, and runaway-poll rescues. Hovering anything shows its details (SVG `<title>`).
+//! blocking section, and runaway-poll rescues. Below, a row per M (the G runs, blocking sections,
+//! parked time) and a row per user-annotation track (tasks; a G's regions, nested, and its log
+//! messages). Hovering anything shows its details (SVG `<title>`).
 //! The goroutine analysis follows the picture as text.
 
 use std::fmt::Write as _;
@@ -80,15 +82,28 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
         .filter(|(tid, _)| (M_TID..M_TID + 1000).contains(*tid))
         .map(|(tid, n)| (*tid, n.clone()))
         .collect();
+    // The user annotations' tracks (tasks, a G's regions and logs: `chrome/user.rs`).
+    let user: Vec<(u64, String)> = t
+        .tracks
+        .iter()
+        .filter(|(tid, _)| **tid >= USER_TRACKS)
+        .map(|(tid, n)| (*tid, n.clone()))
+        .collect();
     let span = t.end.max(1);
     let x = |ns: u64| LEFT + ns as f64 / span as f64 * PLOT_W;
     let rows_h = procs.len() as f64 * (ROW_H + ROW_GAP);
     let m_top = TOP + rows_h + 20.0;
     let m_rows_h = threads.len() as f64 * (M_ROW_H + M_ROW_GAP);
-    let grid_bottom = if threads.is_empty() {
+    let m_bottom = if threads.is_empty() {
         TOP + rows_h - ROW_GAP
     } else {
         m_top + m_rows_h - M_ROW_GAP
+    };
+    let u_top = m_bottom + 26.0;
+    let grid_bottom = if user.is_empty() {
+        m_bottom
+    } else {
+        u_top + user.len() as f64 * (M_ROW_H + M_ROW_GAP) - M_ROW_GAP
     };
     let legend_y = grid_bottom + 24.0;
     let height = legend_y + 24.0 * (MARKS.len() as f64 / 2.0 + 2.0).ceil() + 34.0;
@@ -278,6 +293,72 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
         let _ = writeln!(svg, "</g>");
     }
 
+    if !user.is_empty() {
+        let _ = writeln!(
+            svg,
+            "<text class=\"section\" x=\"{LEFT:.1}\" y=\"{:.1}\">annotations: tasks, regions (nested), log messages</text>",
+            u_top - 6.0
+        );
+    }
+    for (row, (tid, name)) in user.iter().enumerate() {
+        let y = u_top + row as f64 * (M_ROW_H + M_ROW_GAP);
+        let _ = writeln!(svg, "<g class=\"u-row\" data-tid=\"{tid}\">");
+        let _ = writeln!(
+            svg,
+            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            LEFT - 8.0,
+            y + M_ROW_H / 2.0 + 4.0,
+            escape(&short(name))
+        );
+        let _ = writeln!(
+            svg,
+            "<rect class=\"lane\" x=\"{LEFT:.1}\" y=\"{y:.1}\" width=\"{PLOT_W:.1}\" height=\"{M_ROW_H:.1}\"/>"
+        );
+        let slices: Vec<_> = t.slices.iter().filter(|s| s.tid == *tid).collect();
+        for s in &slices {
+            // Nested regions: thinner the deeper (slices are sorted by start, longest first).
+            let depth = slices
+                .iter()
+                .filter(|o| !std::ptr::eq(**o, *s) && o.start <= s.start && o.end() >= s.end())
+                .count()
+                .min(4) as f64;
+            let (x0, x1) = (x(s.start), x(s.end()));
+            let tip = format!(
+                "{} {} on {name}: starts {}, lasts {}{}",
+                s.cat,
+                s.name,
+                fmt_ns(s.start),
+                fmt_ns(s.dur),
+                arg_str(&s.args, "end").map_or(String::new(), |e| format!(" ({e})"))
+            );
+            let _ = writeln!(
+                svg,
+                "<rect class=\"user {}\" x=\"{x0:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\"><title>{}</title></rect>",
+                if s.cat == "task" { "task" } else { "region" },
+                y + 1.0 + 2.0 * depth,
+                (x1 - x0).max(0.5),
+                M_ROW_H - 2.0 - 4.0 * depth,
+                escape(&tip)
+            );
+        }
+        for i in t.instants.iter().filter(|i| i.tid == *tid) {
+            let mx = x(i.ts);
+            let tip = format!(
+                "log [{}] at {}: {}",
+                i.name,
+                fmt_ns(i.ts),
+                args_text(&i.args)
+            );
+            let _ = writeln!(
+                svg,
+                "<line class=\"log\" x1=\"{mx:.2}\" y1=\"{y:.1}\" x2=\"{mx:.2}\" y2=\"{:.1}\"><title>{}</title></line>",
+                y + M_ROW_H,
+                escape(&tip)
+            );
+        }
+        let _ = writeln!(svg, "</g>");
+    }
+
     // Legend.
     let _ = writeln!(svg, "<g class=\"legend\">");
     let _ = writeln!(
@@ -359,6 +440,18 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
     page
 }
 
+/// Tracks of the user annotations have tids from here (`gort-trace-format`: `chrome/user.rs`).
+const USER_TRACKS: u64 = 1 << 32;
+
+/// A row label short enough for the left margin.
+fn short(name: &str) -> String {
+    let mut s: String = name.chars().take(9).collect();
+    if name.chars().count() > 9 {
+        s.push('…');
+    }
+    s
+}
+
 /// A mark's shape at (`x`, `y`): `y` is the top of the row, the mark sits just above it.
 fn mark_shape(class: &str, x: f64, y: f64) -> String {
     let top = y - MARK_H;
@@ -434,6 +527,9 @@ rect.g:hover { stroke: #000; stroke-width: 1.5; }
 rect.mg { stroke: #0000004d; stroke-width: 0.5; opacity: 0.75; }
 rect.sys { fill: #f08a00; stroke: #b86800; stroke-width: 0.5; }
 rect.parked { fill: #d8d8d8; }
+rect.user.task { fill: #9bc2e6; stroke: #4a7fb0; stroke-width: 0.5; }
+rect.user.region { fill: #c5e0b4; stroke: #5e8c46; stroke-width: 0.5; }
+line.log { stroke: #b03060; stroke-width: 1.5; }
 pre { font: 12px ui-monospace, monospace; background: #fafafa; border: 1px solid #eee; padding: 8px; overflow-x: auto; }
 ";
 
@@ -452,6 +548,35 @@ mod tests {
       {"name":"PreemptRequest","ph":"i","s":"t","ts":60,"pid":1,"tid":1,"args":{"p":1,"g":2}},
       {"name":"Handoff","ph":"i","s":"t","ts":70,"pid":1,"tid":0,"args":{"p":0,"m":0}}
     ]}"#;
+
+    #[test]
+    fn annotations_get_a_row_each_with_nested_regions_and_log_marks() {
+        let t = Trace::parse(
+            r#"[
+            {"name":"thread_name","ph":"M","pid":1,"tid":4294967297,"args":{"name":"task serve #1"}},
+            {"name":"thread_name","ph":"M","pid":1,"tid":8589934599,"args":{"name":"G7 user"}},
+            {"name":"serve","cat":"task","ph":"X","ts":1,"dur":10,"tid":4294967297,"args":{"task":1}},
+            {"name":"outer","cat":"region","ph":"X","ts":2,"dur":6,"tid":8589934599,"args":{}},
+            {"name":"inner","cat":"region","ph":"X","ts":3,"dur":2,"tid":8589934599,"args":{}},
+            {"name":"http","cat":"user","ph":"i","s":"t","ts":4,"tid":8589934599,"args":{"message":"GET /"}}
+        ]"#,
+        )
+        .expect("parse");
+        let page = render(&t, &analyze(&t), "annotations");
+        assert_eq!(page.matches("class=\"u-row\"").count(), 2);
+        assert_eq!(page.matches("<rect class=\"user task\"").count(), 1);
+        let regions: Vec<&str> = page
+            .lines()
+            .filter(|l| l.starts_with("<rect class=\"user region\""))
+            .collect();
+        assert_eq!(regions.len(), 2);
+        // The inner region sits inside the outer one: lower and thinner.
+        assert!(
+            regions[0].contains("height=\"14.0\"") && regions[1].contains("height=\"10.0\""),
+            "{regions:?}"
+        );
+        assert!(page.contains("log [http] at"), "{page}");
+    }
 
     #[test]
     fn the_page_has_one_svg_a_row_per_p_a_rect_per_run_and_nothing_external() {

@@ -5,10 +5,13 @@
 //! gort-trace html    trace.json [-o trace.html]  self-contained HTML timeline
 //! gort-trace events  trace.json [--limit N]      chronological listing
 //! gort-trace json    trace.bin [-o trace.json]   convert a raw trace to Chrome Trace Event JSON
+//! gort-trace perfetto trace.bin [-o trace.pftrace]  convert a raw trace to Perfetto's protobuf format
 //! ```
 //!
-//! Every command reads JSON or a raw trace (what a gort built without its `trace-json` feature
-//! writes).
+//! Every command but `perfetto` reads JSON or a raw trace (what `GORTTRACE=trace.bin`,
+//! `trace::start_raw`, a flight recorder and a gort built without its `trace-json` feature
+//! write); `json` and `perfetto` convert raw traces. Sorting the events by time is the
+//! converter's job: the raw file holds each thread's buffers as they filled.
 
 use std::process::ExitCode;
 
@@ -19,11 +22,14 @@ const USAGE: &str = "usage:
   gort-trace html    <trace.json> [-o out.html]    an HTML page with an SVG timeline (default: <trace>.html)
   gort-trace events  <trace.json> [--limit N]      the trace as a time-ordered listing (default 200 lines; 0 = all)
   gort-trace json    <trace.bin> [-o out.json]     a raw trace as Chrome Trace Event JSON (default: <trace>.json)
+  gort-trace perfetto <trace.bin> [-o out.pftrace] a raw trace in Perfetto's protobuf format, smaller and
+                                                   faster to load than JSON (default: <trace>.pftrace)
 
 Record a trace with GORTTRACE=trace.json (written when the runtime is dropped) or
 gort::trace::start / gort::trace::stop. Perfetto (ui.perfetto.dev) opens the same file.
-A gort built without its `trace-json` feature writes a raw trace instead: every command
-reads it too, and `json` converts it.";
+GORTTRACE=trace.bin (or a gort built without its `trace-json` feature) writes the raw
+trace, streamed as the program runs: every command reads it too. GORTTRACE=flight:trace.json
+keeps only the last seconds and writes them when the process ends (a signal, a deadlock).";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,6 +38,7 @@ enum Cmd {
     Html { path: String, out: String },
     Events { path: String, limit: usize },
     Json { path: String, out: String },
+    Perfetto { path: String, out: String },
     Help,
 }
 
@@ -48,7 +55,7 @@ fn parse(args: &[String]) -> Result<Cmd, String> {
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-o" | "--output" if cmd == "html" || cmd == "json" => {
+            "-o" | "--output" if cmd == "html" || cmd == "json" || cmd == "perfetto" => {
                 out = Some(it.next().ok_or("-o needs a file name")?.clone());
             }
             "--top" if cmd == "summary" => number = Some(num(it.next(), "--top")?),
@@ -88,6 +95,13 @@ fn parse(args: &[String]) -> Result<Cmd, String> {
                 p.with_extension(ext).to_string_lossy().into_owned()
             });
             Ok(Cmd::Json { path, out })
+        }
+        "perfetto" => {
+            let out = out.unwrap_or_else(|| {
+                let p = std::path::Path::new(&path);
+                p.with_extension("pftrace").to_string_lossy().into_owned()
+            });
+            Ok(Cmd::Perfetto { path, out })
         }
         "events" => Ok(Cmd::Events {
             path,
@@ -129,6 +143,29 @@ fn run(cmd: Cmd) -> Result<(), String> {
             let json = gort_trace::model::raw_to_json(&bytes).map_err(|e| e.to_string())?;
             std::fs::write(&out, json).map_err(|e| format!("cannot write {out}: {e}"))?;
             println!("wrote {out}");
+        }
+        Cmd::Perfetto { path, out } => {
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            if !gort_trace_format::file::is_raw(&bytes) {
+                return Err(format!(
+                    "{path} is not a raw gort trace (record one with GORTTRACE=trace.bin)"
+                ));
+            }
+            let raw = gort_trace_format::RawTrace::read(&bytes).map_err(|e| e.to_string())?;
+            if raw.truncated {
+                eprintln!(
+                    "gort-trace: {path} is cut short (the process died?); converting what it holds"
+                );
+            }
+            let t = raw.decode().map_err(|e| e.to_string())?;
+            let f = std::fs::File::create(&out).map_err(|e| format!("cannot write {out}: {e}"))?;
+            let mut w = std::io::BufWriter::new(f);
+            let n = gort_trace_format::perfetto::write(&t, &mut w)
+                .map_err(|e| format!("cannot write {out}: {e}"))?;
+            println!(
+                "wrote {out}: {} tracks, {} slices, {} instants, {} bytes; open it in https://ui.perfetto.dev",
+                n.tracks, n.slices, n.instants, n.bytes
+            );
         }
     }
     Ok(())
@@ -195,6 +232,13 @@ mod tests {
             Ok(Cmd::Json {
                 path: "t.json".into(),
                 out: "t.chrome.json".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("perfetto d/t.bin")),
+            Ok(Cmd::Perfetto {
+                path: "d/t.bin".into(),
+                out: "d/t.pftrace".into()
             })
         );
         assert_eq!(

@@ -30,6 +30,11 @@ pub enum Error {
 /// The Chrome Trace Event JSON of a raw trace file's bytes (`gort-trace json`).
 pub fn raw_to_json(bytes: &[u8]) -> Result<String, Error> {
     let raw = gort_trace_format::RawTrace::read(bytes).map_err(Error::Raw)?;
+    if raw.truncated {
+        eprintln!(
+            "gort-trace: the raw trace is cut short (the process died?); reading what it holds"
+        );
+    }
     let t = raw.decode().map_err(Error::Raw)?;
     let mut out = Vec::new();
     gort_trace_format::chrome::write(&t, &mut out).map_err(|e| Error::Format(e.to_string()))?;

@@ -59,11 +59,37 @@ pub enum Kind {
     Handoff,
     /// sysmon took `p` from M `m`, stuck inside one poll of G `g` (runaway-poll rescue).
     Rescue,
+    /// A user task began (Go's `trace.NewTask`). `m`/`p` of the recording thread (the G is the
+    /// one running there), `g` = task id, `arg` = [`pack`]`(name string, parent task id)`.
+    UserTaskBegin,
+    /// A user task ended (`Task.End`). `m`, `p`, `g` = task id.
+    UserTaskEnd,
+    /// A user region began in the running G (Go's `trace.WithRegion` / `StartRegion`). `m`,
+    /// `p`, `g` = task id (0 = none), `arg` = the name's string id.
+    UserRegionBegin,
+    /// The region ended. As [`Kind::UserRegionBegin`].
+    UserRegionEnd,
+    /// A user log message (Go's `trace.Log`). `m`, `p`, `g` = task id (0 = none),
+    /// `arg` = [`pack`]`(category string, message string)`.
+    UserLog,
+    /// A G was given a label (its name, where it was spawned). `g`, `arg` = the label's string id.
+    GoLabel,
+}
+
+/// Two 32-bit values in one `arg` (string ids and task ids of the user annotations): `lo` in
+/// the low half.
+pub fn pack(lo: u64, hi: u64) -> u64 {
+    (lo & 0xffff_ffff) | hi << 32
+}
+
+/// The two halves of a [`pack`]ed `arg`: (low, high).
+pub fn unpack(arg: u64) -> (u64, u64) {
+    (arg & 0xffff_ffff, arg >> 32)
 }
 
 impl Kind {
     /// Every kind, in byte order.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Nop,
         Kind::MStart,
         Kind::MStop,
@@ -82,6 +108,12 @@ impl Kind {
         Kind::PreemptRequest,
         Kind::Handoff,
         Kind::Rescue,
+        Kind::UserTaskBegin,
+        Kind::UserTaskEnd,
+        Kind::UserRegionBegin,
+        Kind::UserRegionEnd,
+        Kind::UserLog,
+        Kind::GoLabel,
     ];
 
     /// The kind with this byte, if any.

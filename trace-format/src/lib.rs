@@ -11,6 +11,8 @@
 //!   it, and its decoding into one time-ordered list of events ([`Trace`]); `order.rs` puts each
 //!   wake (and run end) before the start that follows it where the timestamps say otherwise.
 //! - [`chrome`] (feature `chrome`, on by default): a [`Trace`] as Chrome Trace Event JSON.
+//! - [`perfetto`] (feature `chrome`): the same tracks as Perfetto's protobuf trace format,
+//!   smaller and faster to load, for long traces.
 //!
 //! The runtime depends on this crate for the layout alone; its `trace-json` feature (on by
 //! default) turns on `chrome` and converts at `trace::stop`, so that `GORTTRACE=trace.json`
@@ -19,8 +21,9 @@
 //!
 //! # Differences from Go
 //! Go's runtime streams its binary trace while tracing runs and `go tool trace` does all the
-//! reading; gort keeps the events in memory until `stop` and, by default, converts right there
-//! (the format is small enough to live in a crate the runtime links).
+//! reading. gort streams too (the raw file is framed so that a cut file still reads), and, by
+//! default, also converts the stream to JSON right at the end (the format is small enough to
+//! live in a crate the runtime links), so small programs need no second tool.
 
 pub mod event;
 pub mod file;
@@ -29,6 +32,8 @@ pub mod wire;
 
 #[cfg(feature = "chrome")]
 pub mod chrome;
+#[cfg(feature = "chrome")]
+pub mod perfetto;
 
 pub use event::{Event, Kind, Outcome, Source};
 pub use file::{ClockPair, Error, RawTrace, Trace};

@@ -294,6 +294,12 @@ fn encode_records(events: &[Event], mut record: impl FnMut(&[u8])) {
     }
 }
 
+/// A buffer holds no whole record at byte `at` ([`Decoder::try_next`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadRecord {
+    pub at: usize,
+}
+
 /// The reader's side of one buffer: what the records leave implied.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Decoder {
@@ -320,6 +326,18 @@ impl Decoder {
         let dts = get(bytes, i, (counts >> 4) as usize)?;
         let prefix = head & ((1 << (8 * (header - 1))) - 1);
         Some((prefix as u32, g, self.prev_ts.wrapping_add(dts)))
+    }
+
+    /// The next event, or `Ok(None)` at the end of the bytes, or an error if `bytes[*at..]` does
+    /// not start with a whole record this decoder can read (a record cut short, an unknown kind,
+    /// a short record with no run start before it): [`Decoder::next`] with the two ends told
+    /// apart. Never panics, whatever the bytes.
+    pub fn try_next(&mut self, bytes: &[u8], at: &mut usize) -> Result<Option<Event>, BadRecord> {
+        match self.next(bytes, at) {
+            Some(ev) => Ok(Some(ev)),
+            None if *at >= bytes.len() && self.pending.is_none() => Ok(None),
+            None => Err(BadRecord { at: *at }),
+        }
     }
 
     /// The next event: the record at `bytes[*at..]`, advancing `*at` past it (a switch record
@@ -466,7 +484,7 @@ mod tests {
                 arg: pick(next(), 8),
                 m: [NONE, 0, 3, u32::MAX - 1][(r >> 20) as usize & 3],
                 p: [NONE, 0, 1, 70_000][(r >> 24) as usize & 3],
-                kind: Kind::from_u8((r % 18) as u8).unwrap_or(Kind::Nop),
+                kind: Kind::from_u8((r % Kind::ALL.len() as u64) as u8).unwrap_or(Kind::Nop),
                 aux: (r >> 32) as u8,
                 aux2: (r >> 40) as u8,
             };
@@ -610,6 +628,36 @@ mod tests {
         assert_eq!(decoded(&bytes), events);
         assert!(sizes[2] <= 6 && sizes[3] <= 6, "{sizes:?}");
         assert!(sizes[0] > sizes[2] && sizes[6] > sizes[3], "{sizes:?}");
+    }
+
+    #[test]
+    fn try_next_tells_the_end_from_a_bad_record_and_never_panics() {
+        let start = Event::new(Kind::GoStart).m(1).p(0).g(4_000).at(300);
+        let (bytes, _) = encoded(&[start, start.g(5).at(400)]);
+        let (mut at, mut dec) = (0, Decoder::new());
+        assert!(dec.try_next(&bytes, &mut at).expect("whole").is_some());
+        assert!(dec.try_next(&bytes, &mut at).expect("whole").is_some());
+        assert_eq!(dec.try_next(&bytes, &mut at), Ok(None));
+        let cut = &bytes[..bytes.len() - 1];
+        let (mut at, mut dec) = (0, Decoder::new());
+        dec.try_next(cut, &mut at).expect("the first is whole");
+        assert!(matches!(dec.try_next(cut, &mut at), Err(BadRecord { .. })));
+        // Arbitrary bytes: events or an error, never a panic, and `at` only moves forward.
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..if cfg!(miri) { 20 } else { 2_000 } {
+            let junk: Vec<u8> = (0..rng % 64)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    rng as u8
+                })
+                .collect();
+            let (mut at, mut dec) = (0, Decoder::new());
+            while let Ok(Some(_)) = dec.try_next(&junk, &mut at) {
+                assert!(at <= junk.len());
+            }
+        }
     }
 
     #[test]

@@ -404,7 +404,7 @@ fn parse(mut bytes: &[u8]) -> Vec<RawEvent> {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -61,7 +61,7 @@
 
 mod child;
 mod exit;
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;
 
 pub use child::{Child, ChildStderr, ChildStdin, ChildStdout};

@@ -398,6 +398,7 @@ where
     }
     if let Some(name) = spawn.name {
         flags |= crate::sched::g::gflags::NAMED;
+        crate::trace::go_label(id, &name); // the trace's slices of this G carry its name
         sched.allgs.set_name(id, name);
     }
     let origin = crate::sched::g::Origin {

@@ -168,6 +168,9 @@ pub(crate) fn exit2(out: &str) -> ! {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(out.as_bytes());
     let _ = err.flush();
+    drop(err);
+    // The trace (GORTTRACE, or a flight recorder's window) of the moment things went wrong.
+    crate::trace::flush_for_exit("exit 2");
     std::process::exit(2)
 }
 

@@ -199,14 +199,30 @@ struct Writer {
     thread: u32,
     /// Set when the session's cap was reached: count and drop without taking the lock again.
     dropped: Option<Arc<AtomicU64>>,
+    /// The session had no chunk to give (too much in flight): drop events, and ask again every
+    /// [`RETRY_EVERY`] of them (`skipped` counts).
     capped: bool,
+    skipped: u64,
 }
 
+/// While capped, ask the session for a chunk again every this many dropped events.
+const RETRY_EVERY: u64 = 256;
+
 /// A thread that ends with a run's end held (it does not happen: an M records its stop first)
-/// still writes it.
+/// still writes it, and hands its chunk to the session, so that the chunks of exited threads
+/// are streamed out rather than held until `stop` (a long trace of a program whose threads come
+/// and go would fill the session's bound with them).
 impl Drop for Writer {
     fn drop(&mut self) {
         self.flush_held();
+        if let Some(chunk) = self.chunk.take() {
+            let (gen, thread) = (self.gen, self.thread);
+            session::with(|s| {
+                if s.gen() == gen {
+                    s.seal(thread, chunk);
+                }
+            });
+        }
     }
 }
 
@@ -223,6 +239,7 @@ thread_local! {
             thread: 0,
             dropped: None,
             capped: false,
+            skipped: 0,
         })
     };
 }
@@ -364,15 +381,22 @@ impl Writer {
         }
     }
 
-    /// Get a chunk with room, joining the current session if needed. False: drop the event.
+    /// Get a chunk with room, joining the current session if needed, and hand the full one to
+    /// the session (`session.rs`: `seal`), which streams it out. False: drop the event.
     #[cold]
     fn refill(&mut self, gen: u64) -> bool {
         // A held end goes into the chunk it was held in, which had room for it (`hold`).
         self.flush_held();
         if self.gen == gen && self.capped {
+            // Too much in flight a moment ago (the writer is behind): count, and ask again
+            // only now and then, so that a lagging disk does not make every event take a lock.
             self.count_dropped();
-            return false;
+            self.skipped += 1;
+            if self.skipped % RETRY_EVERY != 0 {
+                return false;
+            }
         }
+        let old = self.chunk.take();
         let got = session::with(|s| {
             if s.gen() != self.gen {
                 let (thread, dropped) = s.join();
@@ -381,6 +405,8 @@ impl Writer {
                 self.dropped = Some(dropped);
                 self.capped = false;
                 self.counter = clock::source() == clock::Source::Counter;
+            } else if let Some(old) = old {
+                s.seal(self.thread, old);
             }
             s.chunk(self.thread)
         });
@@ -389,20 +415,21 @@ impl Writer {
         match got {
             Some(Some(chunk)) => {
                 self.chunk = Some(chunk);
+                self.capped = false;
                 self.room = CHUNK_BYTES - 2 * MAX_ENCODED + 1;
                 true
             }
             // No session (it stopped a moment ago): nothing to count against.
             None => {
-                self.chunk = None;
                 self.room = 0;
                 false
             }
             Some(None) => {
+                if !self.capped {
+                    self.count_dropped();
+                }
                 self.capped = true;
-                self.chunk = None;
                 self.room = 0;
-                self.count_dropped();
                 false
             }
         }
@@ -412,16 +439,13 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::session::{start, stop, Owner, Stopped, MAX_BYTES, TEST_SERIAL};
+    use crate::trace::session::testing::{start_mem, stop_mem};
+    use crate::trace::session::{start, stop, Owner, Sink, TEST_SERIAL};
     use gort_trace_format::{Kind, Outcome, Trace};
     use std::io;
 
     fn serial() -> std::sync::MutexGuard<'static, ()> {
         TEST_SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn decode(s: &Stopped) -> Trace {
-        s.raw().decode().expect("the chunks decode")
     }
 
     /// The events these tests emit by hand (no M), leaving out any from runtimes that other unit
@@ -454,7 +478,7 @@ mod tests {
     #[test]
     fn events_from_several_threads_are_collected_in_time_order() {
         let _serial = serial();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let out = start_mem();
         let hs: Vec<_> = (0..3)
             .map(|t| {
                 std::thread::spawn(move || {
@@ -467,7 +491,7 @@ mod tests {
         for h in hs {
             h.join().expect("writer thread");
         }
-        let t = decode(&stop(|_| Ok(())).expect("stop"));
+        let t = stop_mem(&out).1;
         assert_eq!(mine(&t).len() as u64, 3 * PER_THREAD);
         assert!(t.events.windows(2).all(|w| w[0].1.ts <= w[1].1.ts));
         let others = t.threads.iter().filter(|n| !n.starts_with("gort-"));
@@ -481,27 +505,6 @@ mod tests {
                 .collect();
             assert!(gs.windows(2).all(|w| w[0] < w[1]));
         }
-    }
-
-    #[test]
-    fn a_full_session_drops_and_counts_instead_of_growing() {
-        let _serial = serial();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
-        // Every event takes at least 3 bytes, so this is more than the session holds.
-        let n = (MAX_BYTES / 3 + CHUNK_BYTES) as u64;
-        for i in 0..n {
-            emit(Event::new(Kind::GoStart).g(i));
-        }
-        let s = stop(|_| Ok(())).expect("stop");
-        let t = decode(&s);
-        assert!(t.events.len() <= MAX_BYTES / 3);
-        assert!(
-            s.dropped >= CHUNK_BYTES as u64 / 12,
-            "dropped {}",
-            s.dropped
-        );
-        assert_eq!(t.dropped, s.dropped);
-        assert!(mine(&t).len() as u64 + s.dropped >= n);
     }
 
     fn yielded(g: u64) -> Event {
@@ -527,7 +530,7 @@ mod tests {
     #[test]
     fn a_held_end_and_the_next_start_are_one_switch_record_at_one_time() {
         let _serial = serial();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let out = start_mem();
         let go = |g| Event::new(Kind::GoStart).m(7).p(0).g(g);
         emit(go(1));
         let mut sizes = Vec::new();
@@ -538,15 +541,19 @@ mod tests {
             emit(go(g + 1));
             sizes.push(used() - before);
         }
-        let t = decode(&stop(|_| Ok(())).expect("stop"));
+        let t = stop_mem(&out).1;
         let got = this_threads(&t);
         let plain: Vec<Event> = got.iter().map(|e| e.at(0)).collect();
         assert_eq!(plain, vec![go(1), yielded(1), go(2), yielded(2), go(3)]);
         assert!(got[0].ts <= got[1].ts, "{got:?}");
         assert_eq!(got[1].ts, got[2].ts, "a switch has one time");
         assert_eq!(got[3].ts, got[4].ts, "a switch has one time");
+        // 3 header bytes, the G, the time delta: 1–3 bytes of delta here, but under Miri, whose
+        // clock advances with the instructions it interprets (the writer thread's too), a delta
+        // may need all 8.
+        let most = if cfg!(miri) { 3 + 1 + 8 } else { 7 };
         assert!(
-            sizes.iter().all(|&n| n <= 7),
+            sizes.iter().all(|&n| n <= most),
             "a switch took {sizes:?} bytes"
         );
     }
@@ -554,13 +561,13 @@ mod tests {
     #[test]
     fn flush_writes_a_held_end_with_the_time_then() {
         let _serial = serial();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let out = start_mem();
         emit(Event::new(Kind::GoStart).m(7).p(0).g(1));
         hold(held(1));
         flush();
         flush();
         emit(Event::new(Kind::ProcStop).m(7).p(0));
-        let t = decode(&stop(|_| Ok(())).expect("stop"));
+        let t = stop_mem(&out).1;
         let kinds: Vec<Kind> = this_threads(&t).iter().map(|e| e.kind).collect();
         assert_eq!(kinds, vec![Kind::GoStart, Kind::GoEnd, Kind::ProcStop]);
     }
@@ -568,7 +575,7 @@ mod tests {
     #[test]
     fn stop_waits_for_an_end_another_thread_holds() {
         let _serial = serial();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let out = start_mem();
         let (held_tx, held_rx) = std::sync::mpsc::channel();
         let (stopping_tx, stopping_rx) = std::sync::mpsc::channel::<()>();
         let m = std::thread::Builder::new()
@@ -588,11 +595,10 @@ mod tests {
             })
             .expect("spawn");
         held_rx.recv().expect("recv");
-        let stopper = std::thread::spawn(move || stop(|_| Ok(())).expect("stop"));
+        let stopper = std::thread::spawn(move || stop_mem(&out).1);
         stopping_tx.send(()).expect("send");
-        let s = stopper.join().expect("stopper");
+        let t = stopper.join().expect("stopper");
         m.join().expect("writer");
-        let t = decode(&s);
         let kinds: Vec<Kind> = t
             .events
             .iter()
@@ -605,10 +611,10 @@ mod tests {
     #[test]
     fn a_new_chunk_or_session_does_not_lean_on_the_last_one() {
         let _serial = serial();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
+        let first = start_mem();
         emit(Event::new(Kind::GoStart).m(7).p(0).g(1));
-        drop(stop(|_| Ok(())).expect("stop"));
-        start(Owner::Api, Box::new(io::sink())).expect("start again");
+        drop(stop_mem(&first));
+        let out = start_mem();
         // The end of a run whose start is in the last session: written whole.
         let end = Event::new(Kind::GoEnd).m(7).p(0).g(1).arg(0);
         emit(end);
@@ -622,7 +628,7 @@ mod tests {
             emit(Event::new(Kind::GoStart).m(7).p(0).g(g));
         }
         emit(end.g(g));
-        let t = decode(&stop(|_| Ok(())).expect("stop"));
+        let t = stop_mem(&out).1;
         let got = this_threads(&t);
         assert_eq!(got[0].at(0), end);
         assert_eq!(got[1].g, 2);
@@ -634,22 +640,26 @@ mod tests {
     fn the_chunks_of_a_finished_session_are_kept_for_the_next() {
         let _serial = serial();
         crate::util::loom::lock(&POOL).clear();
-        start(Owner::Api, Box::new(io::sink())).expect("start");
-        // Several chunks' worth from this thread: all but its current chunk are free at stop.
+        start(Owner::Api, Sink::Stream(Box::new(io::sink())), None).expect("start");
+        // Several chunks' worth from this thread: the writer thread returns each full one to the
+        // pool once written.
         for i in 0..PER_THREAD * 3 {
             emit(Event::new(Kind::GoStart).g(i));
         }
         drop(stop(|_| Ok(())).expect("stop"));
-        let pooled = crate::util::loom::lock(&POOL).len();
-        assert!(pooled >= 2, "{pooled} chunks pooled");
-        start(Owner::Api, Box::new(io::sink())).expect("start again");
-        emit(Event::new(Kind::GoStart).g(1));
-        // (Other unit tests' runtimes, traced as well, may take pooled chunks too.)
+        let pooled: Vec<usize> = crate::util::loom::lock(&POOL)
+            .iter()
+            .map(|b| b.as_ptr().addr())
+            .collect();
+        // At least the last full one (the earlier ones may have been taken again by this
+        // thread's next chunks, which is the point).
+        assert!(!pooled.is_empty(), "no chunk pooled");
+        assert!(pooled.len() <= POOL_CHUNKS);
+        // No session runs, so nothing returns chunks now: the next chunk is a pooled one.
+        let c = Chunk::new();
         assert!(
-            crate::util::loom::lock(&POOL).len() < pooled,
+            pooled.contains(&c.bytes.as_ptr().addr()),
             "a pooled chunk was reused"
         );
-        drop(stop(|_| Ok(())).expect("stop"));
-        assert!(crate::util::loom::lock(&POOL).len() <= POOL_CHUNKS);
     }
 }

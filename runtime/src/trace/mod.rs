@@ -5,23 +5,37 @@
 //! Turn it on with `GORTTRACE=trace.json` (the file is written when the runtime is dropped) or from
 //! code with [`start`] / [`stop`]. By default the file is Chrome Trace Event JSON: open it in
 //! <https://ui.perfetto.dev> or chrome://tracing, or run `gort-trace summary trace.json` /
-//! `gort-trace html trace.json` (the `gort-trace` package). The conversion happens at stop, in
-//! `gort-trace-format`'s `chrome` module, which gort's `trace-json` cargo feature (on by default)
-//! pulls in. Built without that feature, `GORTTRACE` and [`stop`] write the raw binary trace
-//! instead (the per-thread buffers as recorded, `gort-trace-format`: `file.rs`), which
-//! `gort-trace json trace.bin -o trace.json` converts; [`writes_json`] says which.
+//! `gort-trace html trace.json` (the `gort-trace` package). As in Go, the tracer streams a compact
+//! binary trace while it runs (`session.rs`), so memory stays bounded however long the run;
+//! for JSON it streams to a side file and converts it at the end, in `gort-trace-format`'s
+//! `chrome` module, which gort's `trace-json` cargo feature (on by default) pulls in.
+//! `GORTTRACE=trace.bin`, [`start_raw`], or a build without that feature write the raw trace
+//! itself, which `gort-trace json|perfetto|summary|html` read; [`writes_json`] says which.
+//! `GORTTRACE=flight:trace.json` and [`FlightRecorder`] keep only the last seconds (`flight.rs`).
+//!
+//! The trace is written however the process ends (`output.rs`, `survive.rs`): at the runtime's
+//! drop, on SIGINT/SIGTERM/SIGQUIT that the program does not handle itself, on a panic that ends
+//! the process, at `exit`, and before `checkdead` ends a deadlocked program (`flush_for_exit`).
 //!
 //! It records what Go's tracer records about the scheduler: G create / start / end (and why it
 //! ended: parked with Go's wait reason, yield, preempted, requeued, complete), unblock (and by whom:
 //! a G, the timer or netpoll batch of an M, sysmon, a foreign thread; and whether the G went to the
 //! waker's `runnext`), P start/stop, M start/park/unpark/stop, work steals, blocking-section enter
 //! and exit (fast or slow path), sysmon's preemption requests, hand-offs and runaway-poll rescues,
-//! and netpoll batches (`hooks.rs`).
+//! and netpoll batches (`hooks.rs`); and the program's own annotations — tasks, regions, log
+//! messages (Go's `trace.NewTask`, `WithRegion`, `Log`) — and G labels (`user.rs`).
 //!
 //! # Files
 //! - `hooks.rs`: the calls at the scheduler's transitions and what each records.
 //! - `buf.rs`: each thread's buffer, appended to without a lock, and the run end it holds.
-//! - `session.rs`: start and stop; the switch the hooks test; what stop hands over.
+//! - `session.rs`: start and stop; the switch the hooks test; the writer thread that streams
+//!   full chunks out, or the flight recorder's ring.
+//! - `output.rs`: where a trace goes (raw, JSON through a side file, a flight recorder's file),
+//!   `GORTTRACE`, and the one way every ending writes it out.
+//! - `survive.rs`: the signal handlers, panic hook and `atexit` that write it before the process
+//!   ends.
+//! - `flight.rs`: [`FlightRecorder`].
+//! - `user.rs`: [`Task`], [`region`], [`log`]; G labels.
 //! - `clock.rs`: the tick counter events are stamped with.
 //!
 //! # Cost
@@ -48,10 +62,11 @@
 //! and writes a few bytes per event.
 //!
 //! # Differences from Go
-//! - Go streams a compact binary format to the writer while tracing runs, and `go tool trace`
-//!   converts it afterwards. We keep the events in memory (bounded, `session.rs`) and, by default,
-//!   convert them to Chrome Trace Event JSON at `stop`, so the file opens in a browser with no
-//!   extra tool.
+//! - Like Go, we stream a compact binary format while tracing runs, and the reader converts it
+//!   afterwards; by default the conversion to Chrome Trace Event JSON also runs at the end, so
+//!   the file opens in a browser with no extra tool. The raw file is framed per buffer so that a
+//!   file cut by a killed process still reads.
+//! - Go's runtime loses the trace when the process is killed or exits; here it is written first.
 //! - Buffers are per thread (per M), not per P: a P can be revoked while its M is still inside a
 //!   poll, so a per-P buffer could have two writers.
 //! - Go orders events by per-G sequence numbers. Here a wake is recorded once the G is queued,
@@ -61,7 +76,6 @@
 //!   runtime at a time, or their P and M tracks (same ids) merge.
 //! - `GORTTRACE` traces the process once: from the first `Builder::build` to the next drop of a
 //!   runtime, which writes the file. A program with one runtime (`gort::run`) is traced whole.
-//!   A process that exits without dropping its runtime writes nothing.
 //! - Under `cfg(loom)` and `cfg(gort_notrace)` the tracer is compiled out (hooks are empty, [`start`]
 //!   fails, `GORTTRACE` is reported and ignored). `gort_notrace` exists to measure the hooks.
 
@@ -73,11 +87,19 @@ use crate::sched::Sched;
 mod buf;
 #[cfg(not(any(loom, gort_notrace)))]
 mod clock;
+mod flight;
 mod hooks;
 #[cfg(not(any(loom, gort_notrace)))]
+mod output;
+#[cfg(not(any(loom, gort_notrace)))]
 mod session;
+#[cfg(not(any(loom, gort_notrace)))]
+mod survive;
+mod user;
 
+pub use flight::{FlightConfig, FlightRecorder};
 pub(crate) use hooks::*;
+pub use user::{log, region, start_region, Region, Task};
 
 /// Is this runtime recording a trace? The single test every hook makes: its `Sched`'s copy of the
 /// process-wide switch (`sched::flags::TRACING`, which says why a copy). `Relaxed`: a thread that
@@ -126,10 +148,12 @@ fn compiled_out() -> io::Error {
     )
 }
 
-/// Start recording an execution trace of every runtime in the process; [`stop`] writes it to
+/// Start recording an execution trace of every runtime in the process; [`stop`] finishes it in
 /// `writer` — as Chrome Trace Event JSON, or raw without the `trace-json` feature
-/// ([`writes_json`]). Fails if a trace is already being recorded (by an earlier `start` or by
-/// `GORTTRACE`).
+/// ([`writes_json`]). The events are streamed as they are recorded: the raw trace goes straight
+/// to `writer` (raw), or to a temporary file that [`stop`] converts into `writer` (JSON), so
+/// memory stays bounded however long the trace. Fails if a trace is already being recorded (by
+/// an earlier `start`, by `GORTTRACE` or by a [`FlightRecorder`]).
 ///
 /// ```
 /// let mut path = std::env::temp_dir();
@@ -148,7 +172,7 @@ fn compiled_out() -> io::Error {
 pub fn start(writer: impl Write + Send + 'static) -> io::Result<()> {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        session::start(session::Owner::Api, Box::new(writer))
+        output::start_api(Box::new(writer), writes_json())
     }
     #[cfg(any(loom, gort_notrace))]
     {
@@ -157,20 +181,27 @@ pub fn start(writer: impl Write + Send + 'static) -> io::Result<()> {
     }
 }
 
-/// Stop the trace begun by [`start`] and write it out (then flush the writer). Errors: no trace is
-/// being recorded, the trace was started by `GORTTRACE` (it is written when the runtime is dropped),
-/// or writing failed.
+/// Like [`start`], but `writer` gets the raw trace whatever the features: the compact binary
+/// stream (Go's trace file), for long traces; `gort-trace json|html|summary|perfetto` read it.
+pub fn start_raw(writer: impl Write + Send + 'static) -> io::Result<()> {
+    #[cfg(not(any(loom, gort_notrace)))]
+    {
+        output::start_api(Box::new(writer), false)
+    }
+    #[cfg(any(loom, gort_notrace))]
+    {
+        drop(writer);
+        Err(compiled_out())
+    }
+}
+
+/// Stop the trace begun by [`start`] and finish writing it (then flush the writer). Errors: no
+/// trace is being recorded, the trace was started by `GORTTRACE` (it is written when the runtime
+/// is dropped) or by a [`FlightRecorder`], or writing failed.
 pub fn stop() -> io::Result<()> {
     #[cfg(not(any(loom, gort_notrace)))]
     {
-        let mut s = session::stop(|owner| match owner {
-            session::Owner::Api => Ok(()),
-            session::Owner::Env(path) => Err(io::Error::other(format!(
-                "gort: this trace was started by GORTTRACE={path}; it is written when the runtime \
-                 is dropped"
-            ))),
-        })?;
-        write_out(&mut s).map(drop)
+        output::stop_api()
     }
     #[cfg(any(loom, gort_notrace))]
     {
@@ -191,59 +222,11 @@ pub fn is_enabled() -> bool {
     }
 }
 
-/// Write a stopped session to its sink and flush it: as JSON with the `trace-json` feature,
-/// else the raw file. Returns how many events the JSON holds (None for a raw file, which is not
-/// decoded here).
-#[cfg(not(any(loom, gort_notrace)))]
-fn write_out(s: &mut session::Stopped) -> io::Result<Option<usize>> {
-    if s.dropped > 0 {
-        eprintln!(
-            "gort: the trace reached its limit of {} MiB of events; {} later events were dropped",
-            session::MAX_BYTES >> 20,
-            s.dropped
-        );
-    }
-    let mut sink = std::mem::replace(&mut s.sink, Box::new(io::sink()));
-    let raw = s.raw();
-    #[cfg(feature = "trace-json")]
-    {
-        gort_trace_format::chrome::from_raw(&raw, &mut sink).map(Some)
-    }
-    #[cfg(not(feature = "trace-json"))]
-    {
-        raw.write(&mut sink)?;
-        sink.flush().map(|()| None)
-    }
-}
-
-/// `GORTTRACE=path`: called by `Builder::build`. Starts a trace into `path` once per process.
+/// `GORTTRACE=path` or `GORTTRACE=flight:path`: called by `Builder::build`. Starts a trace into
+/// `path` once per process.
 pub(crate) fn start_from_env() {
     #[cfg(not(any(loom, gort_notrace)))]
-    {
-        static CLAIMED: crate::util::loom::sync::atomic::AtomicBool =
-            crate::util::loom::sync::atomic::AtomicBool::new(false);
-        let Some(path) = std::env::var_os("GORTTRACE") else {
-            return;
-        };
-        if path.is_empty() || CLAIMED.swap(true, crate::util::loom::sync::atomic::Ordering::SeqCst)
-        {
-            return;
-        }
-        let shown = path.to_string_lossy().into_owned();
-        let file = match std::fs::File::create(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!(
-                    "gort: GORTTRACE={shown}: cannot create the trace file: {e}; not tracing"
-                );
-                return;
-            }
-        };
-        let sink = Box::new(io::BufWriter::new(file));
-        if let Err(e) = session::start(session::Owner::Env(shown.clone()), sink) {
-            eprintln!("gort: GORTTRACE={shown} ignored: {e}");
-        }
-    }
+    output::start_from_env();
     #[cfg(all(gort_notrace, not(loom)))]
     {
         if let Some(path) = std::env::var_os("GORTTRACE") {
@@ -260,32 +243,24 @@ pub(crate) fn start_from_env() {
 /// trace begun by [`start`] is left running for [`stop`].
 pub(crate) fn flush_on_shutdown(_s: &crate::sched::Sched) {
     #[cfg(not(any(loom, gort_notrace)))]
-    {
-        if !is_enabled() || !matches!(session::owner(), Some(session::Owner::Env(_))) {
-            return;
-        }
-        let Ok(mut s) = session::stop(|owner| match owner {
-            session::Owner::Env(_) => Ok(()),
-            session::Owner::Api => Err(io::Error::other("started by the API")),
-        }) else {
-            return;
-        };
-        let path = match &s.owner {
-            session::Owner::Env(p) => p.clone(),
-            session::Owner::Api => String::new(),
-        };
-        match write_out(&mut s) {
-            Ok(Some(n)) => eprintln!(
-                "gort: wrote the execution trace ({n} events) to {path}; open it in \
-                 https://ui.perfetto.dev or run `gort-trace summary {path}`"
-            ),
-            Ok(None) => eprintln!(
-                "gort: wrote the raw execution trace to {path} (gort was built without its \
-                 trace-json feature); convert it with `gort-trace json {path}`"
-            ),
-            Err(e) => eprintln!("gort: GORTTRACE={path}: writing the trace failed: {e}"),
-        }
-    }
+    output::finish_env();
+}
+
+/// The process is about to end abnormally (`why`: a deadlock found by `checkdead`, a fatal
+/// signal, a panic): stop whatever trace is running and write it out now — a `GORTTRACE` file
+/// (converted to JSON if it is one), a trace begun by [`start`] into its writer, a flight
+/// recorder's window into its `GORTTRACE=flight:` file. Waits for a trace that another thread is
+/// writing out already. Call it before `std::process::exit` and the like; it never panics.
+pub(crate) fn flush_for_exit(_why: &str) {
+    #[cfg(not(any(loom, gort_notrace)))]
+    output::flush_for_exit(_why);
+}
+
+/// `GoLabel`: G `goid` is called `label` from now on (its name, or where it was spawned); the
+/// trace's slices of that G carry it.
+pub(crate) fn go_label(_goid: u64, _label: &str) {
+    #[cfg(not(any(loom, gort_notrace)))]
+    user::label(_goid, _label);
 }
 
 #[cfg(test)]
@@ -298,6 +273,8 @@ mod tests {
     /// trace that decodes.
     #[cfg(not(any(loom, gort_notrace)))]
     #[test]
+    // The JSON goes through a side file, which Miri's isolation does not allow.
+    #[cfg_attr(miri, ignore)]
     fn stop_writes_json_or_a_raw_trace() {
         use gort_trace_format::{Event, Kind};
         use std::sync::{Arc, Mutex};

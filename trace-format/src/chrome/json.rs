@@ -8,7 +8,7 @@ use std::io::{self, Write};
 const PID: u32 = 1;
 
 /// A JSON value, only the kinds the trace uses.
-pub(super) enum V<'a> {
+pub(crate) enum V<'a> {
     S(&'a str),
     U(u64),
     /// A time in nanoseconds, written as microseconds with three decimals.
@@ -17,14 +17,14 @@ pub(super) enum V<'a> {
 }
 
 /// One trace event as fields + args.
-pub(super) struct Ev<'a> {
-    ph: &'a str,
-    name: &'a str,
-    cat: &'a str,
-    ts: u64,
-    tid: u64,
-    extra: Vec<(&'a str, V<'a>)>,
-    pub(super) args: Vec<(&'a str, V<'a>)>,
+pub(crate) struct Ev<'a> {
+    pub(crate) ph: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) cat: &'a str,
+    pub(crate) ts: u64,
+    pub(crate) tid: u64,
+    pub(crate) extra: Vec<(&'a str, V<'a>)>,
+    pub(crate) args: Vec<(&'a str, V<'a>)>,
 }
 
 impl<'a> Ev<'a> {
@@ -51,11 +51,13 @@ impl<'a> Ev<'a> {
     }
 }
 
-/// The output stream: comma-separated events, one per line.
+/// The output stream: comma-separated events, one per line; or, with a tap, each event handed
+/// to another writer (`perfetto.rs`) instead.
 pub(super) struct Out<'w> {
     pub(super) w: &'w mut dyn Write,
     first: bool,
     line: String,
+    tap: Option<&'w mut dyn FnMut(&Ev<'_>)>,
 }
 
 impl<'w> Out<'w> {
@@ -64,6 +66,15 @@ impl<'w> Out<'w> {
             w,
             first: true,
             line: String::with_capacity(256),
+            tap: None,
+        }
+    }
+
+    /// Events go to `tap`, not to JSON.
+    pub(super) fn tapped(w: &'w mut dyn Write, tap: &'w mut dyn FnMut(&Ev<'_>)) -> Out<'w> {
+        Out {
+            tap: Some(tap),
+            ..Out::new(w)
         }
     }
 
@@ -72,6 +83,10 @@ impl<'w> Out<'w> {
     }
 
     pub(super) fn emit(&mut self, ev: Ev<'_>) -> io::Result<()> {
+        if let Some(tap) = self.tap.as_mut() {
+            tap(&ev);
+            return Ok(());
+        }
         let l = &mut self.line;
         l.clear();
         if !self.first {

@@ -34,8 +34,9 @@ use std::io::{self, Write};
 use crate::event::{Event, NONE};
 use crate::file::{RawTrace, Trace};
 
-mod json;
+pub(crate) mod json;
 mod replay;
+mod user;
 
 use json::{Ev, Out, V};
 
@@ -48,18 +49,36 @@ const SYSMON_THREAD: &str = "gort-sysmon";
 pub fn write(c: &Trace, w: &mut dyn Write) -> io::Result<()> {
     let mut out = Out::new(w);
     out.raw("{\"traceEvents\":[\n")?;
-    let mut conv = Conv::new(&c.threads);
+    let mut conv = Conv::new(&c.threads, &c.strings);
     for (t, ev) in &c.events {
         conv.event(&mut out, *t, ev)?;
     }
     conv.finish(&mut out, c.end_ts)?;
+    conv.finish_user(&mut out, c.end_ts)?;
     conv.metadata(&mut out)?;
     out.raw("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"gort\",\"events\":\"")?;
     out.raw(&c.events.len().to_string())?;
     out.raw("\",\"dropped_events\":\"")?;
     out.raw(&c.dropped.to_string())?;
+    if c.truncated {
+        out.raw("\",\"truncated\":\"the raw trace was cut short; its end is missing")?;
+    }
     out.raw("\"}}\n")?;
     out.w.flush()
+}
+
+/// Replay `c` into the tracks, slices, instants and flows [`write()`] writes, handing each to
+/// `tap` (the Perfetto writer's way in; metadata comes last).
+pub(crate) fn replay(c: &Trace, tap: &mut dyn FnMut(&json::Ev<'_>)) -> io::Result<()> {
+    let mut sink = io::sink();
+    let mut out = Out::tapped(&mut sink, tap);
+    let mut conv = Conv::new(&c.threads, &c.strings);
+    for (t, ev) in &c.events {
+        conv.event(&mut out, *t, ev)?;
+    }
+    conv.finish(&mut out, c.end_ts)?;
+    conv.finish_user(&mut out, c.end_ts)?;
+    conv.metadata(&mut out)
 }
 
 /// Decode `raw` and write it to `w` as [`write()`] does; returns how many events it holds.
@@ -112,7 +131,12 @@ struct MState {
 
 struct Conv<'a> {
     threads: &'a [String],
+    strings: &'a HashMap<u64, String>,
+    /// G labels (`GoLabel`), shown in slice names.
+    labels: HashMap<u64, String>,
+    user: user::User,
     ps: Vec<PState>,
+    nowhere: PState,
     ms: BTreeMap<u32, MState>,
     sysmon_used: bool,
     others: BTreeMap<u32, String>,
@@ -126,10 +150,14 @@ struct Conv<'a> {
 }
 
 impl<'a> Conv<'a> {
-    fn new(threads: &'a [String]) -> Conv<'a> {
+    fn new(threads: &'a [String], strings: &'a HashMap<u64, String>) -> Conv<'a> {
         Conv {
             threads,
+            strings,
+            labels: HashMap::new(),
+            user: user::User::default(),
             ps: Vec::new(),
+            nowhere: PState::default(),
             ms: BTreeMap::new(),
             sysmon_used: false,
             others: BTreeMap::new(),
@@ -139,7 +167,13 @@ impl<'a> Conv<'a> {
         }
     }
 
+    /// P `p`'s state. A P id no runtime has (NONE where a P belongs: not a trace gort wrote)
+    /// gets a scratch state, so that a damaged trace converts into nonsense, not a panic.
     fn p(&mut self, p: u32) -> &mut PState {
+        if p >= crate::file::MAX_P {
+            self.nowhere = PState::default();
+            return &mut self.nowhere;
+        }
         let i = p as usize;
         if self.ps.len() <= i {
             self.ps.resize_with(i + 1, PState::default);
@@ -149,6 +183,18 @@ impl<'a> Conv<'a> {
 
     fn m(&mut self, m: u32) -> &mut MState {
         self.ms.entry(m).or_default()
+    }
+
+    fn string(&self, id: u64) -> &str {
+        self.strings.get(&id).map_or("?", String::as_str)
+    }
+
+    /// A G's name in slice names: `G42`, or `G42 label` once it has one (`GoLabel`).
+    fn g_name(&self, g: u64) -> String {
+        match self.labels.get(&g) {
+            Some(l) => format!("G{g} {l}"),
+            None => format!("G{g}"),
+        }
     }
 
     fn thread_name(&self, t: u32) -> &str {
@@ -194,7 +240,7 @@ impl<'a> Conv<'a> {
         let Some(r) = self.p(p).run.take() else {
             return Ok(());
         };
-        let name = format!("G{}", r.g);
+        let name = self.g_name(r.g);
         let mut ev = Ev::new("X", &name, "g", r.start, u64::from(p))
             .field("dur", V::Ts(ts.saturating_sub(r.start)))
             .arg("g", V::U(r.g))
@@ -209,7 +255,7 @@ impl<'a> Conv<'a> {
         out.emit(ev)?;
         if let Some((id, fname)) = r.flow {
             // Just inside the slice, so `bp: "e"` binds it to this slice and not its neighbour.
-            let at = if ts > r.start + 1 {
+            let at = if ts > r.start.saturating_add(1) {
                 r.start + 1
             } else {
                 r.start
@@ -318,7 +364,7 @@ impl<'a> Conv<'a> {
             )?;
         }
         if let Some(r) = run {
-            let name = format!("G{}", r.g);
+            let name = self.g_name(r.g);
             out.emit(
                 Ev::new("X", &name, "m.g", r.start, mtid)
                     .field("dur", V::Ts(ts.saturating_sub(r.start)))
@@ -369,6 +415,7 @@ impl<'a> Conv<'a> {
                 .iter()
                 .map(|(&t, name)| (OTHER_TID + u64::from(t), format!("thread {name}"))),
         );
+        tracks.extend(self.user.tracks.iter().map(|(&t, n)| (t, n.clone())));
         for (tid, name) in &tracks {
             out.emit(Ev::new("M", "thread_name", "", 0, *tid).arg("name", V::S(name)))?;
             out.emit(Ev::new("M", "thread_sort_index", "", 0, *tid).arg("sort_index", V::U(*tid)))?;
@@ -391,7 +438,7 @@ mod tests {
             ],
             events,
             end_ts,
-            dropped: 0,
+            ..Trace::default()
         };
         let mut buf = Vec::new();
         write(&c, &mut buf).expect("write to a Vec");
@@ -587,5 +634,49 @@ mod tests {
             j.contains(r#""ph":"f","ts":0.401,"pid":1,"tid":0,"id":1,"bp":"e""#),
             "{j}"
         );
+    }
+
+    #[test]
+    fn tasks_regions_logs_and_labels_get_their_own_tracks() {
+        use crate::event::pack;
+        let mut strings = HashMap::new();
+        for (id, s) in [
+            (1, "serve"),
+            (2, "parse"),
+            (3, "http"),
+            (4, "GET /"),
+            (5, "worker"),
+        ] {
+            strings.insert(id, s.to_string());
+        }
+        let on_m = |k: Kind| Event::new(k).m(0).p(0);
+        let evs = vec![
+            (0, at(5, Event::new(Kind::GoLabel).g(7).arg(5))),
+            (0, at(10, Event::new(Kind::GoStart).m(0).p(0).g(7))),
+            (0, at(20, on_m(Kind::UserTaskBegin).g(1).arg(pack(1, 0)))),
+            (0, at(30, on_m(Kind::UserRegionBegin).g(1).arg(2))),
+            (0, at(40, on_m(Kind::UserLog).g(1).arg(pack(3, 4)))),
+            (0, at(50, on_m(Kind::UserRegionEnd).g(1).arg(2))),
+            (0, at(60, on_m(Kind::UserTaskEnd).g(1))),
+            (0, at(70, on_m(Kind::UserRegionBegin).arg(2))),
+        ];
+        let c = Trace {
+            threads: vec!["gort-m0".into()],
+            events: evs,
+            end_ts: 100,
+            strings,
+            ..Trace::default()
+        };
+        let mut buf = Vec::new();
+        write(&c, &mut buf).expect("write");
+        let j = String::from_utf8(buf).expect("utf-8");
+        assert!(j.contains(r#"{"name":"serve","cat":"task","ph":"X","ts":0.020,"pid":1,"tid":4294967297,"dur":0.040,"args":{"task":1}}"#), "{j}");
+        assert!(j.contains(r#"{"name":"parse","cat":"region","ph":"X","ts":0.030,"pid":1,"tid":8589934599,"dur":0.020,"args":{"task":1}}"#), "{j}");
+        assert!(j.contains(r#"{"name":"http","cat":"user","ph":"i","ts":0.040,"pid":1,"tid":8589934599,"s":"t","args":{"message":"GET /","task":1}}"#), "{j}");
+        // Open at the end: closed there and marked.
+        assert!(j.contains(r#""ts":0.070,"pid":1,"tid":8589934599,"dur":0.030,"args":{"end":"running at trace end"}"#), "{j}");
+        assert!(j.contains(r#""args":{"name":"task serve #1"}"#), "{j}");
+        assert!(j.contains(r#""args":{"name":"G7 worker user"}"#), "{j}");
+        assert!(j.contains(r#""name":"G7 worker","cat":"g""#), "{j}");
     }
 }

@@ -159,6 +159,12 @@ impl Conv<'_> {
                     }
                 }
             }
+            Kind::UserTaskBegin
+            | Kind::UserTaskEnd
+            | Kind::UserRegionBegin
+            | Kind::UserRegionEnd
+            | Kind::UserLog
+            | Kind::GoLabel => self.user_event(out, t, ev)?,
             Kind::Handoff | Kind::Rescue => {
                 let (name, end) = if ev.kind == Kind::Handoff {
                     ("Handoff", "handoff")
@@ -210,7 +216,7 @@ impl Conv<'_> {
                     .arg("p", V::U(u64::from(p))),
             )?;
         }
-        let name = format!("G{}", ev.g);
+        let name = self.g_name(ev.g);
         let mut mev = Ev::new("X", &name, "m.g", start, mtid)
             .field("dur", V::Ts(ts.saturating_sub(start)))
             .arg("g", V::U(ev.g))
