@@ -25,25 +25,13 @@ fn check(bytes: &[u8]) {
 
 /// A raw file with one thread and `records` as its one buffer (the layout in file.rs's header).
 /// `ticks_are_ns` picks the calibration path (ticks scaled to nanoseconds, or taken as they are).
-fn wrap(records: &[u8], ticks_are_ns: bool) -> Vec<u8> {
-    let mut f = gort_trace_format::file::MAGIC.to_vec();
-    f.push(u8::from(ticks_are_ns));
-    for v in [1_000u64, 50, 2_000_000, 1_000_050, 0] {
-        f.extend_from_slice(&v.to_le_bytes());
-    }
-    f.extend_from_slice(&1u32.to_le_bytes());
-    f.extend_from_slice(&2u32.to_le_bytes());
-    f.extend_from_slice(b"m0");
-    f.extend_from_slice(&1u32.to_le_bytes());
-    f.extend_from_slice(&0u32.to_le_bytes());
-    f.extend_from_slice(&(records.len() as u32).to_le_bytes());
-    f.extend_from_slice(records);
-    f
-}
 
 fuzz_target!(|data: &[u8]| {
     check(data);
     if !gort_trace_format::file::is_raw(data) {
-        check(&wrap(data, data.len() & 1 == 0));
+        check(&gort_trace_format::file::single_buffer_file(
+            data,
+            data.len() & 1 == 0,
+        ));
     }
 });

@@ -250,6 +250,26 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A whole raw file holding one thread (`m0`) with one buffer of `records`, for tests and fuzzing
+/// that want to reach the record decoder behind a valid header.
+pub fn single_buffer_file(records: &[u8], ticks_are_ns: bool) -> Vec<u8> {
+    let mut f = Vec::new();
+    let start = ClockPair {
+        ticks: 1_000,
+        ns: 50,
+    };
+    let end = ClockPair {
+        ticks: 2_000_000,
+        ns: 1_000_050,
+    };
+    // Writing into a Vec cannot fail.
+    let _ = write_header(&mut f, ticks_are_ns, start)
+        .and_then(|()| write_thread(&mut f, 0, "m0"))
+        .and_then(|()| write_buffer(&mut f, 0, records))
+        .and_then(|()| write_end(&mut f, end, 0));
+    f
+}
+
 /// Does `bytes` start like a raw trace file (of any format version)?
 pub fn is_raw(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC[..7])
@@ -466,6 +486,23 @@ mod tests {
         );
         assert_eq!((t.end_ts, t.dropped), (100_000, 3));
         assert_eq!(t.threads[1], "gort-m1 é");
+    }
+
+    #[test]
+    fn a_single_buffer_file_decodes_its_records() {
+        let go = |ts, g| Event::new(Kind::GoStart).m(0).p(0).g(g).at(ts);
+        let file = single_buffer_file(&buffer(&[go(3_000, 1), go(9_000, 2)]), false);
+        let raw = RawTrace::read(&file).expect("a whole file");
+        assert!(!raw.truncated);
+        assert_eq!(raw.threads, vec!["m0".to_string()]);
+        let gs: Vec<u64> = raw
+            .decode()
+            .expect("decode")
+            .events
+            .iter()
+            .map(|(_, e)| e.g)
+            .collect();
+        assert_eq!(gs, vec![1, 2]);
     }
 
     #[test]
