@@ -18,8 +18,6 @@ fn check(bytes: &[u8]) {
     let _ = chrome::from_raw(&raw, &mut std::io::sink());
 }
 
-/// A raw file with one thread and `records` as its one buffer (the layout in file.rs's header).
-/// `ticks_are_ns` picks the calibration path (ticks scaled to nanoseconds, or taken as they are).
 
 fuzz_target!(|data: &[u8]| {
     check(data);

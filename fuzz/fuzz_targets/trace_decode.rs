@@ -23,8 +23,6 @@ fn check(bytes: &[u8]) {
     }
 }
 
-/// A raw file with one thread and `records` as its one buffer (the layout in file.rs's header).
-/// `ticks_are_ns` picks the calibration path (ticks scaled to nanoseconds, or taken as they are).
 
 fuzz_target!(|data: &[u8]| {
     check(data);
