@@ -78,6 +78,13 @@ pub struct GStats {
 }
 
 impl GStats {
+    /// A runtime-internal G (its label starts with `SYSTEM_LABEL`).
+    pub fn is_system(&self) -> bool {
+        self.label
+            .as_deref()
+            .is_some_and(|l| l.starts_with(gort_trace_format::event::SYSTEM_LABEL))
+    }
+
     pub fn blocked(&self, b: Block) -> u64 {
         self.block.get(&b).copied().unwrap_or(0)
     }
@@ -447,10 +454,20 @@ pub fn summary_text(a: &Analysis, top: usize) -> String {
         "other"
     );
     let mut order: Vec<&GStats> = a.gs.iter().collect();
-    // Longest on an M first: execution plus blocking sections.
+    // The user's Gs first, then the runtime's own (Go's `isSystemGoroutine`); in each, the longest
+    // on an M first: execution plus blocking sections.
     let on_m = |g: &GStats| g.exec + g.blocked(Block::Syscall);
-    order.sort_by(|x, y| on_m(y).cmp(&on_m(x)).then(x.g.cmp(&y.g)));
+    order.sort_by(|x, y| {
+        (x.is_system().cmp(&y.is_system()))
+            .then(on_m(y).cmp(&on_m(x)))
+            .then(x.g.cmp(&y.g))
+    });
+    let mut in_system = false;
     for g in order.iter().take(top) {
+        if g.is_system() && !in_system {
+            in_system = true;
+            let _ = writeln!(o, "  runtime-internal Gs:");
+        }
         let parent = g.parent.map_or("-".to_string(), |p| format!("G{p}"));
         let _ = writeln!(
             o,
@@ -571,6 +588,24 @@ mod tests {
             .find(|l| l.trim_start().starts_with("G1 "))
             .expect("G1 row");
         assert!(line.contains("28.0µs") && line.contains("14.0µs"), "{line}");
+    }
+
+    #[test]
+    fn runtime_internal_gs_are_listed_after_the_users() {
+        let t = Trace::parse(
+            r#"[
+            {"name":"G2 system: signal reader","cat":"m.g","ph":"X","ts":10,"dur":50,"tid":1000,"args":{"g":2,"end":"complete"}},
+            {"name":"G7","cat":"m.g","ph":"X","ts":70,"dur":1,"tid":1000,"args":{"g":7,"end":"complete"}}
+        ]"#,
+        )
+        .expect("parse");
+        let a = analyze(&t);
+        assert!(g(&a, 2).is_system() && !g(&a, 7).is_system());
+        let s = summary_text(&a, 10);
+        let pos = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
+        // G2 ran longer, but it is the runtime's: it comes after G7, under its own heading.
+        assert!(pos("G7 ") < pos("runtime-internal Gs:"), "{s}");
+        assert!(pos("runtime-internal Gs:") < pos("G2 "), "{s}");
     }
 
     #[test]

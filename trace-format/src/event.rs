@@ -299,6 +299,10 @@ pub fn id32(v: usize) -> u32 {
     u32::try_from(v).unwrap_or(NONE)
 }
 
+/// The prefix of a `GoLabel` that marks a runtime-internal G (Go's `isSystemGoroutine`): the runtime
+/// labels its own Gs `system: <name>`, and the goroutine analysis lists them after the user's.
+pub const SYSTEM_LABEL: &str = "system: ";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -398,7 +398,13 @@ where
     }
     if let Some(name) = spawn.name {
         flags |= crate::sched::g::gflags::NAMED;
-        crate::trace::go_label(id, &name); // the trace's slices of this G carry its name
+        // The trace's slices of this G carry its name; a runtime-internal G's says so, and
+        // `gort-trace summary` lists those apart (Go's `isSystemGoroutine`).
+        if spawn.system {
+            crate::trace::go_label(id, &format!("{}{name}", crate::trace::SYSTEM_LABEL));
+        } else {
+            crate::trace::go_label(id, &name);
+        }
         sched.allgs.set_name(id, name);
     }
     let origin = crate::sched::g::Origin {

@@ -256,6 +256,9 @@ pub(crate) fn flush_for_exit(_why: &str) {
     output::flush_for_exit(_why);
 }
 
+/// The prefix of a runtime-internal G's label in the trace (`gort-trace` lists those Gs apart).
+pub(crate) const SYSTEM_LABEL: &str = gort_trace_format::event::SYSTEM_LABEL;
+
 /// `GoLabel`: G `goid` is called `label` from now on (its name, or where it was spawned); the
 /// trace's slices of that G carry it.
 pub(crate) fn go_label(_goid: u64, _label: &str) {
