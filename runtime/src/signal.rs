@@ -210,6 +210,15 @@ pub(crate) fn listening() -> bool {
     }
 }
 
+/// A signal that reached the reader after its last listener was gone: once `prune` has restored
+/// the disposition it had before gort watched it, let it do what it does there.
+fn raise_unwatched(reg: &Registry, sig: Signal) {
+    if !reg.saved.iter().any(|&(s, _)| s == sig.raw()) {
+        // SAFETY: raise(3) with a valid signal number.
+        unsafe { libc::raise(sig.raw()) };
+    }
+}
+
 /// Drop listeners whose every receiver is gone.
 fn prune(reg: &mut Registry) {
     let before = reg.listeners.len();
@@ -400,11 +409,9 @@ async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) 
                             let _ = l.tx.try_send(sig);
                             delivered = true;
                         }
-                        if !delivered && !reg.saved.iter().any(|&(s, _)| s == sig.raw()) {
-                            // Its last listener was dropped before it came: `prune` restored the
-                            // old disposition; let the signal do what it does there.
-                            // SAFETY: raise(3) with a valid signal number.
-                            unsafe { libc::raise(sig.raw()) };
+                        if !delivered {
+                            // Its last listener was dropped before it came.
+                            raise_unwatched(reg, sig);
                         }
                     }
                 }
@@ -426,6 +433,14 @@ async fn signal_loop(mut pipe: mio::unix::pipe::Receiver, mut running: Running) 
                 // reader and starts one.
                 reg.reader_running = false;
                 running.armed = false;
+                // A signal that came after the read above (the prune just restored its old
+                // disposition) has its byte in the pipe: let it do what it does there, rather
+                // than leave it unread when this reader ends.
+                if let Ok(n) = io::Read::read(&mut pipe, &mut buf) {
+                    for sig in buf[..n].iter().filter_map(|&b| Signal::from_raw(b as i32)) {
+                        raise_unwatched(reg, sig);
+                    }
+                }
                 break;
             }
         }

@@ -699,3 +699,38 @@ fn channel_ops_block_and_unblock_in_pairs() {
         |e| e["args"]["runnext"] == true && e["args"]["by"].as_str().unwrap().starts_with('G')
     ));
 }
+
+/// A G's slices carry its label: a named G its name and spawn site, any other G its spawn site
+/// (`file:line`, recorded by `#[track_caller]`), so a trace can be mapped back to the code.
+#[test]
+fn g_slices_name_the_g_and_where_it_was_spawned() {
+    let _s = serial();
+    let (lines, r) = traced(|| {
+        gort::Builder::new()
+            .procs(1)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let line_plain = line!() + 1;
+                let plain = gort::go(async { 1 });
+                let line_named = line!() + 1;
+                let named = gort::Go::new().name("accept loop").spawn(async { 2 });
+                assert_eq!(plain.await.unwrap() + named.await.unwrap(), 3);
+                (line_plain, line_named)
+            })
+    });
+    let names: Vec<String> = r
+        .slices("g")
+        .map(|s| s["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    let plain = format!("{}:{}", file!(), lines.0);
+    let named = format!("accept loop ({}:{})", file!(), lines.1);
+    assert!(
+        names.iter().any(|n| n.ends_with(&plain)),
+        "{plain} in {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with(&named)),
+        "{named} in {names:?}"
+    );
+}

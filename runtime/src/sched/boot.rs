@@ -396,15 +396,9 @@ where
     if spawn.root {
         flags |= crate::sched::g::gflags::ROOT;
     }
+    label_for_trace(id, &spawn);
     if let Some(name) = spawn.name {
         flags |= crate::sched::g::gflags::NAMED;
-        // The trace's slices of this G carry its name; a runtime-internal G's says so, and
-        // `gort-trace summary` lists those apart (Go's `isSystemGoroutine`).
-        if spawn.system {
-            crate::trace::go_label(id, &format!("{}{name}", crate::trace::SYSTEM_LABEL));
-        } else {
-            crate::trace::go_label(id, &name);
-        }
         sched.allgs.set_name(id, name);
     }
     let origin = crate::sched::g::Origin {
@@ -424,6 +418,22 @@ where
     let placed = crate::sched::wakep::put_runnable(sched, q);
     crate::trace::go_create(sched, id, placed);
     JoinHandle::new(join)
+}
+
+/// While a trace is recorded, the label its slices of a new G carry (`GoLabel`): its name and spawn
+/// site, or the spawn site alone; a runtime-internal G's name marked as such, so that
+/// `gort-trace summary` lists those Gs apart (Go's `isSystemGoroutine`). Nothing when not tracing.
+fn label_for_trace(id: u64, spawn: &Spawn) {
+    if !crate::trace::is_enabled() {
+        return;
+    }
+    let site = spawn.site;
+    let label = match (&spawn.name, spawn.system) {
+        (Some(name), true) => format!("{}{name}", crate::trace::SYSTEM_LABEL),
+        (Some(name), false) => format!("{name} ({}:{})", site.file(), site.line()),
+        (None, _) => format!("{}:{}", site.file(), site.line()),
+    };
+    crate::trace::go_label(id, &label);
 }
 
 impl Sched {
