@@ -98,6 +98,31 @@ fn an_unbuffered_send_with_no_receiver_is_a_deadlock_with_exit_status_2() {
     );
 }
 
+/// A deadlocked program traced with `GORTTRACE` leaves a whole trace of the moment it stopped: the
+/// exit-2 path writes the trace before the process ends.
+#[test]
+fn a_deadlock_leaves_a_loadable_trace() {
+    let path = std::env::temp_dir().join(format!("gort-deadlock-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut c = child("unbuffered_send");
+    c.env("GORTTRACE", &path);
+    let (code, _, err) = run_with(c);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with(DEADLOCK), "{err}");
+    let text = std::fs::read_to_string(&path).expect("the trace file");
+    let _ = std::fs::remove_file(&path);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("the trace is whole JSON");
+    let events = v["traceEvents"]
+        .as_array()
+        .or(v.as_array())
+        .expect("events");
+    assert!(
+        events.iter().any(|e| e["cat"] == "g"),
+        "no G ran in the trace: {} events",
+        events.len()
+    );
+}
+
 #[test]
 fn a_channel_nobody_closes_shows_the_receiver_and_its_named_producers_are_gone() {
     let (code, out, err) = run_case("forgot_close");
