@@ -52,7 +52,11 @@ CI_TESTS=(chan select go_chan go_chan_runtime go_powser executor time sysmon syn
 start=$(date +%s)
 echo "tsan: unit tests (gort, netpoll)"
 # The unit tests skip the same many-thread stress loops Miri skips; under TSan they take minutes.
-cargo_tsan test -p gort -p netpoll --lib -- --skip select_fairness
+# Also skipped: the SIGCHLD fallback of gort::process, which waits for a signal delivered from
+# outside; TSan defers an asynchronous signal's handler until the receiving thread passes a call it
+# intercepts, and the runtime's threads park in raw futex calls, so under TSan it waits forever
+# (the same cause as the http_server SIGTERM test below; the pidfd path runs in process.rs's tests).
+cargo_tsan test -p gort -p netpoll --lib -- --skip select_fairness --skip sigchld_fallback_waits_and_reaps
 echo "tsan: integration tests ($mode)"
 if [ "$mode" = ci ]; then
   args=()
