@@ -56,7 +56,11 @@ echo "tsan: unit tests (gort, netpoll)"
 # outside; TSan defers an asynchronous signal's handler until the receiving thread passes a call it
 # intercepts, and the runtime's threads park in raw futex calls, so under TSan it waits forever
 # (the same cause as the http_server SIGTERM test below; the pidfd path runs in process.rs's tests).
-cargo_tsan test -p gort -p netpoll --lib -- --skip select_fairness --skip sigchld_fallback_waits_and_reaps
+# And the trace's chunk-pool test, which checks that the writer thread has handed full chunks back by
+# the time `stop` returns: under TSan's slowdown the last ones are still referenced then (a test
+# of timing, not of memory safety; it passes in the plain and Miri runs).
+cargo_tsan test -p gort -p netpoll --lib -- --skip select_fairness --skip sigchld_fallback_waits_and_reaps \
+  --skip the_chunks_of_a_finished_session_are_kept_for_the_next
 echo "tsan: integration tests ($mode)"
 if [ "$mode" = ci ]; then
   args=()
