@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use examples::chapters::arg;
+use examples::Rng;
 use gort::chan::{channel, TryRecvError};
 use gort::net::{TcpListener, TcpStream};
 
@@ -54,21 +55,6 @@ impl Books {
     fn violation(&self, what: String) {
         eprintln!("soak: VIOLATION: {what}");
         self.violations.lock().unwrap().push(what);
-    }
-}
-
-/// A small deterministic generator (xorshift64*), so `--seed` replays the choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 
@@ -178,7 +164,7 @@ async fn soak(rounds: u64, seed: u64, books: Arc<Books>) -> String {
         let mut hs = Vec::new();
         for _ in 0..batch {
             let kind = rng.below(9);
-            let r = rng.next();
+            let r = rng.next_u64();
             Books::add(&books.spawned, 1);
             hs.push(gort::go(work(kind, r, books.clone(), addr)));
         }

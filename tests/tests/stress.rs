@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use examples::Rng;
 use gort::chan::{channel, Receiver, Sender};
 use gort::time::{after, sleep};
 use gort::Builder;
@@ -40,22 +41,6 @@ fn one_million_gs_spawned_and_joined() {
             "1M Gs: peak RSS grew {} KiB, {per_g:.0} bytes per G (G + JoinHandle + queue slot)",
             a - b
         );
-    }
-}
-
-/// A small deterministic RNG for the schedule (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 
