@@ -580,13 +580,7 @@ mod tests {
     #[cfg(feature = "chrome")]
     #[test]
     fn random_events_convert_without_panicking() {
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = crate::test_rng();
         for _ in 0..if cfg!(miri) { 2 } else { 200 } {
             let mut events = Vec::new();
             let mut ts = 0u64;

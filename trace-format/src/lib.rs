@@ -30,6 +30,18 @@ pub mod file;
 mod order;
 pub mod wire;
 
+/// The tests' seeded xorshift generator (the same sequence in every run).
+#[cfg(test)]
+pub(crate) fn test_rng() -> impl FnMut() -> u64 {
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    }
+}
+
 #[cfg(feature = "chrome")]
 pub mod chrome;
 #[cfg(feature = "chrome")]

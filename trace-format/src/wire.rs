@@ -449,13 +449,7 @@ mod tests {
 
     #[test]
     fn events_round_trip_through_the_wire_format() {
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = crate::test_rng();
         let mut want = Vec::new();
         let mut ts = 0u64;
         for i in 0..4_000u64 {
