@@ -7,7 +7,7 @@
 # Targets (fuzz/fuzz_targets/): http_request, chunked (the example server's request parser and
 # chunked decoder), trace_decode (the trace decoder: bytes -> events or an error), trace_chrome (the
 # Chrome JSON converter behind it; its one finding is fixed, see fuzz/findings/README.md),
-# chan_model (channels and select! against a sequential model).
+# chan_model (channels and select! against a sequential model; its one finding is fixed too).
 # A crash leaves its input in fuzz/artifacts/<target>/ and fails the run; replay it with
 # `cd fuzz && cargo +nightly fuzz run <target> artifacts/<target>/crash-...`.
 # Installs nightly and cargo-fuzz if missing; if that cannot be done here, says so and exits 0.

@@ -65,9 +65,7 @@ echo "tsan: integration tests ($mode)"
 if [ "$mode" = ci ]; then
   args=()
   for t in "${CI_TESTS[@]}"; do args+=(--test "$t"); done
-  # Skipped: net_tcp's io::copy test, which does not finish within its 120 s bound under TSan while
-  # it takes 10 ms in a plain build: an open finding (design.md, Checking), not a reported race.
-  cargo_tsan test -p tests "${args[@]}" -- --skip io_copy_moves_a_whole_stream_and_counts_its_bytes
+  cargo_tsan test -p tests "${args[@]}"
 else
   # Left out: http_server's SIGTERM test. Under TSan its child server (this test binary, instrumented)
   # does not stop accepting within 10 s of a SIGTERM sent from outside, while TSan reports no race.

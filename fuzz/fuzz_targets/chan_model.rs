@@ -1,7 +1,7 @@
 //! Fuzz target: gort's channels and `select!` against a sequential model. The input is a program of
 //! operations on three channels (capacities 0–2, chosen by the input): try_send, try_recv, close,
 //! blocking send and receive (each in its own G, which may park), non-blocking selects, blocking
-//! selects (in a G), cancelling a parked G, and cancelling a G that a send has just served but that
+//! selects (in a G, with two receive arms or a receive and a send arm), cancelling a parked G, and cancelling a G that a send has just served but that
 //! has not run yet (the value it was handed must go back to the channel). The model is Go's `hchan` written plainly: a
 //! `VecDeque` buffer, a FIFO of parked senders and one of parked receivers per channel, and a
 //! select parked on several queues at once that the first counterpart claims. After every operation
@@ -346,23 +346,44 @@ async fn drive(data: Vec<u8>) {
                 }
             }
             6 if gs_spawned < 64 => {
-                // A blocking select in its own G: receive from c or from d.
+                // A blocking select in its own G: receive from c, and receive from d (bit 3 clear)
+                // or send a new value to d (bit 3 set).
                 gs_spawned += 1;
                 let w = model.waiters.len();
                 model.waiters.push(None);
                 let result = Arc::new(Mutex::new(None));
                 let started = Arc::new(Mutex::new(false));
                 let (res, st) = (result.clone(), started.clone());
-                let (rxc, rxd) = (rxs[c].clone(), rxs[d].clone());
-                let (rc, rd) = (model.ready_recv(c), model.ready_recv(d));
-                let handle = gort::go(async move {
-                    *st.lock().unwrap() = true;
-                    let o = gort::select! {
-                        recv(rxc) -> v => Outcome::Recv(c, v),
-                        recv(rxd) -> v => Outcome::Recv(d, v),
-                    };
-                    *res.lock().unwrap() = Some(o);
-                });
+                let rxc = rxs[c].clone();
+                let sends = op & 0x08 != 0;
+                let v = next_value;
+                let (rc, rd) = if sends {
+                    next_value += 1;
+                    (model.ready_recv(c), model.ready_send(d))
+                } else {
+                    (model.ready_recv(c), model.ready_recv(d))
+                };
+                let handle = if sends {
+                    let txd = txs[d].clone();
+                    gort::go(async move {
+                        *st.lock().unwrap() = true;
+                        let o = gort::select! {
+                            recv(rxc) -> r => Outcome::Recv(c, r),
+                            send(txd, v) -> r => Outcome::Sent(d, r.is_ok()),
+                        };
+                        *res.lock().unwrap() = Some(o);
+                    })
+                } else {
+                    let rxd = rxs[d].clone();
+                    gort::go(async move {
+                        *st.lock().unwrap() = true;
+                        let o = gort::select! {
+                            recv(rxc) -> r => Outcome::Recv(c, r),
+                            recv(rxd) -> r => Outcome::Recv(d, r),
+                        };
+                        *res.lock().unwrap() = Some(o);
+                    })
+                };
                 let_run(&started).await;
                 if rc || rd {
                     // It completed in its first poll; the model follows its choice.
@@ -370,18 +391,33 @@ async fn drive(data: Vec<u8>) {
                         .lock()
                         .unwrap()
                         .expect("a ready select completes at once");
-                    let Outcome::Recv(k, v) = got else {
-                        unreachable!()
-                    };
-                    assert!(
-                        (k == c && rc) || (k == d && rd),
-                        "select received from a channel that was not ready"
-                    );
-                    assert_eq!(model.recv(k), Some(v), "select's receive from {k}");
+                    match got {
+                        Outcome::Recv(k, r) => {
+                            assert!(
+                                (k == c && rc) || (!sends && k == d && rd),
+                                "select received from {k}, which was not ready"
+                            );
+                            assert_eq!(model.recv(k), Some(r), "select's receive from {k}");
+                        }
+                        Outcome::Sent(k, ok) => {
+                            assert!(sends && k == d && rd, "select sent to {k}, not ready");
+                            model.last_served = None;
+                            match model.send(d, v) {
+                                Some(Ok(())) => assert!(ok, "select's send to {d} failed"),
+                                None => assert!(!ok, "select's send to closed {d} succeeded"),
+                                Some(Err(_)) => unreachable!("ready"),
+                            }
+                        }
+                        Outcome::Cancelled => unreachable!("nobody cancelled it"),
+                    }
                     model.waiters[w] = Some(got);
                 } else {
                     model.chans[c].recvq.push_back(Wait { w, value: 0 });
-                    model.chans[d].recvq.push_back(Wait { w, value: 0 });
+                    if sends {
+                        model.chans[d].sendq.push_back(Wait { w, value: v });
+                    } else {
+                        model.chans[d].recvq.push_back(Wait { w, value: 0 });
+                    }
                 }
                 gs.push(Spawned { handle, w, result });
             }

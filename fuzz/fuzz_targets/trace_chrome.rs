@@ -18,7 +18,6 @@ fn check(bytes: &[u8]) {
     let _ = chrome::from_raw(&raw, &mut std::io::sink());
 }
 
-
 fuzz_target!(|data: &[u8]| {
     check(data);
     if !gort_trace_format::file::is_raw(data) {

@@ -23,7 +23,6 @@ fn check(bytes: &[u8]) {
     }
 }
 
-
 fuzz_target!(|data: &[u8]| {
     check(data);
     if !gort_trace_format::file::is_raw(data) {

@@ -317,9 +317,9 @@ fn read_line_rejects_invalid_utf8_and_leaves_the_string_unchanged() {
 
 #[test]
 fn io_copy_moves_a_whole_stream_and_counts_its_bytes() {
-    // 256 KiB + 17: many reads of copy's 8 KiB buffer and flushes of the 10 000-byte BufWriter, and
-    // an odd tail; small enough for the instrumented (TSan) and debug builds.
-    const LEN: usize = 256 * 1024 + 17;
+    // 3 MiB + 17: hundreds of reads of copy's 8 KiB buffer and flushes of the 10 000-byte BufWriter,
+    // enough to fill both sockets' buffers (so every G waits on the one after it), and an odd tail.
+    const LEN: usize = 3 * 1024 * 1024 + 17;
     rt().block_on(bounded(120, async {
         let (a_client, a_server) = pair().await;
         let (b_client, b_server) = pair().await;
@@ -336,9 +336,10 @@ fn io_copy_moves_a_whole_stream_and_counts_its_bytes() {
             w.close().await.unwrap(); // flush, then shut down writing
             n
         });
-        let mut got = Vec::new();
+        // read_all, not futures-util's read_to_end: that one zeroes its spare room again after each
+        // wait, which at this size made the test take seconds (gort::io, read_all.rs).
         let mut sink = b_server;
-        sink.read_to_end(&mut got).await.unwrap();
+        let got = gort::io::read_all(&mut sink).await.unwrap();
         source.await.unwrap();
         assert_eq!(copier.await.unwrap(), LEN as u64);
         assert_eq!(got.len(), LEN);

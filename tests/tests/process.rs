@@ -209,6 +209,23 @@ fn pipes_stream_a_megabyte_through_cat_both_ways_at_once() {
     assert!(got.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
 }
 
+/// `output` reads the pipes with `gort::io::read_all`. futures-util's `read_to_end` zeroed its spare
+/// room again after every wait on the pipe (64 KiB a time here): 8 MB took seconds in a debug build.
+#[test]
+fn output_of_a_child_that_writes_megabytes_arrives_whole() {
+    const LEN: usize = 8_000_000;
+    let out = run_within(2, LIMIT, async {
+        Command::new("head")
+            .args(["-c", &LEN.to_string(), "/dev/zero"])
+            .output()
+            .await
+            .unwrap()
+    });
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), LEN);
+    assert!(out.stdout.iter().all(|&b| b == 0));
+}
+
 #[test]
 fn a_pipeline_wires_one_childs_stdout_to_the_next_childs_stdin() {
     let out = run_within(2, LIMIT, async {

@@ -123,16 +123,16 @@ impl<T> HChan<'_, T> {
         self.s.closed
     }
 
-    /// Put `v` at the back of the buffer if it has room.
+    /// Put `v` at the back of the buffer if it has room (`has_room`).
     #[inline]
     fn push(&mut self, v: T) -> Result<(), T> {
-        if self.s.has_ring {
+        if !self.has_room() {
+            Err(v)
+        } else if self.s.has_ring {
             self.ring.push(v)
-        } else if self.s.front.len() < self.s.front_cap {
+        } else {
             self.s.front.push_back(v);
             Ok(())
-        } else {
-            Err(v)
         }
     }
 
@@ -149,15 +149,17 @@ impl<T> HChan<'_, T> {
         }
     }
 
-    /// Whether a `push` would find room (given-back values in `front` do not count: they are past
-    /// `cap`, invariant 4).
+    /// Whether the buffer holds fewer than `cap` values. A given-back value in `front` counts like any
+    /// other: it came in past `cap` only if the buffer was full (invariant 4), and the ring behind it
+    /// must then not fill to `cap` as well, or the channel would hold more than `cap` values for good.
     #[inline]
     fn has_room(&self) -> bool {
-        if self.s.has_ring {
-            self.ring.len() < self.ring.cap()
+        let cap = if self.s.has_ring {
+            self.ring.cap()
         } else {
-            self.s.front.len() < self.s.front_cap
-        }
+            self.s.front_cap
+        };
+        self.len() < cap
     }
 
     /// `chansend` up to the point where it would park. Order as in Go: closed, then a parked receiver

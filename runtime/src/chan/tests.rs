@@ -223,6 +223,34 @@ fn dropped_recv_future_passes_its_value_to_the_next_parked_receiver() {
     check(&rx);
 }
 
+/// Found by the chan_model fuzzer: a value given back to an empty buffered channel sits ahead of the
+/// ring and must count toward `cap`, or the ring takes `cap` more values behind it.
+#[test]
+fn a_given_back_value_counts_toward_the_capacity() {
+    for cap in [1, 2, 3] {
+        let (tx, rx) = channel::<usize>(cap);
+        let (_wc, w) = CountWaker::new();
+        let mut recv = rx.recv();
+        assert!(poll_once(&mut recv, &w).is_pending());
+        tx.try_send(0).unwrap(); // handed to the parked receiver
+        drop(recv); // cancelled before it returned 0: given back, to the front
+        for v in 1..cap {
+            tx.try_send(v).unwrap();
+        }
+        assert_eq!(tx.len(), cap);
+        assert!(
+            matches!(tx.try_send(cap), Err(TrySendError::Full(_))),
+            "cap {cap}: a send past cap was accepted"
+        );
+        check(&rx);
+        for v in 0..cap {
+            assert_eq!(rx.try_recv(), Ok(v), "cap {cap}");
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        check(&rx);
+    }
+}
+
 #[test]
 fn value_given_back_to_a_closed_channel_is_still_received() {
     let (tx, rx) = channel::<u32>(0);

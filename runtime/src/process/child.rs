@@ -4,7 +4,7 @@
 //!
 //! Each pipe end the parent keeps is set non-blocking and registered with the netpoller, exactly
 //! like a socket ([`NetFd`]): a read that finds the pipe empty parks the G, the child's write wakes
-//! it. So `stdout.read_to_end(..)` (from `gort::io::AsyncReadExt`) or
+//! it. So `gort::io::read_all(&mut stdout)` or
 //! `gort::io::copy` between two children costs no thread.
 //!
 //! A child that closes its stdin while the parent still writes gives the writer a `BrokenPipe`
@@ -23,7 +23,6 @@ use mio::unix::pipe;
 use netpoll::Direction;
 
 use super::exit::Proc;
-use crate::io::AsyncReadExt;
 use crate::net::fd::NetFd;
 use crate::sched::Sched;
 use crate::time::Sleep;
@@ -115,27 +114,27 @@ impl Child {
     /// `Stdio::piped()` give empty output.
     pub async fn wait_with_output(mut self) -> io::Result<Output> {
         drop(self.stdin.take());
-        let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut stdout = self.stdout.take();
         let mut stderr = self.stderr.take();
+        // read_all, not read_to_end: see gort::io's read_all.rs.
         let read_out = async {
             match stdout.as_mut() {
-                Some(s) => s.read_to_end(&mut out).await.map(drop),
-                None => Ok(()),
+                Some(s) => crate::io::read_all(s).await,
+                None => Ok(Vec::new()),
             }
         };
         let read_err = async {
             match stderr.as_mut() {
-                Some(s) => s.read_to_end(&mut err).await.map(drop),
-                None => Ok(()),
+                Some(s) => crate::io::read_all(s).await,
+                None => Ok(Vec::new()),
             }
         };
-        let (status, ..) =
+        let (status, stdout, stderr) =
             futures_util::future::try_join3(self.proc().wait(), read_out, read_err).await?;
         Ok(Output {
             status,
-            stdout: out,
-            stderr: err,
+            stdout,
+            stderr,
         })
     }
 }
