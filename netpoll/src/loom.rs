@@ -1,5 +1,5 @@
-//! The loom shim: every concurrent structure in this crate, and in the runtime crate (gort), imports its
-//! atomics, locks and cells from here, never from `std` directly.
+//! The loom shim: every concurrent structure in this crate, and in the runtime crate (gort, through its
+//! `util::loom`), imports its atomics, locks and cells from here, never from `std` directly.
 //!
 //! Built normally these are `std`'s types. Built with `RUSTFLAGS="--cfg loom"` they are loom's, which explore
 //! every interleaving of a small model, so the wait-slot protocol that ships (`pollsema.rs`) is exactly the one
