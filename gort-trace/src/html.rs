@@ -135,18 +135,7 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
 
     for (row, (tid, name)) in procs.iter().enumerate() {
         let y = TOP + row as f64 * (ROW_H + ROW_GAP);
-        let _ = writeln!(svg, "<g class=\"p-row\" data-tid=\"{tid}\">");
-        let _ = writeln!(
-            svg,
-            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            LEFT - 8.0,
-            y + ROW_H / 2.0 + 4.0,
-            escape(name)
-        );
-        let _ = writeln!(
-            svg,
-            "<rect class=\"lane\" x=\"{LEFT:.1}\" y=\"{y:.1}\" width=\"{PLOT_W:.1}\" height=\"{ROW_H:.1}\"/>"
-        );
+        row_start(&mut svg, "p-row", *tid, name, y, ROW_H);
         // Which M held the P.
         for s in t.slices_of("p").filter(|s| s.tid == *tid) {
             let (x0, x1) = (x(s.start), x(s.end()));
@@ -218,26 +207,15 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
     // The threads: what each M did — the G it ran (whole runs, also while its P was taken), its
     // blocking sections, and when it was parked.
     if !threads.is_empty() {
-        let _ = writeln!(
-            svg,
-            "<text class=\"section\" x=\"{LEFT:.1}\" y=\"{:.1}\">threads (Ms): G runs, blocking sections, parked</text>",
-            m_top - 6.0
+        section_title(
+            &mut svg,
+            m_top,
+            "threads (Ms): G runs, blocking sections, parked",
         );
     }
     for (row, (tid, name)) in threads.iter().enumerate() {
         let y = m_top + row as f64 * (M_ROW_H + M_ROW_GAP);
-        let _ = writeln!(svg, "<g class=\"m-row\" data-tid=\"{tid}\">");
-        let _ = writeln!(
-            svg,
-            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            LEFT - 8.0,
-            y + M_ROW_H / 2.0 + 4.0,
-            escape(name)
-        );
-        let _ = writeln!(
-            svg,
-            "<rect class=\"lane\" x=\"{LEFT:.1}\" y=\"{y:.1}\" width=\"{PLOT_W:.1}\" height=\"{M_ROW_H:.1}\"/>"
-        );
+        row_start(&mut svg, "m-row", *tid, name, y, M_ROW_H);
         for s in t.slices.iter().filter(|s| s.tid == *tid) {
             let (class, fill, tip) = match s.cat.as_str() {
                 "m.g" => (
@@ -294,26 +272,15 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
     }
 
     if !user.is_empty() {
-        let _ = writeln!(
-            svg,
-            "<text class=\"section\" x=\"{LEFT:.1}\" y=\"{:.1}\">annotations: tasks, regions (nested), log messages</text>",
-            u_top - 6.0
+        section_title(
+            &mut svg,
+            u_top,
+            "annotations: tasks, regions (nested), log messages",
         );
     }
     for (row, (tid, name)) in user.iter().enumerate() {
         let y = u_top + row as f64 * (M_ROW_H + M_ROW_GAP);
-        let _ = writeln!(svg, "<g class=\"u-row\" data-tid=\"{tid}\">");
-        let _ = writeln!(
-            svg,
-            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            LEFT - 8.0,
-            y + M_ROW_H / 2.0 + 4.0,
-            escape(&short(name))
-        );
-        let _ = writeln!(
-            svg,
-            "<rect class=\"lane\" x=\"{LEFT:.1}\" y=\"{y:.1}\" width=\"{PLOT_W:.1}\" height=\"{M_ROW_H:.1}\"/>"
-        );
+        row_start(&mut svg, "u-row", *tid, &short(name), y, M_ROW_H);
         let slices: Vec<_> = t.slices.iter().filter(|s| s.tid == *tid).collect();
         for s in &slices {
             // Nested regions: thinner the deeper (slices are sorted by start, longest first).
@@ -442,6 +409,32 @@ pub fn render(t: &Trace, a: &Analysis, title: &str) -> String {
 
 /// Tracks of the user annotations have tids from here (`gort-trace-format`: `chrome/user.rs`).
 const USER_TRACKS: u64 = 1 << 32;
+
+/// Open a row's group (`<g class="{class}">`, closed by the caller) with its label in the left margin
+/// and its grey lane, `h` high from `y`.
+fn row_start(svg: &mut String, class: &str, tid: u64, label: &str, y: f64, h: f64) {
+    let _ = writeln!(svg, "<g class=\"{class}\" data-tid=\"{tid}\">");
+    let _ = writeln!(
+        svg,
+        "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+        LEFT - 8.0,
+        y + h / 2.0 + 4.0,
+        escape(label)
+    );
+    let _ = writeln!(
+        svg,
+        "<rect class=\"lane\" x=\"{LEFT:.1}\" y=\"{y:.1}\" width=\"{PLOT_W:.1}\" height=\"{h:.1}\"/>"
+    );
+}
+
+/// The title of a section of rows (the Ms, the annotations), just above its first row at `top`.
+fn section_title(svg: &mut String, top: f64, text: &str) {
+    let _ = writeln!(
+        svg,
+        "<text class=\"section\" x=\"{LEFT:.1}\" y=\"{:.1}\">{text}</text>",
+        top - 6.0
+    );
+}
 
 /// A row label short enough for the left margin.
 fn short(name: &str) -> String {

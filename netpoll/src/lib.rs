@@ -70,7 +70,9 @@
 //! # }
 //! ```
 
-mod loom;
+// The loom shim, shared with gort's `util::loom` (see its header); plumbing, not part of the API.
+#[doc(hidden)]
+pub mod loom;
 mod netpoll;
 mod pollcache;
 mod polldesc;

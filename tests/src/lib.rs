@@ -86,6 +86,32 @@ where
     }
 }
 
+// ---- Go's test helpers ----------------------------------------------------------------------------
+
+/// Go's `testBlock` (test/chan/select3.go), for the ports of Go's channel tests: run `f` in a G and
+/// report whether it was still blocked after a while. Go waits 0.1 s either way; here 0.1 s when `f`
+/// must block (it blocks forever, so the time only bounds the test) and up to 10 s when it must not
+/// (a loaded machine may take longer than 0.1 s to run a G, and a wrong "blocked" verdict would be a
+/// flake).
+pub async fn blocks<F: Future<Output = ()> + Send + 'static>(expect_block: bool, f: F) -> bool {
+    let mut h = gort::go(f);
+    let wait = if expect_block {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(10)
+    };
+    match timeout(wait, &mut h).await {
+        Ok(r) => {
+            r.expect("the G under test panicked");
+            false
+        }
+        Err(_) => {
+            h.abort();
+            true
+        }
+    }
+}
+
 // ---- a deterministic per-connection byte pattern ---------------------------------------------------
 
 /// A prime-length table of pseudo-random bytes; connection `c`'s byte at offset `i` is

@@ -21,12 +21,12 @@
 //!   series as demand channels, ~400 lines) is go_powser.rs.
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use gort::chan::{channel, Receiver, Sender, TryRecvError, TrySendError};
 use gort::Builder;
+use tests::blocks; // Go's testBlock
 
 fn rt(procs: usize) -> gort::Runtime {
     Builder::new().procs(procs).build().expect("runtime")
@@ -275,29 +275,6 @@ fn select_simple_send_loop_matches_go_counts() {
         assert_eq!(send(Some(a.clone()), None), 1, "Send(a, nil)");
         assert_eq!(counter.load(Ordering::Relaxed), 10, "GetValue calls");
     });
-}
-
-/// Go's `testBlock` (test/chan/select3.go): run `f` in a G and report whether it was still blocked
-/// after a while. Go waits 0.1 s either way; here 0.1 s when `f` must block (it blocks forever, so
-/// the time only bounds the test) and up to 10 s when it must not (a loaded machine may take longer
-/// than 0.1 s to run a G, and a wrong "blocked" verdict would be a flake).
-async fn blocks<F: Future<Output = ()> + Send + 'static>(expect_block: bool, f: F) -> bool {
-    let mut h = gort::go(f);
-    let wait = if expect_block {
-        Duration::from_millis(100)
-    } else {
-        Duration::from_secs(10)
-    };
-    match gort::time::timeout(wait, &mut h).await {
-        Ok(r) => {
-            r.expect("the G under test panicked");
-            false
-        }
-        Err(_) => {
-            h.abort();
-            true
-        }
-    }
 }
 
 macro_rules! test_block {

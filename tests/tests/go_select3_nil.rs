@@ -6,31 +6,8 @@
 //! BSD-style license that can be found in tests/LICENSE-GO. (The port follows Go's structure; the
 //! Rust is our own.)
 
-use std::future::Future;
-use std::time::Duration;
-
 use gort::chan::{Receiver, Sender};
-
-/// Go's `testBlock`: whether `f`, run in a G, is still blocked after a while (0.1 s when it must
-/// block, as in Go; up to 10 s when it must not, so a loaded machine cannot fake a block).
-async fn blocks<F: Future<Output = ()> + Send + 'static>(expect_block: bool, f: F) -> bool {
-    let mut h = gort::go(f);
-    let wait = if expect_block {
-        Duration::from_millis(100)
-    } else {
-        Duration::from_secs(10)
-    };
-    match gort::time::timeout(wait, &mut h).await {
-        Ok(r) => {
-            r.expect("the G under test panicked");
-            false
-        }
-        Err(_) => {
-            h.abort();
-            true
-        }
-    }
-}
+use tests::blocks; // Go's testBlock
 
 #[test]
 fn select3_nil_channel_rows() {

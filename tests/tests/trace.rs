@@ -587,20 +587,18 @@ fn a_runtime_that_ran_before_tracing_started_leaves_nothing_in_the_trace() {
     assert_eq!(r.named("GoCreate").count(), 0);
 }
 
-/// Run by `gorttrace_writes_the_file_when_the_runtime_is_dropped` in a child process with
-/// `GORTTRACE` set (`GORTTRACE` is read once per process). On its own it just runs a runtime.
+/// Run by the two `gorttrace_` tests below in a child process with `GORTTRACE` set (`GORTTRACE` is
+/// read once per process). On its own it just runs a runtime.
 #[test]
-#[ignore = "run as a child process by gorttrace_writes_the_file_when_the_runtime_is_dropped"]
+#[ignore = "run as a child process by run_gorttrace_child"]
 fn gorttrace_child() {
     let v = gort::run(async { gort::go(async { 7 }).await.unwrap() });
     assert_eq!(v, 7);
 }
 
-#[test]
-fn gorttrace_writes_the_file_when_the_runtime_is_dropped() {
-    let path = std::env::temp_dir().join(format!("gort-gorttrace-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+/// Run `gorttrace_child` in a child process (this test binary) with `GORTTRACE=trace` and wait for it.
+fn run_gorttrace_child(trace: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
             "gorttrace_child",
@@ -608,9 +606,16 @@ fn gorttrace_writes_the_file_when_the_runtime_is_dropped() {
             "--test-threads=1",
             "--nocapture",
         ])
-        .env("GORTTRACE", &path)
+        .env("GORTTRACE", trace)
         .output()
-        .expect("run the child test");
+        .expect("run the child test")
+}
+
+#[test]
+fn gorttrace_writes_the_file_when_the_runtime_is_dropped() {
+    let path = std::env::temp_dir().join(format!("gort-gorttrace-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = run_gorttrace_child(&path);
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("wrote the execution trace"), "{stderr}");
@@ -622,17 +627,7 @@ fn gorttrace_writes_the_file_when_the_runtime_is_dropped() {
 
 #[test]
 fn gorttrace_names_an_uncreatable_file_and_the_program_still_runs() {
-    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "gorttrace_child",
-            "--ignored",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env("GORTTRACE", "/nonexistent-dir/gort/trace.json")
-        .output()
-        .expect("run the child test");
+    let out = run_gorttrace_child("/nonexistent-dir/gort/trace.json");
     assert!(out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -10,19 +10,11 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::*;
-use crate::util::test_util::{block_on, poll_once, CountWaker};
+use crate::util::test_util::{block_on, poll_once, CountWaker, Counted};
 
-fn check<T>(rx: &Receiver<T>) {
+/// Check the channel's internal invariants (shared with select's tests).
+pub(super) fn check<T>(rx: &Receiver<T>) {
     rx.chan().check_invariants();
-}
-
-/// A value that counts its drops, to prove values are neither lost nor duplicated.
-struct Counted(u32, StdArc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.1.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub async fn read_all<R: AsyncRead + Unpin + ?Sized>(r: &mut R) -> io::Result<Ve
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::pin::Pin;
     use std::task::{Context, Poll};

@@ -159,6 +159,13 @@ mod tests {
     use std::sync::Arc;
     use std::thread;
 
+    /// Lock `m` and wait on `c`; the wait is polled once, so it is parked on `c` and `m` is free again.
+    fn parked_wait<'a, 'c>(c: &'c Cond, m: &'a Mutex<()>) -> CondWait<'a, 'c, ()> {
+        let mut w = c.wait(block_on(m.lock()));
+        assert!(poll_noop(&mut w).is_pending());
+        w
+    }
+
     #[test]
     fn wait_unlocks_and_relocks_after_signal() {
         let m = Mutex::new(0);
@@ -178,10 +185,8 @@ mod tests {
     fn signal_wakes_only_the_oldest_waiter() {
         let m = Mutex::new(());
         let c = Cond::new();
-        let mut a = c.wait(block_on(m.lock()));
-        assert!(poll_noop(&mut a).is_pending());
-        let mut b = c.wait(block_on(m.lock()));
-        assert!(poll_noop(&mut b).is_pending());
+        let mut a = parked_wait(&c, &m);
+        let mut b = parked_wait(&c, &m);
         c.signal();
         assert!(poll_noop(&mut b).is_pending());
         let ga = match poll_noop(&mut a) {
@@ -198,10 +203,8 @@ mod tests {
         let c = Cond::new();
         let mut ws = Vec::new();
         for _ in 0..3 {
-            // Each wait must be polled (unlocking the mutex) before the next one can lock.
-            let mut w = c.wait(block_on(m.lock()));
-            assert!(poll_noop(&mut w).is_pending());
-            ws.push(w);
+            // Each wait must be parked (unlocking the mutex) before the next one can lock.
+            ws.push(parked_wait(&c, &m));
         }
         c.broadcast();
         for w in &mut ws {
@@ -222,10 +225,8 @@ mod tests {
     fn dropped_signalled_waiter_passes_the_signal_on() {
         let m = Mutex::new(());
         let c = Cond::new();
-        let mut a = c.wait(block_on(m.lock()));
-        assert!(poll_noop(&mut a).is_pending());
-        let mut b = c.wait(block_on(m.lock()));
-        assert!(poll_noop(&mut b).is_pending());
+        let a = parked_wait(&c, &m);
+        let mut b = parked_wait(&c, &m);
         c.signal();
         drop(a);
         assert!(poll_noop(&mut b).is_ready());
@@ -235,10 +236,8 @@ mod tests {
     fn dropped_waiter_while_relocking_passes_the_signal_on() {
         let m = Mutex::new(());
         let c = Cond::new();
-        let mut a = c.wait(block_on(m.lock()));
-        assert!(poll_noop(&mut a).is_pending());
-        let mut b = c.wait(block_on(m.lock()));
-        assert!(poll_noop(&mut b).is_pending());
+        let mut a = parked_wait(&c, &m);
+        let mut b = parked_wait(&c, &m);
         let held = m.try_lock().unwrap();
         c.signal();
         assert!(

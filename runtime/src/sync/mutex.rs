@@ -453,6 +453,13 @@ mod tests {
         m.raw.state.load(SeqCst)
     }
 
+    /// A `lock()` of the held mutex `m`, polled once: it is queued behind the holder.
+    fn parked_lock(m: &Mutex<()>) -> Lock<'_, ()> {
+        let mut l = m.lock();
+        assert!(poll_noop(&mut l).is_pending());
+        l
+    }
+
     #[test]
     fn lock_is_exclusive_and_unlock_frees_it() {
         let m = Mutex::new(5);
@@ -467,8 +474,7 @@ mod tests {
     fn waiter_gets_the_lock_after_unlock() {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
-        let mut l = m.lock();
-        assert!(poll_noop(&mut l).is_pending());
+        let mut l = parked_lock(&m);
         assert_eq!(state(&m), LOCKED | WAITER);
         drop(g);
         assert_eq!(
@@ -483,8 +489,7 @@ mod tests {
     fn newcomer_may_barge_ahead_of_a_woken_waiter_in_normal_mode() {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
-        let mut l = m.lock();
-        assert!(poll_noop(&mut l).is_pending());
+        let mut l = parked_lock(&m);
         drop(g);
         let barger = m
             .try_lock()
@@ -503,8 +508,7 @@ mod tests {
     fn starved_waiter_switches_to_starvation_mode_and_is_handed_the_lock() {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
-        let mut l = m.lock();
-        assert!(poll_noop(&mut l).is_pending());
+        let mut l = parked_lock(&m);
         thread::sleep(Duration::from_millis(3));
         drop(g);
         let barger = m.try_lock().unwrap();
@@ -541,10 +545,8 @@ mod tests {
     fn dropped_waiter_passes_on_its_wake_up() {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
-        let mut a = m.lock();
-        let mut b = m.lock();
-        assert!(poll_noop(&mut a).is_pending());
-        assert!(poll_noop(&mut b).is_pending());
+        let a = parked_lock(&m);
+        let mut b = parked_lock(&m);
         drop(g); // wakes a
         drop(a); // a leaves holding the wake-up: it must wake b
         assert!(poll_noop(&mut b).is_ready());
@@ -554,8 +556,7 @@ mod tests {
     fn dropped_queued_waiter_is_paid_later_without_losing_the_lock() {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
-        let mut a = m.lock();
-        assert!(poll_noop(&mut a).is_pending());
+        let a = parked_lock(&m);
         drop(a); // abandoned: still counted as a waiter
         drop(g); // pays the abandoned waiter, which leaves the lock free
         assert_eq!(state(&m), 0);
@@ -566,10 +567,8 @@ mod tests {
     fn dropped_waiter_in_starvation_mode_hands_the_lock_on() {
         let m = Mutex::new(());
         let g = m.try_lock().unwrap();
-        let mut a = m.lock();
-        let mut b = m.lock();
-        assert!(poll_noop(&mut a).is_pending());
-        assert!(poll_noop(&mut b).is_pending());
+        let mut a = parked_lock(&m);
+        let mut b = parked_lock(&m);
         thread::sleep(Duration::from_millis(3));
         drop(g);
         let barger = m.try_lock().unwrap();

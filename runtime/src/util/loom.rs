@@ -5,66 +5,12 @@
 //! explore every interleaving of a small model. So the code that ships is exactly the code that is model
 //! checked (the approach of tokio's `src/loom/`). Constants that size structures shrink under loom (see
 //! `runq::LEN`) so models reach the edge cases (a full ring, an overflow) in a handful of steps.
+//!
+//! The atomics, locks, cells and [`lock`] are the netpoller's shim (`netpoll/src/loom.rs`), re-exported:
+//! the netpoller sits below the scheduler and needs them too, and one definition means both crates are
+//! model-checked against the same types. What only the scheduler needs, threads for its Ms, is here.
 
-#[cfg(not(loom))]
-pub(crate) mod sync {
-    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-
-    pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{
-            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-        };
-    }
-}
-
-#[cfg(loom)]
-pub(crate) mod sync {
-    pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
-
-    pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{
-            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-        };
-    }
-}
-
-/// Lock a mutex, ignoring poisoning. The runtime's own locks never run user code while held, so a poisoned
-/// lock can only mean a panic in the runtime itself, after which the data is still consistent enough to
-/// shut down cleanly; refusing the lock would turn one panic into a cascade.
-pub(crate) fn lock<T>(m: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
-/// `UnsafeCell` with loom's closure API (`with`, `with_mut`), so loom can track every access.
-#[cfg(not(loom))]
-pub(crate) mod cell {
-    #[derive(Debug)]
-    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-    impl<T> UnsafeCell<T> {
-        pub(crate) const fn new(data: T) -> UnsafeCell<T> {
-            UnsafeCell(std::cell::UnsafeCell::new(data))
-        }
-
-        #[inline(always)]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-            f(self.0.get())
-        }
-
-        #[inline(always)]
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-            f(self.0.get())
-        }
-    }
-}
-
-#[cfg(loom)]
-pub(crate) mod cell {
-    pub(crate) use loom::cell::UnsafeCell;
-}
+pub(crate) use netpoll::loom::{cell, lock, sync};
 
 #[cfg(not(loom))]
 pub(crate) mod thread {

@@ -1,6 +1,6 @@
 //! Test helpers for unit tests (and loom models) that poll futures without the executor: a one-future
-//! `block_on` (thread park/unpark; a loom `Notify` under loom) and a waker that counts its wakes, for
-//! polling futures by hand. The executor's own tests live elsewhere.
+//! `block_on` (thread park/unpark; a loom `Notify` under loom), a waker that counts its wakes, for
+//! polling futures by hand, and a value that counts its drops. The executor's own tests live elsewhere.
 
 use std::future::Future;
 use std::pin::pin;
@@ -89,6 +89,18 @@ impl Wake for CountWaker {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A value that counts its drops, to prove values are neither lost nor duplicated: `Counted(n, drops)`
+/// adds one to `drops` when it is dropped; `n` tells the values apart.
+#[cfg(not(loom))]
+pub(crate) struct Counted(pub(crate) u32, pub(crate) Arc<AtomicUsize>);
+
+#[cfg(not(loom))]
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
     }
 }
 

@@ -6,8 +6,24 @@ use std::task::Poll;
 
 use loom::thread;
 
-use crate::chan::{channel, TryRecvError};
+use crate::chan::{channel, Receiver, Sender, TryRecvError};
 use crate::util::test_util::{block_on, poll_noop};
+
+/// A thread that sends `v` on `tx` (parking until it is taken, if it must) and ends.
+fn spawn_send(tx: Sender<u32>, v: u32) -> thread::JoinHandle<()> {
+    thread::spawn(move || block_on(tx.send(v)).unwrap())
+}
+
+/// A select took `first`, one of 1 (sent on `ra`) and 2 (sent on `rb`): the other value must still be
+/// in its channel, so both arrive exactly once.
+fn recv_the_other(first: Option<u32>, ra: &Receiver<u32>, rb: &Receiver<u32>) {
+    let second = match first {
+        Some(1) => block_on(rb.recv()),
+        Some(2) => block_on(ra.recv()),
+        other => panic!("select got {other:?}"),
+    };
+    assert_eq!(first.unwrap() + second.unwrap(), 3);
+}
 
 #[test]
 fn select_loom_recv_meets_plain_send() {
@@ -15,7 +31,7 @@ fn select_loom_recv_meets_plain_send() {
         loom::model(move || {
             let (ta, ra) = channel::<u32>(cap);
             let (_tb, rb) = channel::<u32>(cap);
-            let t = thread::spawn(move || block_on(ta.send(1)).unwrap());
+            let t = spawn_send(ta, 1);
             let got = block_on(async {
                 crate::select! {
                     recv(ra) -> v => v,
@@ -164,20 +180,15 @@ fn select_loom_two_senders_fire_a_parked_select_once() {
     loom::model(|| {
         let (ta, ra) = channel::<u32>(0);
         let (tb, rb) = channel::<u32>(0);
-        let t1 = thread::spawn(move || block_on(ta.send(1)).unwrap());
-        let t2 = thread::spawn(move || block_on(tb.send(2)).unwrap());
+        let t1 = spawn_send(ta, 1);
+        let t2 = spawn_send(tb, 2);
         let first = block_on(async {
             crate::select! {
                 recv(ra) -> v => v,
                 recv(rb) -> v => v,
             }
         });
-        let second = match first {
-            Some(1) => block_on(rb.recv()),
-            Some(2) => block_on(ra.recv()),
-            other => panic!("select got {other:?}"),
-        };
-        assert_eq!(first.unwrap() + second.unwrap(), 3);
+        recv_the_other(first, &ra, &rb);
         t1.join().unwrap();
         t2.join().unwrap();
     });
@@ -193,20 +204,15 @@ fn select_loom_future_arm_races_a_channel_case() {
         loom::model(move || {
             let (ta, ra) = channel::<u32>(cap);
             let (tb, rb) = channel::<u32>(cap);
-            let t1 = thread::spawn(move || block_on(ta.send(1)).unwrap());
-            let t2 = thread::spawn(move || block_on(tb.send(2)).unwrap());
+            let t1 = spawn_send(ta, 1);
+            let t2 = spawn_send(tb, 2);
             let first = block_on(async {
                 crate::select! {
                     recv(ra) -> v => v,
                     fut(rb.recv()) -> v => v,
                 }
             });
-            let second = match first {
-                Some(1) => block_on(rb.recv()),
-                Some(2) => block_on(ra.recv()),
-                other => panic!("select got {other:?}"),
-            };
-            assert_eq!(first.unwrap() + second.unwrap(), 3);
+            recv_the_other(first, &ra, &rb);
             t1.join().unwrap();
             t2.join().unwrap();
             ra.chan().check_invariants();
@@ -221,7 +227,7 @@ fn select_loom_nil_case_is_skipped() {
     loom::model(|| {
         let (ta, ra) = channel::<u32>(0);
         let nil = crate::chan::Receiver::<u32>::nil();
-        let t = thread::spawn(move || block_on(ta.send(1)).unwrap());
+        let t = spawn_send(ta, 1);
         let got = block_on(async {
             crate::select! {
                 recv(nil) -> _ => panic!("a nil case fired"),
@@ -239,7 +245,7 @@ fn select_loom_dynamic_select_fires_once() {
     loom::model(|| {
         let (ta, ra) = channel::<u32>(0);
         let (tb, rb) = channel::<u32>(1);
-        let t1 = thread::spawn(move || block_on(ta.send(1)).unwrap());
+        let t1 = spawn_send(ta, 1);
         let t2 = thread::spawn(move || tb.try_send(2).unwrap());
         let first = {
             let mut sel = crate::chan::Select::new();
@@ -258,12 +264,8 @@ fn select_loom_dynamic_select_fires_once() {
                 }
             }
         };
-        let second = match first {
-            Some(Some(1)) => block_on(rb.recv()),
-            Some(Some(2)) => block_on(ra.recv()),
-            other => panic!("select got {other:?}"),
-        };
-        assert_eq!(first.flatten().unwrap() + second.unwrap(), 3);
+        // A case that did not fire, or fired on a closed channel, flattens to None: rejected below.
+        recv_the_other(first.flatten(), &ra, &rb);
         t1.join().unwrap();
         t2.join().unwrap();
     });

@@ -5,20 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc as StdArc;
 use std::task::Poll;
 
+use crate::chan::tests::check;
 use crate::chan::{channel, Receiver, SendError, TryRecvError, TrySendError};
-use crate::util::test_util::{block_on, poll_once, CountWaker};
-
-fn check<T>(rx: &Receiver<T>) {
-    rx.chan().check_invariants();
-}
-
-struct Counted(u32, StdArc<AtomicUsize>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.1.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use crate::util::test_util::{block_on, poll_once, CountWaker, Counted};
 
 #[test]
 fn select_runs_the_arm_of_the_ready_case() {

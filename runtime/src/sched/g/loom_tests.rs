@@ -40,6 +40,15 @@ impl Future for ParkOnce {
     }
 }
 
+/// A value (a G's future or its output) that counts its drops, to prove it is dropped exactly once.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// Run `g` until it parks or completes; keep running it while it is requeued.
 fn run_until_parked(mut g: GRef) -> bool {
     loop {
@@ -130,13 +139,7 @@ fn abort_racing_the_first_run_cancels_or_completes_exactly_once() {
     loom::model(|| {
         let sched = Sched::new_for_test();
         let drops = Arc::new(AtomicUsize::new(0));
-        struct D(Arc<AtomicUsize>);
-        impl Drop for D {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        let d = D(drops.clone());
+        let d = DropCount(drops.clone());
         let (q, join, reg) = GRef::new(
             async move {
                 let _d = d;
@@ -180,21 +183,15 @@ fn join_handle_drop_racing_completion_drops_the_output_once() {
     loom::model(|| {
         let sched = Sched::new_for_test();
         let drops = Arc::new(AtomicUsize::new(0));
-        struct D(Arc<AtomicUsize>);
-        impl Drop for D {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
         let d2 = drops.clone();
         let (q, join, reg) = GRef::new(
-            async move { D(d2) },
+            async move { DropCount(d2) },
             1,
             sched.clone(),
             crate::sched::g::Origin::here(),
         );
         sched.allgs.insert(reg).ok().expect("registry open");
-        let jh = JoinHandle::<D>::new(join);
+        let jh = JoinHandle::<DropCount>::new(join);
         let dropper = thread::spawn(move || drop(jh));
         assert!(run_until_parked(q));
         dropper.join().unwrap();
