@@ -304,7 +304,7 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
 
 /// `with_deadline(parent, now + timeout)`. Go's `context.WithTimeout`.
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc) {
-    with_deadline(parent, Instant::now() + timeout)
+    with_deadline(parent, crate::time::after_now(timeout))
 }
 
 /// A child of `parent` carrying `val` under `key`; everything else comes from `parent`. Go's

@@ -48,9 +48,19 @@ fn disarm(sched: &Sched, entry: &Entry) -> bool {
     }
 }
 
-/// Wait until `d` has passed (Go's `time.Sleep`).
+/// How far away "never" is: a duration too large to add to the clock (`Duration::MAX`, the usual
+/// "no timeout") is cut to this. Go saturates a timer's `when` at the largest int64 the same way.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The instant `d` from now, saturating at [`FOREVER`]: `Instant + Duration` panics on overflow, and
+/// a user's duration must never panic the runtime.
+pub(crate) fn after_now(d: Duration) -> Instant {
+    Instant::now() + d.min(FOREVER)
+}
+
+/// Wait until `d` has passed (Go's `time.Sleep`). A huge `d` (`Duration::MAX`) sleeps forever.
 pub fn sleep(d: Duration) -> Sleep {
-    sleep_until(Instant::now() + d)
+    sleep_until(after_now(d))
 }
 
 /// Wait until `deadline`.
@@ -201,7 +211,7 @@ impl Ticker {
             !period.is_zero(),
             "gort::time::Ticker: non-positive interval"
         );
-        let next = Instant::now() + period;
+        let next = after_now(period);
         Ticker {
             period,
             next,
@@ -220,7 +230,7 @@ impl Ticker {
             "gort::time::Ticker: non-positive interval"
         );
         self.period = period;
-        self.next = Instant::now() + period;
+        self.next = after_now(period);
         self.sleep.reset(self.next);
     }
 
@@ -235,12 +245,13 @@ impl Ticker {
         }
         let fired = self.next;
         let now = Instant::now();
-        let mut next = fired + self.period;
+        let mut next = fired + self.period.min(FOREVER);
         if next <= now {
             // Fell behind: skip to the first tick still in the future.
-            let behind = now.duration_since(next);
-            let periods = (behind.as_nanos() / self.period.as_nanos()) as u32 + 1;
-            next += self.period * periods;
+            let behind = now.duration_since(next).as_nanos();
+            let period = self.period.as_nanos();
+            let skip = (behind / period + 1) * period; // <= behind + period: fits in u64 nanos
+            next += Duration::from_nanos(u64::try_from(skip).unwrap_or(u64::MAX));
         }
         self.next = next;
         self.sleep.reset(next);
@@ -284,7 +295,7 @@ impl fmt::Debug for Ticker {
 pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
     let sched = sched_for("after");
     let (tx, rx) = crate::chan::channel(1);
-    let when = sched.nanos_of(Instant::now() + d);
+    let when = sched.nanos_of(after_now(d));
     arm(
         &sched,
         when,
@@ -334,7 +345,7 @@ where
 {
     let sched = sched_for("after_func");
     let s2 = sched.clone();
-    let when = sched.nanos_of(Instant::now() + d);
+    let when = sched.nanos_of(after_now(d));
     let entry = arm(
         &sched,
         when,

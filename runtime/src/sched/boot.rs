@@ -143,9 +143,9 @@ impl Builder {
             }
             config.max_threads = n;
         }
-        config.schedtrace_ms = self
-            .schedtrace
-            .map_or(debug.schedtrace_ms, |d| d.as_millis() as u64);
+        config.schedtrace_ms = self.schedtrace.map_or(debug.schedtrace_ms, |d| {
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+        });
         config.scheddetail = self.scheddetail.unwrap_or(debug.scheddetail);
         config.checkdead = self.checkdead.unwrap_or(debug.checkdead);
         config.panic_exit = self.panic_exits.unwrap_or(debug.panicexit);

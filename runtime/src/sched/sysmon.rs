@@ -97,7 +97,8 @@ fn sysmon(sched: &Arc<Sched>) {
     let mut idle = 0u32;
     let mut delay_us = 20u64;
     let mut lasttrace = 0u64;
-    let trace_ns = sched.config.schedtrace_ms * 1_000_000;
+    // Saturating: `GORTDEBUG=schedtrace=` takes any u64, and a huge period means "never".
+    let trace_ns = sched.config.schedtrace_ms.saturating_mul(1_000_000);
     while !sched.shutting_down(Ordering::Acquire) {
         delay_us = if idle == 0 {
             20
@@ -159,7 +160,7 @@ fn sysmon(sched: &Arc<Sched>) {
             idle += 1;
         }
 
-        if trace_ns > 0 && lasttrace + trace_ns <= now {
+        if trace_ns > 0 && lasttrace.saturating_add(trace_ns) <= now {
             lasttrace = now;
             crate::sched::schedtrace::schedtrace(sched, sched.config.scheddetail);
         }
@@ -228,8 +229,10 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 pd.pollwhen = now;
                 continue;
             }
-            let threshold = sched.config.rescue_threshold.as_nanos() as u64;
-            if now < pd.pollwhen + threshold || !other_work {
+            // `rescue_threshold(Duration::MAX)` is "never": saturate, never wrap.
+            let threshold =
+                u64::try_from(sched.config.rescue_threshold.as_nanos()).unwrap_or(u64::MAX);
+            if now < pd.pollwhen.saturating_add(threshold) || !other_work {
                 // Nothing is stuck behind it: a long poll alone harms nobody.
                 continue;
             }
