@@ -426,3 +426,18 @@ fn a_yield_lets_the_global_queue_in() {
         "{yields} yields before the global queue drained"
     );
 }
+
+#[test]
+fn absurd_procs_is_a_clear_error_not_an_allocation_failure() {
+    for n in [usize::MAX, 1 << 40, Builder::MAX_PROCS + 1] {
+        let err = Builder::new()
+            .procs(n)
+            .build()
+            .err()
+            .expect("a huge procs must fail");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("procs"), "{err}");
+    }
+    let rt = Builder::new().procs(3).build().expect("three Ps");
+    assert_eq!(rt.stats().gomaxprocs, 3);
+}
