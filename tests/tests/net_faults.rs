@@ -367,3 +367,18 @@ fn emfile_child() {
         assert_eq!(&buf, b"pong");
     }));
 }
+
+#[test]
+fn a_socket_whose_runtime_is_gone_fails_to_wait_instead_of_hanging() {
+    let (a, b) = rt().block_on(async { gort::net::UnixStream::pair().unwrap() });
+    // That runtime is dropped: nothing polls the netpoller the pair is registered with.
+    let (read, write) = rt().block_on(bounded(5, async move {
+        let mut buf = [0u8; 4];
+        let read = a.read(&mut buf).await; // nothing to read: it would have to wait
+        let write = b.write_all(b"ok").await; // no wait needed: still works
+        (read, write)
+    }));
+    let err = read.expect_err("a read that can only wait on a dead netpoller");
+    assert!(err.to_string().contains("shut down"), "{err}");
+    assert!(write.is_ok(), "{write:?}");
+}
