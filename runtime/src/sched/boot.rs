@@ -168,12 +168,13 @@ fn procs_from_env() -> usize {
     let default = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(Builder::MAX_PROCS);
-    match std::env::var("GORTMAXPROCS") {
-        Ok(v) => parse_procs(&v, default).unwrap_or_else(|(n, why)| {
+    // `var_os`: a value that is not UTF-8 is reported too, not silently taken for "unset".
+    match std::env::var_os("GORTMAXPROCS") {
+        Some(v) => parse_procs(&v.to_string_lossy(), default).unwrap_or_else(|(n, why)| {
             eprintln!("gort: GORTMAXPROCS={v:?}: {why}; using {n}");
             n
         }),
-        Err(_) => default,
+        None => default,
     }
 }
 
