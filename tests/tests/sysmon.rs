@@ -360,3 +360,18 @@ fn a_huge_schedtrace_period_is_accepted_and_sysmon_keeps_working() {
         "sysmon stopped working (did it panic?)"
     );
 }
+
+#[test]
+fn a_timer_at_the_end_of_the_clock_does_not_stop_sysmon() {
+    // 2^64 ns from now saturates the timer clock at its last value: sysmon's "is a timer overdue?"
+    // must not overflow on it.
+    let rt = rt(1);
+    let far = Instant::now() + Duration::new(18_446_744_073, 709_551_616);
+    let sleeper = rt.go(gort::time::sleep_until(far));
+    rt.block_on(gort::time::sleep(Duration::from_millis(20)));
+    assert!(
+        sysmon_hands_off_a_blocking_section(&rt),
+        "sysmon stopped working (did it panic?)"
+    );
+    sleeper.abort();
+}

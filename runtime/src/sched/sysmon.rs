@@ -145,10 +145,11 @@ fn sysmon(sched: &Arc<Sched>) {
             idle = 0;
         }
 
-        // A timer is overdue and every M is asleep: start one to run it.
+        // A timer is overdue and every M is asleep: start one to run it. (Saturating: a far
+        // timer's `when` is near u64::MAX.)
         let next = crate::sched::wakep::time_sleep_until(sched);
         if next != 0
-            && next + FORCE_PREEMPT_NS / 10 < now
+            && next.saturating_add(FORCE_PREEMPT_NS / 10) < now
             && sched.npidle.load(Ordering::SeqCst) > 0
         {
             crate::sched::wakep::startm(sched, None, false);
