@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::sched::timer::{Action, Entry};
 use crate::sched::Sched;
+use crate::util::loom::sync::atomic::Ordering;
 use crate::util::loom::sync::Arc;
 
 /// The runtime the caller runs in, or a clear panic naming the fix.
@@ -106,13 +107,15 @@ impl Future for Sleep {
             }
             return Poll::Ready(());
         }
+        // A timer armed on a runtime that has shut down will never fire: arm anew where we run.
+        let live = |s: &Sched| !s.shutting_down(Ordering::Acquire);
         match &self.timer {
-            Some((_, e)) if !e.is_fired() => e.set_waker(cx.waker()),
+            Some((s, e)) if !e.is_fired() && live(s) => e.set_waker(cx.waker()),
             _ => {
-                // Not armed yet, or it fired a hair early for the clock: arm (again).
+                // Not armed yet, fired a hair early for the clock, or orphaned: arm (again).
                 let sched = match &self.timer {
-                    Some((s, _)) => s.clone(),
-                    None => sched_for("sleep"),
+                    Some((s, _)) if live(s) => s.clone(),
+                    _ => sched_for("sleep"),
                 };
                 let when = sched.nanos_of(self.deadline);
                 let e = arm(&sched, when, Action::Wake(Some(cx.waker().clone())));

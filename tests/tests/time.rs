@@ -230,3 +230,18 @@ fn a_deadline_past_the_timer_clock_range_parks_instead_of_spinning() {
         "the far sleep was polled {polls} times in 20 ms"
     );
 }
+
+#[test]
+fn a_sleep_armed_in_a_runtime_that_is_gone_rearms_in_the_one_awaiting_it() {
+    let mut armed = rt(1).block_on(async {
+        let mut s = Box::pin(sleep(Duration::from_millis(30)));
+        std::future::poll_fn(|cx| {
+            assert!(s.as_mut().poll(cx).is_pending()); // arms the timer on this runtime's P
+            std::task::Poll::Ready(())
+        })
+        .await;
+        s
+    });
+    // That runtime is dropped with its timers: awaiting the sleep elsewhere must still end.
+    rt(1).block_on(tests::bounded(5, async move { armed.as_mut().await }));
+}
