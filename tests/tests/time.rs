@@ -232,6 +232,7 @@ fn a_deadline_past_the_timer_clock_range_parks_instead_of_spinning() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the armed sleep is handed out, to be awaited elsewhere
 fn a_sleep_armed_in_a_runtime_that_is_gone_rearms_in_the_one_awaiting_it() {
     let mut armed = rt(1).block_on(async {
         let mut s = Box::pin(sleep(Duration::from_millis(30)));

@@ -28,7 +28,7 @@
 //! |--------------------------------------|---------------------------------------------|
 //! | `r.Read(p)`                          | `r.read(&mut p).await` ([`AsyncReadExt`])   |
 //! | `io.ReadFull(r, p)`                  | `r.read_exact(&mut p).await`                |
-//! | `io.ReadAll(r)`                      | [`read_all`]`(&mut r).await`                |
+//! | `io.ReadAll(r)`                      | [`read_all()`]`(&mut r).await`              |
 //! | `w.Write(p)` (all of it)             | `w.write_all(p).await` ([`AsyncWriteExt`])  |
 //! | `io.Copy(w, r)`                      | [`copy`]`(r, &mut w).await` (flushes `w`)   |
 //! | `bufio.NewReader(r)`, `NewWriter(w)` | [`BufReader::new`], [`BufWriter::new`]      |
@@ -47,7 +47,7 @@
 //! - Go's `Copy` uses `WriterTo` / `ReaderFrom` fast paths (`sendfile`, `splice`); `copy` here always
 //!   copies through a buffer.
 //! - `read_to_end` (futures-util's) zeroes the vector's spare room again after every wait, so over a
-//!   socket its cost grows with the stream's size times the number of waits; [`read_all`] zeroes each
+//!   socket its cost grows with the stream's size times the number of waits; [`read_all()`] zeroes each
 //!   byte once (read_all.rs says why). Prefer it for anything bigger than a few KiB.
 //! - Dropping a `BufWriter` does not flush (a destructor cannot wait); call `flush().await` or
 //!   `close().await` first, as Go code calls `Flush`. `BufReader` and `BufWriter` default to 8 KiB
