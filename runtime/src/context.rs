@@ -110,6 +110,21 @@ struct Node {
     kind: Kind,
 }
 
+impl Drop for Node {
+    /// Unlink the ancestors this was the last handle to one at a time: the default drop would recurse
+    /// once per link and overflow the stack on a long chain (`ctx = with_value(&ctx, ..)` in a loop).
+    /// An ancestor someone else still holds stops the walk; its own drop will continue it.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(ctx) = next {
+            next = match Arc::try_unwrap(ctx.node) {
+                Ok(mut node) => node.parent.take(), // `node` drops here, with no parent left
+                Err(_shared) => None,
+            };
+        }
+    }
+}
+
 enum Kind {
     Background,
     Cancel(CancelNode),
@@ -161,12 +176,21 @@ impl CancelCore {
     }
 
     /// Go's `cancelCtx.cancel`: record `err`, close `done`, stop the timer, cancel the children. Only
-    /// the first call does anything.
+    /// the first call does anything. The descendants are cancelled from a work list, not by
+    /// recursion as in Go (whose stacks grow), so a long chain of contexts cannot overflow the stack.
     fn cancel(&self, err: ContextError) {
+        let mut pending = self.cancel_self(err);
+        while let Some(child) = pending.pop() {
+            pending.extend(child.cancel_self(err));
+        }
+    }
+
+    /// Cancel this core alone, and hand back its children for the caller to cancel.
+    fn cancel_self(&self, err: ContextError) -> Vec<Arc<CancelCore>> {
         let (tx, children, timer) = {
             let mut st = crate::util::loom::lock(&self.state);
             if self.err.load(Acquire) != 0 {
-                return;
+                return Vec::new();
             }
             // Release before the close: whoever sees `done` closed also sees `err`.
             self.err.store(err.code(), Release);
@@ -182,10 +206,8 @@ impl CancelCore {
         if let Some(tx) = tx {
             tx.close();
         }
-        // Outside our lock: each child takes its own. The children inherit the reason, as in Go.
-        for (_, child) in children {
-            child.cancel(err);
-        }
+        // Cancelled outside our lock: each child takes its own. They inherit the reason, as in Go.
+        children.into_iter().map(|(_, child)| child).collect()
     }
 
     /// Register `child` (Go's `propagateCancel`), or cancel it at once if we already are. Returns its key.
@@ -304,7 +326,7 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
 
 /// `with_deadline(parent, now + timeout)`. Go's `context.WithTimeout`.
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc) {
-    with_deadline(parent, Instant::now() + timeout)
+    with_deadline(parent, crate::time::after_now(timeout))
 }
 
 /// A child of `parent` carrying `val` under `key`; everything else comes from `parent`. Go's

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::sched::timer::{Action, Entry};
 use crate::sched::Sched;
+use crate::util::loom::sync::atomic::Ordering;
 use crate::util::loom::sync::Arc;
 
 /// The runtime the caller runs in, or a clear panic naming the fix.
@@ -48,9 +49,19 @@ fn disarm(sched: &Sched, entry: &Entry) -> bool {
     }
 }
 
-/// Wait until `d` has passed (Go's `time.Sleep`).
+/// How far away "never" is: a duration too large to add to the clock (`Duration::MAX`, the usual
+/// "no timeout") is cut to this. Go saturates a timer's `when` at the largest int64 the same way.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The instant `d` from now, saturating at [`FOREVER`]: `Instant + Duration` panics on overflow, and
+/// a user's duration must never panic the runtime.
+pub(crate) fn after_now(d: Duration) -> Instant {
+    Instant::now() + d.min(FOREVER)
+}
+
+/// Wait until `d` has passed (Go's `time.Sleep`). A huge `d` (`Duration::MAX`) sleeps forever.
 pub fn sleep(d: Duration) -> Sleep {
-    sleep_until(Instant::now() + d)
+    sleep_until(after_now(d))
 }
 
 /// Wait until `deadline`.
@@ -96,13 +107,15 @@ impl Future for Sleep {
             }
             return Poll::Ready(());
         }
+        // A timer armed on a runtime that has shut down will never fire: arm anew where we run.
+        let live = |s: &Sched| !s.shutting_down(Ordering::Acquire);
         match &self.timer {
-            Some((_, e)) if !e.is_fired() => e.set_waker(cx.waker()),
+            Some((s, e)) if !e.is_fired() && live(s) => e.set_waker(cx.waker()),
             _ => {
-                // Not armed yet, or it fired a hair early for the clock: arm (again).
+                // Not armed yet, fired a hair early for the clock, or orphaned: arm (again).
                 let sched = match &self.timer {
-                    Some((s, _)) => s.clone(),
-                    None => sched_for("sleep"),
+                    Some((s, _)) if live(s) => s.clone(),
+                    _ => sched_for("sleep"),
                 };
                 let when = sched.nanos_of(self.deadline);
                 let e = arm(&sched, when, Action::Wake(Some(cx.waker().clone())));
@@ -201,7 +214,7 @@ impl Ticker {
             !period.is_zero(),
             "gort::time::Ticker: non-positive interval"
         );
-        let next = Instant::now() + period;
+        let next = after_now(period);
         Ticker {
             period,
             next,
@@ -220,7 +233,7 @@ impl Ticker {
             "gort::time::Ticker: non-positive interval"
         );
         self.period = period;
-        self.next = Instant::now() + period;
+        self.next = after_now(period);
         self.sleep.reset(self.next);
     }
 
@@ -235,12 +248,13 @@ impl Ticker {
         }
         let fired = self.next;
         let now = Instant::now();
-        let mut next = fired + self.period;
+        let mut next = fired + self.period.min(FOREVER);
         if next <= now {
             // Fell behind: skip to the first tick still in the future.
-            let behind = now.duration_since(next);
-            let periods = (behind.as_nanos() / self.period.as_nanos()) as u32 + 1;
-            next += self.period * periods;
+            let behind = now.duration_since(next).as_nanos();
+            let period = self.period.as_nanos();
+            let skip = (behind / period + 1) * period; // <= behind + period: fits in u64 nanos
+            next += Duration::from_nanos(u64::try_from(skip).unwrap_or(u64::MAX));
         }
         self.next = next;
         self.sleep.reset(next);
@@ -284,7 +298,7 @@ impl fmt::Debug for Ticker {
 pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
     let sched = sched_for("after");
     let (tx, rx) = crate::chan::channel(1);
-    let when = sched.nanos_of(Instant::now() + d);
+    let when = sched.nanos_of(after_now(d));
     arm(
         &sched,
         when,
@@ -334,7 +348,7 @@ where
 {
     let sched = sched_for("after_func");
     let s2 = sched.clone();
-    let when = sched.nanos_of(Instant::now() + d);
+    let when = sched.nanos_of(after_now(d));
     let entry = arm(
         &sched,
         when,

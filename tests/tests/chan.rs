@@ -361,3 +361,20 @@ fn receiver_is_a_stream() {
         assert_eq!(got, (0..100).collect::<Vec<_>>());
     });
 }
+
+#[test]
+fn a_channel_of_capacity_usize_max_allocates_on_demand_and_works() {
+    rt(1).block_on(async {
+        let (tx, rx) = channel::<u32>(usize::MAX);
+        assert_eq!(tx.cap(), usize::MAX);
+        for i in 0..1000 {
+            tx.try_send(i).expect("room in an unbounded-size buffer");
+        }
+        assert_eq!(rx.len(), 1000);
+        for i in 0..1000 {
+            assert_eq!(rx.recv().await, Some(i));
+        }
+        drop(tx);
+        assert_eq!(rx.recv().await, None);
+    });
+}

@@ -153,3 +153,31 @@ fn background_is_never_done() {
         assert_eq!(ctx.deadline(), None);
     });
 }
+
+#[test]
+fn a_long_chain_of_contexts_drops_without_overflowing_the_stack() {
+    // `ctx = with_value(&ctx, ..)` in a loop builds a chain; dropping it must not recurse once per
+    // link (a test thread has a 2 MiB stack).
+    let mut ctx = context::background();
+    for i in 0..200_000u32 {
+        ctx = context::with_value(&ctx, "depth", i);
+    }
+    assert_eq!(ctx.value::<&str, u32>(&"depth"), Some(&199_999));
+    drop(ctx);
+}
+
+#[test]
+fn cancelling_the_root_of_a_long_chain_of_contexts_does_not_overflow_the_stack() {
+    let (root, cancel) = context::with_cancel(&context::background());
+    let mut ctx = root.clone();
+    let mut cancels = Vec::new();
+    for _ in 0..200_000 {
+        let (c, f) = context::with_cancel(&ctx);
+        cancels.push(f);
+        ctx = c;
+    }
+    cancel.cancel();
+    assert_eq!(ctx.err(), Some(context::ContextError::Canceled));
+    drop(cancels);
+    drop(ctx);
+}

@@ -426,3 +426,79 @@ fn a_yield_lets_the_global_queue_in() {
         "{yields} yields before the global queue drained"
     );
 }
+
+#[test]
+fn absurd_procs_is_a_clear_error_not_an_allocation_failure() {
+    for n in [usize::MAX, 1 << 40, Builder::MAX_PROCS + 1] {
+        let err = Builder::new()
+            .procs(n)
+            .build()
+            .err()
+            .expect("a huge procs must fail");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("procs"), "{err}");
+    }
+    let rt = Builder::new().procs(3).build().expect("three Ps");
+    assert_eq!(rt.stats().gomaxprocs, 3);
+}
+
+const ENV_CHILD: &str = "GORT_EXECUTOR_ENV_CHILD";
+const ENV_TEST: &str = "bad_environment_settings_are_reported_and_the_runtime_still_starts";
+
+#[test]
+fn bad_environment_settings_are_reported_and_the_runtime_still_starts() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    if std::env::var_os(ENV_CHILD).is_some() {
+        let rt = Builder::new()
+            .build()
+            .expect("a runtime despite bad settings");
+        println!("gomaxprocs={}", rt.stats().gomaxprocs);
+        return;
+    }
+    let default = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(Builder::MAX_PROCS);
+    let not_utf8 = OsStr::from_bytes(b"4\xff");
+    let cases: [(&str, &OsStr, &str, usize); 6] = [
+        ("GORTMAXPROCS", OsStr::new("abc"), "GORTMAXPROCS", default),
+        ("GORTMAXPROCS", OsStr::new("0"), "GORTMAXPROCS", default),
+        (
+            "GORTMAXPROCS",
+            OsStr::new("999999999999"),
+            "MAX_PROCS",
+            Builder::MAX_PROCS,
+        ),
+        ("GORTMAXPROCS", not_utf8, "GORTMAXPROCS", default),
+        (
+            "GORTDEBUG",
+            OsStr::new("schedtrace=soon,bogus=1"),
+            "bogus",
+            default,
+        ),
+        ("GORTDEBUG", not_utf8, "GORTDEBUG", default),
+    ];
+    for (var, val, complaint, procs) in cases {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([ENV_TEST, "--exact", "--nocapture", "--test-threads=1"])
+            .env(ENV_CHILD, "1")
+            .env_remove("GORTMAXPROCS")
+            .env_remove("GORTDEBUG")
+            .env(var, val)
+            .output()
+            .expect("run the child");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{var}={val:?}: {stderr}");
+        assert!(
+            stdout.contains(&format!("gomaxprocs={procs}\n")),
+            "{var}={val:?}: {stdout}"
+        );
+        assert!(
+            stderr.contains(complaint),
+            "{var}={val:?} was not reported: {stderr}"
+        );
+    }
+}

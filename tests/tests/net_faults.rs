@@ -367,3 +367,60 @@ fn emfile_child() {
         assert_eq!(&buf, b"pong");
     }));
 }
+
+#[test]
+fn a_socket_whose_runtime_is_gone_fails_to_wait_instead_of_hanging() {
+    let (a, b) = rt().block_on(async { gort::net::UnixStream::pair().unwrap() });
+    // That runtime is dropped: nothing polls the netpoller the pair is registered with.
+    let (read, write) = rt().block_on(bounded(5, async move {
+        let mut buf = [0u8; 4];
+        let read = a.read(&mut buf).await; // nothing to read: it would have to wait
+        let write = b.write_all(b"ok").await; // no wait needed: still works
+        (read, write)
+    }));
+    let err = read.expect_err("a read that can only wait on a dead netpoller");
+    assert!(err.to_string().contains("shut down"), "{err}");
+    assert!(write.is_ok(), "{write:?}");
+}
+
+/// The socket's `SO_LINGER`: (on, seconds).
+fn linger_of(fd: std::os::fd::RawFd) -> (bool, i32) {
+    let mut val = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    let mut len = std::mem::size_of::<libc::linger>() as libc::socklen_t;
+    // SAFETY: `val` and `len` are live locals of the sizes passed; `fd` is an open socket.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&mut val as *mut libc::linger).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(r, 0, "{}", io::Error::last_os_error());
+    (val.l_onoff != 0, val.l_linger)
+}
+
+#[test]
+fn a_sub_second_linger_rounds_up_instead_of_becoming_a_reset() {
+    // SO_LINGER counts whole seconds, and 0 means "discard unsent data and reset": half a second
+    // of graceful close must not turn into that.
+    rt().block_on(bounded(10, async {
+        let (client, _server) = pair().await;
+        for (asked, secs) in [
+            (Duration::from_millis(500), 1),
+            (Duration::from_millis(1500), 2),
+            (Duration::from_secs(3), 3),
+            (Duration::ZERO, 0),
+            (Duration::MAX, i32::MAX),
+        ] {
+            client.set_linger(Some(asked)).unwrap();
+            assert_eq!(linger_of(client.as_raw_fd()), (true, secs), "{asked:?}");
+        }
+        client.set_linger(None).unwrap();
+        assert!(!linger_of(client.as_raw_fd()).0);
+    }));
+}

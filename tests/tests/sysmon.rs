@@ -306,3 +306,72 @@ fn max_threads_zero_is_a_clear_error() {
         .expect("max_threads(0) must fail");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+/// Does sysmon still run? It alone hands the P of a G in a long blocking section to another M.
+fn sysmon_hands_off_a_blocking_section(rt: &gort::Runtime) -> bool {
+    let before = rt.stats().handoffs;
+    let finished_before = rt.block_on(async {
+        let done = Arc::new(AtomicBool::new(false));
+        let d2 = done.clone();
+        let blocker = gort::go(async move {
+            gort::blocking(|| std::thread::sleep(Duration::from_millis(300)));
+            d2.store(true, Ordering::SeqCst);
+        });
+        gort::yield_now().await;
+        let n = small_gs_finish_before(100, done).await;
+        blocker.await.unwrap();
+        n
+    });
+    finished_before == 100 && rt.stats().handoffs > before
+}
+
+#[test]
+fn a_rescue_threshold_of_duration_max_means_never_rescue() {
+    let rt = Builder::new()
+        .procs(1)
+        .rescue_threshold(Duration::MAX)
+        .build()
+        .expect("runtime");
+    let rescues = rt.block_on(async {
+        let runaway = gort::go(async {
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        gort::yield_now().await;
+        gort::go(async {}).await.unwrap(); // work queued behind the runaway poll
+        runaway.await.unwrap();
+        gort::stats().rescues
+    });
+    assert_eq!(rescues, 0, "a poll was rescued before Duration::MAX passed");
+    assert!(
+        sysmon_hands_off_a_blocking_section(&rt),
+        "sysmon stopped working (did it panic?)"
+    );
+}
+
+#[test]
+fn a_huge_schedtrace_period_is_accepted_and_sysmon_keeps_working() {
+    let rt = Builder::new()
+        .procs(1)
+        .schedtrace(Duration::MAX)
+        .build()
+        .expect("runtime");
+    assert!(
+        sysmon_hands_off_a_blocking_section(&rt),
+        "sysmon stopped working (did it panic?)"
+    );
+}
+
+#[test]
+fn a_timer_at_the_end_of_the_clock_does_not_stop_sysmon() {
+    // 2^64 ns from now saturates the timer clock at its last value: sysmon's "is a timer overdue?"
+    // must not overflow on it.
+    let rt = rt(1);
+    let far = Instant::now() + Duration::new(18_446_744_073, 709_551_616);
+    let sleeper = rt.go(gort::time::sleep_until(far));
+    rt.block_on(gort::time::sleep(Duration::from_millis(20)));
+    assert!(
+        sysmon_hands_off_a_blocking_section(&rt),
+        "sysmon stopped working (did it panic?)"
+    );
+    sleeper.abort();
+}

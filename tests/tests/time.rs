@@ -1,5 +1,6 @@
 //! Timers: per-P heaps run by the scheduler (gort::time).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -182,4 +183,66 @@ fn after_is_a_select_arm_that_times_out_a_silent_channel() {
         assert_eq!(timeouts, 5);
         drop(tx);
     });
+}
+
+#[test]
+fn huge_durations_mean_never_instead_of_panicking() {
+    // `Duration::MAX` is the natural "no timeout": Go saturates a timer's `when` the same way.
+    rt(1).block_on(async {
+        assert_eq!(timeout(Duration::MAX, async { 5 }).await, Ok(5));
+        let never = sleep(Duration::MAX);
+        assert!(!never.is_elapsed());
+        let r = timeout(Duration::from_millis(2), never).await;
+        assert!(r.is_err(), "a Duration::MAX sleep finished");
+        let rx = time::after(Duration::MAX);
+        assert!(rx.try_recv().is_err());
+        let t = time::after_func(Duration::MAX, || panic!("a Duration::MAX timer fired"));
+        assert!(t.stop());
+        let mut ticker = time::tick(Duration::MAX);
+        let r = timeout(Duration::from_millis(2), ticker.tick()).await;
+        assert!(r.is_err(), "a Duration::MAX ticker ticked");
+        ticker.reset(Duration::MAX);
+        let (ctx, _cancel) =
+            gort::context::with_timeout(&gort::context::background(), Duration::MAX);
+        assert!(ctx.err().is_none());
+    });
+}
+
+#[test]
+fn a_deadline_past_the_timer_clock_range_parks_instead_of_spinning() {
+    // 2^64 ns from now: a timer clock that wraps at 64 bits would read it as "now" and fire at once,
+    // forever, because the sleep re-arms on every early wake-up.
+    let wrap = Duration::new(18_446_744_073, 709_551_616);
+    let polls = rt(1).block_on(async move {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = polls.clone();
+        let mut far = Box::pin(time::sleep_until(Instant::now() + wrap));
+        let g = gort::go(std::future::poll_fn(move |cx| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            far.as_mut().poll(cx)
+        }));
+        sleep(Duration::from_millis(20)).await;
+        g.abort();
+        polls.load(Ordering::Relaxed)
+    });
+    assert!(
+        polls <= 3,
+        "the far sleep was polled {polls} times in 20 ms"
+    );
+}
+
+#[test]
+#[allow(clippy::async_yields_async)] // the armed sleep is handed out, to be awaited elsewhere
+fn a_sleep_armed_in_a_runtime_that_is_gone_rearms_in_the_one_awaiting_it() {
+    let mut armed = rt(1).block_on(async {
+        let mut s = Box::pin(sleep(Duration::from_millis(30)));
+        std::future::poll_fn(|cx| {
+            assert!(s.as_mut().poll(cx).is_pending()); // arms the timer on this runtime's P
+            std::task::Poll::Ready(())
+        })
+        .await;
+        s
+    });
+    // That runtime is dropped with its timers: awaiting the sleep elsewhere must still end.
+    rt(1).block_on(tests::bounded(5, async move { armed.as_mut().await }));
 }

@@ -137,6 +137,14 @@ impl<S: Source + AsRawFd> NetFd<S> {
         &self.sched
     }
 
+    /// Has the runtime this socket is registered with shut down, while a G of another runtime uses
+    /// it? Then nothing will ever poll for its events, and a wait would never end. (A G of the
+    /// dying runtime itself just parks: it is about to be dropped.)
+    fn orphaned(&self) -> bool {
+        self.sched.shutting_down(Ordering::Acquire)
+            && !crate::sched::boot::current().is_some_and(|s| Arc::ptr_eq(&s, &self.sched))
+    }
+
     /// Go's `pollDesc.prepare`: fail at once if closed or past the direction's deadline, even if
     /// the call would succeed (Go's rule: an expired deadline fails every operation until reset).
     fn prepare(&self, dir: Direction) -> io::Result<()> {
@@ -197,6 +205,9 @@ impl<S: Source + AsRawFd> NetFd<S> {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => break 'io Err(e),
                     Poll::Pending => {}
+                }
+                if self.orphaned() {
+                    break 'io Err(orphaned_error());
                 }
                 // Parked. Make sure the G also wakes at the deadline, whatever it is now: a change
                 // made after this read wakes us through the descriptor, and we come back here.
@@ -431,6 +442,13 @@ impl Drop for Abandon<'_> {
     fn drop(&mut self) {
         self.pd.cancel_wait(self.dir);
     }
+}
+
+fn orphaned_error() -> io::Error {
+    io::Error::other(
+        "gort::net: the runtime this socket was created in has shut down, so nothing can wait \
+         for its events; create sockets in the runtime that uses them",
+    )
 }
 
 pub(crate) fn timeout_error() -> io::Error {

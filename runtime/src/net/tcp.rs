@@ -116,7 +116,8 @@ impl TcpStream {
     }
 
     /// Go's `SetLinger`: `Some(Duration::ZERO)` makes closing send a reset (RST) and discard unsent
-    /// data; `None` restores the default graceful close.
+    /// data; `None` restores the default graceful close. The OS counts whole seconds: a fraction
+    /// rounds up.
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         set_linger(self.fd.as_raw_fd(), linger)
     }
@@ -130,10 +131,12 @@ impl TcpStream {
     }
 }
 
-/// `SO_LINGER`, which `std` does not offer on stable.
+/// `SO_LINGER`, which `std` does not offer on stable. It counts whole seconds, rounded up: a
+/// truncated 0 would mean "reset", not "linger briefly" (Go's `SetKeepAlivePeriod` rounds up too).
 pub(crate) fn set_linger(fd: RawFd, linger: Option<Duration>) -> io::Result<()> {
     let secs = linger.map_or(0, |d| {
-        d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        let up = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+        libc::c_int::try_from(up).unwrap_or(libc::c_int::MAX)
     });
     let val = libc::linger {
         l_onoff: linger.is_some() as libc::c_int,

@@ -49,11 +49,16 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// The most Ps a runtime may have. Go has no cap since 1.10, but every P costs memory (its run
+    /// queue and timer heap) and every steal and sysmon pass visits them all; no machine needs more.
+    pub const MAX_PROCS: usize = 4096;
+
     pub fn new() -> Builder {
         Builder::default()
     }
 
-    /// Number of Ps (Go's GOMAXPROCS). Default: `GORTMAXPROCS` if set, else the available parallelism.
+    /// Number of Ps (Go's GOMAXPROCS), from 1 to [`MAX_PROCS`](Self::MAX_PROCS). Default:
+    /// `GORTMAXPROCS` if set, else the available parallelism.
     pub fn procs(mut self, n: usize) -> Builder {
         self.procs = Some(n);
         self
@@ -113,14 +118,14 @@ impl Builder {
         self
     }
 
-    /// Go's `schedinit`: create the Ps and start sysmon. Fails if `procs(0)` was asked for or the
+    /// Go's `schedinit`: create the Ps and start sysmon. Fails if `procs` is out of range or the
     /// OS refuses the netpoller or sysmon's thread.
     pub fn build(self) -> io::Result<Runtime> {
         let procs = match self.procs {
-            Some(0) => {
+            Some(n) if !(1..=Builder::MAX_PROCS).contains(&n) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    "gort: procs must be at least 1",
+                    format!("gort: procs({n}): must be from 1 to {}", Builder::MAX_PROCS),
                 ))
             }
             Some(n) => n,
@@ -143,9 +148,9 @@ impl Builder {
             }
             config.max_threads = n;
         }
-        config.schedtrace_ms = self
-            .schedtrace
-            .map_or(debug.schedtrace_ms, |d| d.as_millis() as u64);
+        config.schedtrace_ms = self.schedtrace.map_or(debug.schedtrace_ms, |d| {
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+        });
         config.scheddetail = self.scheddetail.unwrap_or(debug.scheddetail);
         config.checkdead = self.checkdead.unwrap_or(debug.checkdead);
         config.panic_exit = self.panic_exits.unwrap_or(debug.panicexit);
@@ -157,20 +162,30 @@ impl Builder {
     }
 }
 
-/// `GORTMAXPROCS`, like `GOMAXPROCS`: a positive integer; anything else is reported and ignored.
+/// `GORTMAXPROCS`, like `GOMAXPROCS`: a positive integer (above `MAX_PROCS`: capped); anything
+/// else is reported and ignored.
 fn procs_from_env() -> usize {
-    let default = std::thread::available_parallelism().map_or(1, |n| n.get());
-    match std::env::var("GORTMAXPROCS") {
-        Ok(v) => {
-            match v.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => n,
-                _ => {
-                    eprintln!("gort: ignoring GORTMAXPROCS={v:?}: want a positive integer; using {default}");
-                    default
-                }
-            }
-        }
-        Err(_) => default,
+    let default = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(Builder::MAX_PROCS);
+    // `var_os`: a value that is not UTF-8 is reported too, not silently taken for "unset".
+    match std::env::var_os("GORTMAXPROCS") {
+        Some(v) => parse_procs(&v.to_string_lossy(), default).unwrap_or_else(|(n, why)| {
+            eprintln!("gort: GORTMAXPROCS={v:?}: {why}; using {n}");
+            n
+        }),
+        None => default,
+    }
+}
+
+/// `GORTMAXPROCS`'s value, or the count to use instead and why.
+fn parse_procs(v: &str, default: usize) -> Result<usize, (usize, &'static str)> {
+    let too_many = (Builder::MAX_PROCS, "more than Builder::MAX_PROCS");
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=Builder::MAX_PROCS).contains(&n) => Ok(n),
+        Ok(n) if n > Builder::MAX_PROCS => Err(too_many),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(too_many),
+        _ => Err((default, "want a positive integer")),
     }
 }
 
@@ -576,5 +591,23 @@ impl Go {
         let mut spawn = Spawn::here();
         spawn.name = self.name.map(String::into_boxed_str);
         newproc(&rt.sched, fut, spawn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gortmaxprocs_is_a_positive_integer_capped_at_max_procs() {
+        assert_eq!(parse_procs("3", 2), Ok(3));
+        assert_eq!(parse_procs(" 4096 ", 2), Ok(Builder::MAX_PROCS));
+        for bad in ["abc", "0", "-1", "", "1.5", "2x"] {
+            assert_eq!(parse_procs(bad, 2).map_err(|e| e.0), Err(2), "{bad:?}");
+        }
+        for huge in ["4097", "18446744073709551616", "99999999999999999999999"] {
+            let got = parse_procs(huge, 2).map_err(|e| e.0);
+            assert_eq!(got, Err(Builder::MAX_PROCS), "{huge:?}");
+        }
     }
 }

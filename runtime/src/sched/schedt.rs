@@ -283,8 +283,11 @@ impl Sched {
         self.start.elapsed().as_nanos() as u64 + 1
     }
 
+    /// `t` on the `nanotime` clock. An instant too far away for 64 bits of nanoseconds (584 years)
+    /// saturates: wrapping would turn a far deadline into an early one, fired again and again.
     pub(crate) fn nanos_of(&self, t: Instant) -> u64 {
-        t.saturating_duration_since(self.start).as_nanos() as u64 + 1
+        let n = t.saturating_duration_since(self.start).as_nanos();
+        u64::try_from(n).unwrap_or(u64::MAX - 1) + 1
     }
 
     /// Go's `globrunqput`: put one G at the tail of the global queue. Caller holds the lock.

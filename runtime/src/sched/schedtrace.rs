@@ -41,13 +41,14 @@ impl Default for DebugVars {
 
 impl DebugVars {
     pub(crate) fn from_env() -> DebugVars {
-        match std::env::var("GORTDEBUG") {
-            Ok(v) => {
-                let (vars, problems) = DebugVars::parse(&v);
+        // `var_os`: a value that is not UTF-8 is reported too, not silently taken for "unset".
+        match std::env::var_os("GORTDEBUG") {
+            Some(v) => {
+                let (vars, problems) = DebugVars::parse(&v.to_string_lossy());
                 report_once(&problems);
                 vars
             }
-            Err(_) => DebugVars::default(),
+            None => DebugVars::default(),
         }
     }
 

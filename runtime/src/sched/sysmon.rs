@@ -97,7 +97,8 @@ fn sysmon(sched: &Arc<Sched>) {
     let mut idle = 0u32;
     let mut delay_us = 20u64;
     let mut lasttrace = 0u64;
-    let trace_ns = sched.config.schedtrace_ms * 1_000_000;
+    // Saturating: `GORTDEBUG=schedtrace=` takes any u64, and a huge period means "never".
+    let trace_ns = sched.config.schedtrace_ms.saturating_mul(1_000_000);
     while !sched.shutting_down(Ordering::Acquire) {
         delay_us = if idle == 0 {
             20
@@ -144,10 +145,11 @@ fn sysmon(sched: &Arc<Sched>) {
             idle = 0;
         }
 
-        // A timer is overdue and every M is asleep: start one to run it.
+        // A timer is overdue and every M is asleep: start one to run it. (Saturating: a far
+        // timer's `when` is near u64::MAX.)
         let next = crate::sched::wakep::time_sleep_until(sched);
         if next != 0
-            && next + FORCE_PREEMPT_NS / 10 < now
+            && next.saturating_add(FORCE_PREEMPT_NS / 10) < now
             && sched.npidle.load(Ordering::SeqCst) > 0
         {
             crate::sched::wakep::startm(sched, None, false);
@@ -159,7 +161,7 @@ fn sysmon(sched: &Arc<Sched>) {
             idle += 1;
         }
 
-        if trace_ns > 0 && lasttrace + trace_ns <= now {
+        if trace_ns > 0 && lasttrace.saturating_add(trace_ns) <= now {
             lasttrace = now;
             crate::sched::schedtrace::schedtrace(sched, sched.config.scheddetail);
         }
@@ -228,8 +230,10 @@ fn retake(sched: &Arc<Sched>, ticks: &mut [PTick], now: u64) -> usize {
                 pd.pollwhen = now;
                 continue;
             }
-            let threshold = sched.config.rescue_threshold.as_nanos() as u64;
-            if now < pd.pollwhen + threshold || !other_work {
+            // `rescue_threshold(Duration::MAX)` is "never": saturate, never wrap.
+            let threshold =
+                u64::try_from(sched.config.rescue_threshold.as_nanos()).unwrap_or(u64::MAX);
+            if now < pd.pollwhen.saturating_add(threshold) || !other_work {
                 // Nothing is stuck behind it: a long poll alone harms nobody.
                 continue;
             }

@@ -59,9 +59,9 @@ impl Level {
     /// The process's setting, read once (like Go's, fixed at start-up).
     pub(crate) fn get() -> Level {
         static LEVEL: OnceLock<Level> = OnceLock::new();
-        *LEVEL.get_or_init(|| match std::env::var("GORTTRACEBACK") {
-            Err(_) => Level::Single,
-            Ok(v) => Level::parse(&v).unwrap_or_else(|| {
+        *LEVEL.get_or_init(|| match std::env::var_os("GORTTRACEBACK") {
+            None => Level::Single,
+            Some(v) => Level::parse(&v.to_string_lossy()).unwrap_or_else(|| {
                 eprintln!(
                     "gort: ignoring GORTTRACEBACK={v:?}: want none, single, all or system; using single"
                 );

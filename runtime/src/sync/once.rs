@@ -11,7 +11,8 @@
 //!   was cancelled), the initialisation did not happen and the next caller runs its own. If it panics,
 //!   Go's rule holds: the `Once` counts as done.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 
 use super::mutex::Mutex;
 use crate::util::loom::sync::atomic::{
@@ -45,6 +46,7 @@ impl Once {
             let _mark = MarkDone {
                 done: &self.done,
                 finished: true,
+                running: true,
             };
             f();
         }
@@ -65,8 +67,16 @@ impl Once {
             let mut mark = MarkDone {
                 done: &self.done,
                 finished: false,
+                running: false,
             };
-            f().await;
+            let mut init = pin!(f());
+            poll_fn(|cx| {
+                mark.running = true;
+                let r = init.as_mut().poll(cx);
+                mark.running = false;
+                r
+            })
+            .await;
             mark.finished = true;
         }
     }
@@ -91,16 +101,19 @@ impl std::fmt::Debug for Once {
     }
 }
 
-/// Sets `done` on the way out, including by a panic (Go's `defer o.done.Store(1)`), but not when an
-/// unfinished async initialiser is dropped.
+/// Sets `done` on the way out, including by a panic of the initialiser (Go's
+/// `defer o.done.Store(1)`), but not when an unfinished async initialiser is dropped — by a
+/// cancellation, or by a panic elsewhere in the G that unwinds through it while it waits.
 struct MarkDone<'a> {
     done: &'a AtomicBool,
     finished: bool,
+    /// The initialiser is running right now, so a panic seen on the way out is its own.
+    running: bool,
 }
 
 impl Drop for MarkDone<'_> {
     fn drop(&mut self) {
-        if self.finished || std::thread::panicking() {
+        if self.finished || (self.running && std::thread::panicking()) {
             self.done.store(true, Release);
         }
     }
@@ -178,6 +191,39 @@ mod tests {
             ran.fetch_add(1, Ordering::SeqCst);
         }));
         assert_eq!(ran.load(Ordering::SeqCst), 1);
+        assert!(once.is_done());
+    }
+
+    #[test]
+    fn async_initialiser_dropped_by_an_unrelated_panic_is_not_done() {
+        // Another part of the G panics while the initialiser waits: unwinding drops it unfinished.
+        let once = Once::new();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut first = Box::pin(once.call_once_async(std::future::pending::<()>));
+            assert!(poll_noop(&mut first).is_pending());
+            panic!("unrelated");
+        }));
+        assert!(r.is_err());
+        assert!(
+            !once.is_done(),
+            "an initialisation that never finished counts as done"
+        );
+    }
+
+    #[test]
+    fn call_once_async_is_send() {
+        fn send<T: Send>(_: T) {}
+        let once = Once::new();
+        send(once.call_once_async(|| async {}));
+    }
+
+    #[test]
+    fn async_initialiser_that_panics_counts_as_done() {
+        let once = Once::new();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(once.call_once_async(|| async { panic!("boom") }));
+        }));
+        assert!(r.is_err());
         assert!(once.is_done());
     }
 }
