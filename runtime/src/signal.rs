@@ -231,6 +231,10 @@ fn prune(reg: &mut Registry) {
 /// Go's `signal.Notify`: deliver the given signals to the returned channel (capacity 8; a delivery
 /// to a full channel is dropped, never blocking the others).
 ///
+/// Unlike Go, an empty list listens to nothing: Go's `Notify(c)` with no signals relays every one,
+/// but catching SIGQUIT or SIGCHLD changes what the runtime itself does with them (the goroutine
+/// dump, the child reaper), so gort asks for each signal by name.
+///
 /// Panics outside a gort runtime (the reading G needs one) or if the OS refuses the handler or the
 /// pipe (use [`try_notify`] to get the error instead).
 pub fn notify(signals: &[Signal]) -> Receiver<Signal> {

@@ -74,7 +74,19 @@ pub(crate) fn start(
         return Ok(None);
     }
     let s = sched.clone();
-    crate::util::loom::thread::spawn_named("gort-sysmon".into(), move || sysmon(&s)).map(Some)
+    crate::util::loom::thread::spawn_named("gort-sysmon".into(), move || {
+        // A panic here is a broken invariant of the runtime's own. Unwinding would end the thread
+        // quietly and leave a runtime with no preemption, hand-off or rescue; Go's sysmon would
+        // `throw` (a fatal error), and so does this, after the panic hook has printed the cause.
+        let run = std::panic::AssertUnwindSafe(|| sysmon(&s));
+        if std::panic::catch_unwind(run).is_err() {
+            eprintln!(
+                "fatal error: gort's sysmon panicked (above); the runtime cannot go on without it"
+            );
+            std::process::abort();
+        }
+    })
+    .map(Some)
 }
 
 /// Wake sysmon from its deep sleep (it sleeps while every P is idle). Called when a P becomes busy
