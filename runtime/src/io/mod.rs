@@ -48,7 +48,8 @@
 //!   copies through a buffer.
 //! - `read_to_end` (futures-util's) zeroes the vector's spare room again after every wait, so over a
 //!   socket its cost grows with the stream's size times the number of waits; [`read_all()`] zeroes each
-//!   byte once (read_all.rs says why). Prefer it for anything bigger than a few KiB.
+//!   byte once (read_all.rs says why). Prefer it for anything bigger than a few KiB;
+//!   [`read_all_into`] appends to a buffer of yours and keeps what was read if an error ends it.
 //! - Dropping a `BufWriter` does not flush (a destructor cannot wait); call `flush().await` or
 //!   `close().await` first, as Go code calls `Flush`. `BufReader` and `BufWriter` default to 8 KiB
 //!   (futures-util's size) where Go's `bufio` uses 4 KiB.
@@ -58,7 +59,7 @@
 
 mod read_all;
 
-pub use read_all::read_all;
+pub use read_all::{read_all, read_all_into};
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{

@@ -19,23 +19,48 @@ const FIRST: usize = 512;
 
 /// Read `r` to its end and return everything it gave (Go's `io.ReadAll`). The buffer doubles as it
 /// fills. An `Interrupted` error is retried; any other error ends the call, and the bytes read before
-/// it are dropped (Go returns them beside the error; a caller who needs them reads in a loop).
+/// it are dropped with the buffer: use [`read_all_into`] to keep them (Go returns them beside the
+/// error).
 pub async fn read_all<R: AsyncRead + Unpin + ?Sized>(r: &mut R) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    let mut filled = 0;
+    read_all_into(r, &mut buf).await?;
+    Ok(buf)
+}
+
+/// [`read_all`], appending to `buf` and returning how many bytes it appended. On an error, every byte
+/// read before it is in `buf`: nothing the stream delivered is lost.
+pub async fn read_all_into<R: AsyncRead + Unpin + ?Sized>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let start = buf.len();
+    // However this ends (done, an error, or the future dropped mid-read), `buf` keeps exactly what
+    // was read: the zeroed room past it is cut off.
+    let mut cut = Cut { filled: start, buf };
     loop {
-        if filled == buf.len() {
-            buf.resize((buf.len() * 2).max(FIRST), 0);
+        if cut.filled == cut.buf.len() {
+            let room = (cut.buf.len() - start).max(FIRST);
+            cut.buf.resize(cut.filled + room, 0);
         }
-        match r.read(&mut buf[filled..]).await {
-            Ok(0) => {
-                buf.truncate(filled);
-                return Ok(buf);
-            }
-            Ok(n) => filled += n,
+        let at = cut.filled;
+        match r.read(&mut cut.buf[at..]).await {
+            Ok(0) => return Ok(cut.filled - start),
+            Ok(n) => cut.filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// The buffer of [`read_all_into`], cut back to what was read when the call ends.
+struct Cut<'a> {
+    buf: &'a mut Vec<u8>,
+    filled: usize,
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        self.buf.truncate(self.filled);
     }
 }
 
@@ -45,7 +70,7 @@ mod tests {
     use std::task::{Context, Poll};
 
     use super::*;
-    use crate::util::test_util::block_on;
+    use crate::util::test_util::{block_on, poll_once, CountWaker};
 
     /// Gives `data` in pieces of `piece` bytes, waiting (`Pending`, waking itself) before each piece
     /// and returning `Interrupted` once in a while, as a socket would.
@@ -114,5 +139,36 @@ mod tests {
         r.fail_at = Some(3000);
         let err = block_on(read_all(&mut r)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+    }
+
+    #[test]
+    fn read_all_into_appends_and_keeps_what_came_before_an_error() {
+        let mut r = trickle(10_000, 1000);
+        r.fail_at = Some(3000);
+        let mut buf = b"head".to_vec();
+        let err = block_on(read_all_into(&mut r, &mut buf)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(&buf[..4], b"head");
+        // Everything the reader handed out before failing (at 3000 bytes or just past).
+        assert!(r.pos >= 3000);
+        assert_eq!(&buf[4..], &r.data[..r.pos]);
+
+        // Dropped mid-read: the bytes read so far stay, the zeroed room behind them goes.
+        let mut r = trickle(10_000, 100);
+        let mut buf = b"head".to_vec();
+        {
+            let (_count, waker) = CountWaker::new();
+            let mut fut = Box::pin(read_all_into(&mut r, &mut buf));
+            for _ in 0..9 {
+                assert!(poll_once(&mut fut, &waker).is_pending());
+            }
+        }
+        assert!(r.pos > 0 && r.pos < 10_000);
+        assert_eq!(&buf[4..], &r.data[..r.pos]);
+
+        let mut r = trickle(70_001, 4096);
+        let mut buf = b"head".to_vec();
+        assert_eq!(block_on(read_all_into(&mut r, &mut buf)).unwrap(), 70_001);
+        assert_eq!(&buf[4..], &r.data[..]);
     }
 }
