@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::sched::timer::{Action, Entry};
+use crate::sched::timer::{Action, Entry, SendTime};
 use crate::sched::Sched;
 use crate::util::loom::sync::atomic::Ordering;
 use crate::util::loom::sync::Arc;
@@ -294,19 +294,25 @@ impl fmt::Debug for Ticker {
 /// ```
 ///
 /// The channel has capacity 1 and the timer sends without blocking, on the scheduler's timer path
-/// (Go's `sendTime`). The timer stays armed until it fires even if the receiver is dropped.
+/// (Go's `sendTime`). Once every receiver is dropped, the timer can go unfired: as in Go 1.23, a
+/// `select!` loop over `recv(time::after(..))` does not pile up timers (sched/timer.rs: `sweep`).
 pub fn after(d: Duration) -> crate::chan::Receiver<Instant> {
     let sched = sched_for("after");
     let (tx, rx) = crate::chan::channel(1);
     let when = sched.nanos_of(after_now(d));
-    arm(
-        &sched,
-        when,
-        Action::Func(Some(Box::new(move || {
-            let _ = tx.try_send(Instant::now());
-        }))),
-    );
+    arm(&sched, when, Action::SendTime(Some(Box::new(tx))));
     rx
+}
+
+impl SendTime for crate::chan::Sender<Instant> {
+    fn send_time(&self) {
+        // Full (the value not taken yet) or closed: the tick is dropped, as Go's `sendTime` does.
+        let _ = self.try_send(Instant::now());
+    }
+
+    fn has_receivers(&self) -> bool {
+        crate::chan::Sender::has_receivers(self)
+    }
 }
 
 /// A one-shot timer running a function (Go's `time.AfterFunc`); see [`after_func`].

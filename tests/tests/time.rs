@@ -246,3 +246,30 @@ fn a_sleep_armed_in_a_runtime_that_is_gone_rearms_in_the_one_awaiting_it() {
     // That runtime is dropped with its timers: awaiting the sleep elsewhere must still end.
     rt(1).block_on(tests::bounded(5, async move { armed.as_mut().await }));
 }
+
+/// Go 1.23's fix for `time.After` in a loop: a `select!` that loses its `after(1h)` arm drops the
+/// receiver, and that timer must not stay in the heap for the hour (sched/timer.rs: `sweep`).
+#[test]
+fn a_select_loop_over_time_after_does_not_pile_up_timers() {
+    const ROUNDS: usize = 20_000;
+    rt(2).block_on(async {
+        let (tx, rx) = gort::chan::channel::<usize>(1);
+        for i in 0..ROUNDS {
+            tx.try_send(i).unwrap();
+            let got = gort::select! {
+                recv(rx) -> v => v,
+                recv(time::after(Duration::from_secs(3600))) -> _ => None,
+            };
+            assert_eq!(got, Some(i));
+        }
+        let timers: usize = gort::stats().timers.iter().sum();
+        // Without the sweep this is ROUNDS; with it, at most a heap's sweep threshold per P.
+        assert!(timers < 1000, "{timers} timers left after {ROUNDS} rounds");
+        // A timer whose receiver is kept still fires.
+        let kept = time::after(Duration::from_millis(5));
+        for _ in 0..200 {
+            let _drop_me = time::after(Duration::from_secs(3600));
+        }
+        assert!(kept.recv().await.is_some());
+    });
+}

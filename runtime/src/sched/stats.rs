@@ -23,6 +23,8 @@ pub struct Stats {
     pub global_runq: usize,
     /// Gs on each P's local run queue (runnext included).
     pub local_runq: Vec<usize>,
+    /// Timers in each P's heap, not counting cancelled ones (Go's `timerslen`).
+    pub timers: Vec<usize>,
     /// Live Gs (created and not yet finished).
     pub goroutines: usize,
     /// Gs created since start.
@@ -48,6 +50,7 @@ impl Stats {
             spinning_threads: sched.nmspinning.load(Ordering::Relaxed),
             global_runq: sched.runqsize.load(Ordering::Relaxed),
             local_runq: sched.allp.iter().map(|p| p.runq.len()).collect(),
+            timers: sched.allp.iter().map(|p| p.timers.len()).collect(),
             goroutines: sched.allgs.len(),
             spawned: c.spawned.load(Ordering::Relaxed),
             steals: c.steals.load(Ordering::Relaxed),

@@ -15,6 +15,13 @@
 //! quarter of a heap is dead, it is compacted (Go's `clearDeletedTimers`), so dropping many pending
 //! sleeps does not leak memory.
 //!
+//! A `time::after` timer has no owner to cancel it: it sends on a channel (`Action::SendTime`, Go's
+//! `sendTime`), and once every receiver of that channel is gone nobody can see it fire. Go until 1.22
+//! kept such timers until they fired (an `After(time.Hour)` in a `select` loop piled up an hour's
+//! worth); Go 1.23 lets them go. Here a heap that has doubled since it was last swept drops them
+//! (`sweep`, from `add`): a `select!` loop over `recv(time::after(..))` keeps only the timers whose
+//! receivers still exist, at an amortised O(1) cost per timer added.
+//!
 //! # Differences from Go
 //! Go's heap is 4-ary and lock-free on the owner's fast path; ours is `std`'s binary heap under a
 //! per-P mutex. Any M may add to or run any P's heap, so the lock is needed, and a P's heap lock is
@@ -38,6 +45,18 @@ pub(crate) enum Action {
     /// Run a short callback on the scheduler's timer path, like Go's `sendTime` (`after`, `Ticker`).
     /// It must not block; `after_func` spawns a G for user code instead.
     Func(Option<Box<dyn FnOnce() + Send>>),
+    /// Send the time it fired at, without blocking (Go's `sendTime`, for `time::after`). Dropped
+    /// unfired once the channel has no receiver left (`sweep`).
+    SendTime(Option<Box<dyn SendTime>>),
+}
+
+/// The channel end a `SendTime` timer sends on. time.rs implements it for `Sender<Instant>`; the
+/// trait keeps the scheduler's layer free of the channel's.
+pub(crate) trait SendTime: Send {
+    /// Send the current time without blocking; a full channel misses it, as in Go.
+    fn send_time(&self);
+    /// Whether anyone can still receive from the channel.
+    fn has_receivers(&self) -> bool;
 }
 
 pub(crate) struct Entry {
@@ -84,6 +103,19 @@ impl Entry {
         match &mut *a {
             Action::Wake(w) => Action::Wake(w.take()),
             Action::Func(f) => Action::Func(f.take()),
+            Action::SendTime(tx) => Action::SendTime(tx.take()),
+        }
+    }
+
+    /// Still worth keeping: pending, and not a `SendTime` whose channel nobody can receive from any
+    /// more (receivers only come from cloning receivers, so once gone they stay gone).
+    fn wanted(&self) -> bool {
+        if self.state.load(Ordering::Acquire) != PENDING {
+            return false;
+        }
+        match &*crate::util::loom::lock(&self.action) {
+            Action::SendTime(Some(tx)) => tx.has_receivers(),
+            _ => true,
         }
     }
 }
@@ -116,7 +148,12 @@ impl Ord for HeapItem {
 struct Heap {
     items: BinaryHeap<HeapItem>,
     seq: u64,
+    /// `add` sweeps the heap when it reaches this many entries (twice its size after the last sweep).
+    sweep_at: usize,
 }
+
+/// The smallest heap `add` sweeps.
+const SWEEP_MIN: usize = 64;
 
 pub(crate) struct Timers {
     heap: Mutex<Heap>,
@@ -134,6 +171,7 @@ impl Timers {
             heap: Mutex::new(Heap {
                 items: BinaryHeap::new(),
                 seq: 0,
+                sweep_at: SWEEP_MIN,
             }),
             when0: AtomicU64::new(0),
             len: AtomicUsize::new(0),
@@ -150,6 +188,10 @@ impl Timers {
         let seq = h.seq;
         h.items.push(HeapItem { when, seq, entry });
         self.len.fetch_add(1, Ordering::Relaxed);
+        if h.items.len() >= h.sweep_at {
+            self.sweep(&mut h);
+            h.sweep_at = (2 * h.items.len()).max(SWEEP_MIN);
+        }
         let w0 = self.when0.load(Ordering::Relaxed);
         if w0 == 0 || when < w0 {
             self.when0.store(when, Ordering::Release);
@@ -194,15 +236,7 @@ impl Timers {
         {
             let mut h = crate::util::loom::lock(&self.heap);
             if compact {
-                let items = std::mem::take(&mut h.items).into_vec();
-                let before = items.len();
-                h.items = items
-                    .into_iter()
-                    .filter(|i| i.entry.state.load(Ordering::Acquire) == PENDING)
-                    .collect();
-                let removed = before - h.items.len();
-                self.len.fetch_sub(removed, Ordering::Relaxed);
-                self.deleted.fetch_sub(removed.min(dead), Ordering::Relaxed);
+                self.sweep(&mut h);
             }
             while let Some(top) = h.items.peek() {
                 let state = top.entry.state.load(Ordering::Acquire);
@@ -247,11 +281,39 @@ impl Timers {
                 match e.take_action() {
                     Action::Wake(Some(w)) => w.wake(),
                     Action::Func(Some(f)) => f(),
+                    Action::SendTime(Some(tx)) => tx.send_time(),
                     _ => {}
                 }
             }
         });
         n
+    }
+
+    /// Drop every entry not [`wanted`](Entry::wanted) any more: cancelled ones (Go's
+    /// `clearDeletedTimers`) and `SendTime`s nobody can receive. `when0` stays a lower bound (an
+    /// earliest entry swept away leaves it early, which costs one look at the heap).
+    fn sweep(&self, h: &mut Heap) {
+        let items = std::mem::take(&mut h.items).into_vec();
+        let before = items.len();
+        let mut cancelled = 0;
+        let mut kept = Vec::with_capacity(before);
+        for i in items {
+            if i.entry.wanted() {
+                kept.push(i);
+            } else if !i.entry.cancel() {
+                // Already cancelled by its owner, who counted it in `deleted`. (`cancel` succeeding
+                // is an abandoned `SendTime`: never counted, and now it can never fire.)
+                cancelled += 1;
+            }
+        }
+        h.items = BinaryHeap::from(kept);
+        self.len
+            .fetch_sub(before - h.items.len(), Ordering::Relaxed);
+        let _ = self
+            .deleted
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(d.saturating_sub(cancelled))
+            });
     }
 
     /// Drop every entry (runtime shutdown). Their wakers hold references to Gs, which hold the
@@ -284,6 +346,65 @@ mod tests {
                 hits.fetch_add(1, Ordering::SeqCst);
             }))),
         )
+    }
+
+    /// What a `select!` loop over `recv(time::after(1h))` leaves behind: one timer per round whose
+    /// receiver is gone. The heap must not keep them; the ones still received from must fire.
+    #[test]
+    fn send_time_timers_nobody_can_receive_are_swept_and_the_others_fire() {
+        let t = Timers::new();
+        let mut kept = Vec::new();
+        for i in 0..2000u64 {
+            let (tx, rx) = crate::chan::channel::<std::time::Instant>(1);
+            t.add(Entry::new(
+                0,
+                1000 + i,
+                Action::SendTime(Some(Box::new(tx))),
+            ));
+            if i % 200 == 0 {
+                kept.push(rx); // 10 receivers stay
+            } // the others are dropped at once, like a select's losing `after`
+        }
+        let in_heap = crate::util::loom::lock(&t.heap).items.len();
+        assert!(
+            in_heap < 4 * SWEEP_MIN,
+            "{in_heap} timers kept for 10 receivers"
+        );
+        assert_eq!(
+            t.len(),
+            in_heap,
+            "no entry counted as deleted: none was cancelled"
+        );
+        assert_eq!(t.run_expired(u64::MAX), kept.len() + (in_heap - kept.len()));
+        for rx in &kept {
+            assert!(
+                rx.try_recv().is_ok(),
+                "a timer someone receives from did not fire"
+            );
+        }
+        assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn a_sweep_also_removes_cancelled_entries_and_keeps_the_count_of_dead_ones() {
+        let t = Timers::new();
+        let hits = StdArc::new(StdAtomic::new(0));
+        let mut owned = Vec::new();
+        for i in 0..SWEEP_MIN as u64 - 1 {
+            let e = counter_entry(0, 10 + i, &hits);
+            t.add(e.clone());
+            owned.push(e);
+        }
+        for e in &owned[..40] {
+            assert!(e.cancel());
+            t.note_deleted();
+        }
+        assert_eq!(t.len(), SWEEP_MIN - 1 - 40);
+        t.add(counter_entry(0, 5, &hits)); // reaches SWEEP_MIN: sweeps
+        assert_eq!(crate::util::loom::lock(&t.heap).items.len(), SWEEP_MIN - 40);
+        assert_eq!(t.len(), SWEEP_MIN - 40);
+        assert_eq!(t.run_expired(u64::MAX), SWEEP_MIN - 40);
+        assert_eq!(hits.load(Ordering::SeqCst), SWEEP_MIN - 40);
     }
 
     #[test]
