@@ -406,7 +406,14 @@ fn concurrent_accepts_on_a_shared_listener_each_get_a_connection() {
 }
 
 #[test]
-#[should_panic(expected = "outside a gort runtime")]
-fn binding_outside_a_runtime_panics_with_the_fix() {
-    let _ = TcpListener::bind("127.0.0.1:0");
+fn binding_outside_a_runtime_is_an_error_naming_the_fix() {
+    let err = TcpListener::bind("127.0.0.1:0").expect_err("no runtime here");
+    let msg = err.to_string();
+    assert!(msg.contains("outside a gort runtime"), "{msg}");
+    assert!(
+        msg.contains("gort::run"),
+        "the message names the fix: {msg}"
+    );
+    let err = gort::net::UdpSocket::bind("127.0.0.1:0").expect_err("no runtime here");
+    assert!(err.to_string().contains("outside a gort runtime"));
 }

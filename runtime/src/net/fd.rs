@@ -87,27 +87,28 @@ pub(crate) struct NetFd<S: Source + AsRawFd> {
     sched: Arc<Sched>,
 }
 
-/// The runtime the caller runs in, or a panic naming the fix (as `gort::go` does).
-pub(crate) fn current_sched(what: &str) -> Arc<Sched> {
-    match crate::sched::boot::current() {
-        Some(s) => s,
-        None => panic!(
+/// The runtime the caller runs in, or an error naming the fix. An error, not a panic (unlike
+/// `gort::go`, which has no `Result` to return): every socket constructor returns `io::Result`
+/// already, as `process::Command::spawn` does for the same mistake.
+pub(crate) fn current_sched(what: &str) -> io::Result<Arc<Sched>> {
+    crate::sched::boot::current().ok_or_else(|| {
+        io::Error::other(format!(
             "gort::net::{what} used outside a gort runtime: sockets are registered with the \
              runtime's netpoller, so create them inside gort::run(...), Runtime::block_on(...) \
              or a G"
-        ),
-    }
+        ))
+    })
 }
 
 impl<S: Source + AsRawFd> NetFd<S> {
     /// Go's `netFD.init` / `pollDesc.init`: register `sock` with the current runtime's poller.
     pub(crate) fn new(sock: S, what: &str) -> io::Result<NetFd<S>> {
-        NetFd::with_sched(sock, current_sched(what))
+        NetFd::with_sched(sock, current_sched(what)?)
     }
 
     /// Register both ends of a socket pair (`socketpair(2)`) with the current runtime.
     pub(crate) fn new_pair((a, b): (S, S), what: &str) -> io::Result<(NetFd<S>, NetFd<S>)> {
-        let sched = current_sched(what);
+        let sched = current_sched(what)?;
         Ok((
             NetFd::with_sched(a, sched.clone())?,
             NetFd::with_sched(b, sched)?,
@@ -566,7 +567,7 @@ mod tests {
             let addr = ln.local_addr().unwrap();
             let client = TcpStream::connect(addr).await.unwrap();
             let (_server, _) = ln.accept().await.unwrap();
-            let sched = super::current_sched("test");
+            let sched = super::current_sched("test").expect("in a runtime");
             let mut buf = [0u8; 8];
             // Nobody writes: the read parks and the timeout drops it.
             let r = crate::time::timeout(Duration::from_millis(20), client.read(&mut buf)).await;

@@ -50,7 +50,9 @@
 //!   `NotConnected` ("use of closed network connection"), as does every later operation. Dropping the
 //!   last handle closes too.
 //! - A socket belongs to the runtime that created it (its netpoller reports its readiness); create
-//!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G), or it panics.
+//!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G); outside one, constructors
+//!   return an error naming the fix. Used from another runtime after its own has shut down, a wait
+//!   fails with an error instead of hanging.
 
 mod addr;
 mod datagram;
