@@ -1,7 +1,8 @@
 //! Fuzz target: gort's channels and `select!` against a sequential model. The input is a program of
 //! operations on three channels (capacities 0–2, chosen by the input): try_send, try_recv, close,
 //! blocking send and receive (each in its own G, which may park), non-blocking selects, blocking
-//! selects (in a G, with two receive arms or a receive and a send arm), cancelling a parked G, and cancelling a G that a send has just served but that
+//! selects (in a G, with two receive arms or a receive and a send arm), dropping the driver's own
+//! sender (the channel closes when the parked Gs' clones go too), cancelling a parked G, and cancelling a G that a send has just served but that
 //! has not run yet (the value it was handed must go back to the channel). The model is Go's `hchan` written plainly: a
 //! `VecDeque` buffer, a FIFO of parked senders and one of parked receivers per channel, and a
 //! select parked on several queues at once that the first counterpart claims. After every operation
@@ -161,6 +162,28 @@ struct Spawned {
     /// Its waiter index in the model (every spawned G has one).
     w: usize,
     result: Arc<Mutex<Option<Outcome>>>,
+    /// The channel whose `Sender` clone it holds (a send, or a select with a send arm), if any:
+    /// the clone keeps that channel open until the G's future is dropped.
+    holds: Option<usize>,
+}
+
+/// Dropping the last `Sender` closes a channel. After the driver dropped its own sender of a
+/// channel, the clones left are those of Gs still parked (a G that finished or was aborted has
+/// dropped its future, and its clone with it, by the time the driver runs again on its one P): when
+/// none is left, the real channel has closed, so the model closes it too. Returns whether it did.
+fn close_dropped(model: &mut Model, driver_holds: &[bool], gs: &[Spawned]) -> bool {
+    let mut any = false;
+    for c in 0..CHANS {
+        let held = driver_holds[c]
+            || gs
+                .iter()
+                .any(|g| g.holds == Some(c) && model.waiters[g.w].is_none());
+        if !held && !model.chans[c].closed {
+            model.close(c);
+            any = true;
+        }
+    }
+    any
 }
 
 fn runtime() -> &'static gort::Runtime {
@@ -190,6 +213,18 @@ async fn settle(model: &Model, gs: &[Spawned]) {
     panic!("a G the model completed never ran: a lost wake-up");
 }
 
+/// Abort a G and yield until its future has been dropped.
+async fn abort(g: &Spawned) {
+    g.handle.abort();
+    for _ in 0..SETTLE {
+        if g.handle.is_finished() {
+            return;
+        }
+        gort::yield_now().await;
+    }
+    panic!("an aborted G was never dropped");
+}
+
 /// Yield until a freshly spawned G has run to its first park (or its end).
 async fn let_run(started: &Arc<Mutex<bool>>) {
     for _ in 0..SETTLE {
@@ -206,11 +241,13 @@ async fn let_run(started: &Arc<Mutex<bool>>) {
 async fn drive(data: Vec<u8>) {
     let mut bytes = data.iter().copied();
     let mut model = Model::default();
-    let (mut txs, mut rxs): (Vec<Sender<u32>>, Vec<Receiver<u32>>) = (Vec::new(), Vec::new());
+    // The driver's own senders; `None` once it dropped one (op 2).
+    let (mut txs, mut rxs): (Vec<Option<Sender<u32>>>, Vec<Receiver<u32>>) =
+        (Vec::new(), Vec::new());
     for _ in 0..CHANS {
         let cap = usize::from(bytes.next().unwrap_or(0) % 3);
         let (tx, rx) = channel::<u32>(cap);
-        txs.push(tx);
+        txs.push(Some(tx));
         rxs.push(rx);
         model.chans.push(ChanModel {
             cap,
@@ -225,11 +262,11 @@ async fn drive(data: Vec<u8>) {
         let c = usize::from(op >> 4) % CHANS;
         let d = usize::from((op >> 6) ^ (op >> 4)) % CHANS;
         match op % 8 {
-            0 => {
+            0 if txs[c].is_some() => {
                 let v = next_value;
                 next_value += 1;
                 model.last_served = None;
-                let real = txs[c].try_send(v);
+                let real = txs[c].as_ref().expect("held").try_send(v);
                 match (model.send(c, v), real) {
                     (Some(Ok(())), Ok(())) => {}
                     (Some(Err(_)), Err(TrySendError::Full(x)))
@@ -243,14 +280,7 @@ async fn drive(data: Vec<u8>) {
                 // back to the channel, not be lost.
                 if let (true, Some(w)) = (op & 0x80 != 0, model.last_served.take()) {
                     if let Some(g) = gs.iter().find(|g| g.w == w) {
-                        g.handle.abort();
-                        for _ in 0..SETTLE {
-                            if g.handle.is_finished() {
-                                break;
-                            }
-                            gort::yield_now().await;
-                        }
-                        assert!(g.handle.is_finished(), "an aborted G was never dropped");
+                        abort(g).await;
                         assert!(g.result.lock().unwrap().is_none(), "an aborted G ran");
                         let Some(Outcome::Recv(k, Some(v))) = model.waiters[w] else {
                             unreachable!("a served receiver holds a value")
@@ -273,11 +303,15 @@ async fn drive(data: Vec<u8>) {
             }
             2 => {
                 // Close only now and then: a closed channel ends most of the interesting cases.
-                if bytes.next().unwrap_or(0) % 4 == 0 {
-                    assert_eq!(txs[c].close(), model.close(c), "close of {c}");
+                // As often, the driver drops its own sender instead: the channel closes when the
+                // last clone (a parked G's) goes too.
+                match (bytes.next().unwrap_or(0) % 4, &txs[c]) {
+                    (0, Some(tx)) => assert_eq!(tx.close(), model.close(c), "close of {c}"),
+                    (1, Some(_)) => txs[c] = None,
+                    _ => {}
                 }
             }
-            3 | 4 if gs_spawned < 64 => {
+            3 | 4 if gs_spawned < 64 && (op % 8 == 4 || txs[c].is_some()) => {
                 // A blocking send (3) or receive (4) in its own G.
                 gs_spawned += 1;
                 let w = model.waiters.len();
@@ -285,6 +319,7 @@ async fn drive(data: Vec<u8>) {
                 let result = Arc::new(Mutex::new(None));
                 let started = Arc::new(Mutex::new(false));
                 let (res, st) = (result.clone(), started.clone());
+                let holds = (op % 8 == 3).then_some(c);
                 let handle = if op % 8 == 3 {
                     let v = next_value;
                     next_value += 1;
@@ -293,7 +328,7 @@ async fn drive(data: Vec<u8>) {
                         None => model.waiters[w] = Some(Outcome::Sent(c, false)),
                         Some(Err(v)) => model.chans[c].sendq.push_back(Wait { w, value: v }),
                     }
-                    let tx = txs[c].clone();
+                    let tx = txs[c].clone().expect("held");
                     gort::go(async move {
                         *st.lock().unwrap() = true;
                         let ok = tx.send(v).await.is_ok();
@@ -312,16 +347,21 @@ async fn drive(data: Vec<u8>) {
                     })
                 };
                 let_run(&started).await;
-                gs.push(Spawned { handle, w, result });
+                gs.push(Spawned {
+                    handle,
+                    w,
+                    result,
+                    holds,
+                });
             }
-            5 => {
+            5 if txs[d].is_some() => {
                 // A non-blocking select: receive from c or send to d, else default.
                 let v = next_value;
                 next_value += 1;
                 let (rc, sd) = (model.ready_recv(c), model.ready_send(d));
                 let fired = gort::select! {
                     recv(rxs[c]) -> r => Some(Ok(r)),
-                    send(txs[d], v) -> r => Some(Err(r.is_ok())),
+                    send(txs[d].as_ref().expect("held"), v) -> r => Some(Err(r.is_ok())),
                     default => None,
                 };
                 match fired {
@@ -355,7 +395,8 @@ async fn drive(data: Vec<u8>) {
                 let started = Arc::new(Mutex::new(false));
                 let (res, st) = (result.clone(), started.clone());
                 let rxc = rxs[c].clone();
-                let sends = op & 0x08 != 0;
+                // (A send arm needs the driver's sender of d to clone.)
+                let sends = op & 0x08 != 0 && txs[d].is_some();
                 let v = next_value;
                 let (rc, rd) = if sends {
                     next_value += 1;
@@ -364,7 +405,7 @@ async fn drive(data: Vec<u8>) {
                     (model.ready_recv(c), model.ready_recv(d))
                 };
                 let handle = if sends {
-                    let txd = txs[d].clone();
+                    let txd = txs[d].clone().expect("held");
                     gort::go(async move {
                         *st.lock().unwrap() = true;
                         let o = gort::select! {
@@ -419,34 +460,48 @@ async fn drive(data: Vec<u8>) {
                         model.chans[d].recvq.push_back(Wait { w, value: 0 });
                     }
                 }
-                gs.push(Spawned { handle, w, result });
+                gs.push(Spawned {
+                    handle,
+                    w,
+                    result,
+                    holds: sends.then_some(d),
+                });
             }
             7 => {
                 // Cancel the k-th G if it is still parked in the model.
                 let k = usize::from(bytes.next().unwrap_or(0));
                 if let Some(g) = gs.get(k % gs.len().max(1)) {
                     if model.waiters[g.w].is_none() {
-                        g.handle.abort();
                         model.waiters[g.w] = Some(Outcome::Cancelled);
-                        for _ in 0..SETTLE {
-                            if g.handle.is_finished() {
-                                break;
-                            }
-                            gort::yield_now().await;
-                        }
-                        assert!(g.handle.is_finished(), "an aborted G was never dropped");
+                        abort(g).await;
                     }
                 }
             }
             _ => {}
         }
         settle(&model, &gs).await;
+        let driver_holds: Vec<bool> = txs.iter().map(Option::is_some).collect();
+        while close_dropped(&mut model, &driver_holds, &gs) {
+            settle(&model, &gs).await;
+        }
     }
-    // Close everything: every parked G must end with the model's outcome.
+    // Close everything: every parked G must end with the model's outcome. A channel whose sender
+    // the driver dropped closes once the parked Gs holding clones of it are aborted.
     for (c, tx) in txs.iter().enumerate() {
-        assert_eq!(tx.close(), model.close(c), "final close of {c}");
+        if let Some(tx) = tx {
+            assert_eq!(tx.close(), model.close(c), "final close of {c}");
+        }
     }
     settle(&model, &gs).await;
+    for g in &gs {
+        if g.holds.is_some_and(|c| txs[c].is_none()) && model.waiters[g.w].is_none() {
+            model.waiters[g.w] = Some(Outcome::Cancelled);
+            abort(g).await;
+        }
+    }
+    while close_dropped(&mut model, &[false; CHANS], &gs) {
+        settle(&model, &gs).await;
+    }
     for g in &gs {
         let want = model.waiters[g.w].expect("every waiter ends at close");
         if want == Outcome::Cancelled {
