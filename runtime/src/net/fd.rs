@@ -191,7 +191,7 @@ impl<S: Source + AsRawFd> NetFd<S> {
             }
             loop {
                 if wait_first == WaitFirst::No {
-                    match op(&self.sock) {
+                    match self.syscall(dir, &mut op) {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         res => break 'io res,
@@ -221,6 +221,21 @@ impl<S: Source + AsRawFd> NetFd<S> {
         };
         *timer = None;
         Poll::Ready(res)
+    }
+
+    /// The system call of one try: `op` on the socket. In gort's own test build a test may have
+    /// planned a fault for it instead (fault.rs).
+    fn syscall<R>(
+        &self,
+        dir: Direction,
+        op: &mut impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        #[cfg(all(test, not(loom)))]
+        if let Some(e) = super::fault::take(&self.sched, self.sock.as_raw_fd(), dir) {
+            return Err(e);
+        }
+        let _ = dir; // read only by the test build's hook above
+        op(&self.sock)
     }
 
     /// [`poll_io`](Self::poll_io) as a future, for a caller that owns the direction. However it

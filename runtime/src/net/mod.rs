@@ -56,6 +56,8 @@
 
 mod addr;
 mod datagram;
+#[cfg(all(test, not(loom)))]
+mod fault;
 pub(crate) mod fd;
 mod fd_mutex;
 pub(crate) mod fd_source;
