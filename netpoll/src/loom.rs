@@ -14,7 +14,8 @@ pub mod sync {
 
     pub mod atomic {
         pub use std::sync::atomic::{
-            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+            Ordering,
         };
     }
 }
@@ -26,7 +27,8 @@ pub mod sync {
 
     pub mod atomic {
         pub use loom::sync::atomic::{
-            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+            fence, AtomicBool, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+            Ordering,
         };
     }
 }

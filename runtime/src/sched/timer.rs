@@ -31,7 +31,7 @@ use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::task::Waker;
 
-use crate::util::loom::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::util::loom::sync::atomic::{AtomicIsize, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::util::loom::sync::{Arc, Mutex};
 
 const PENDING: u8 = 0;
@@ -160,9 +160,12 @@ pub(crate) struct Timers {
     /// Go's `timer0When`: the earliest `when` in the heap, 0 if empty. Read without the lock on the
     /// scheduler's hot path to skip the heap entirely when nothing is due.
     when0: AtomicU64,
-    /// Entries in the heap, live or dead; and how many of them are cancelled.
+    /// Entries in the heap, live or dead; and how many of them are cancelled (Go's `timersLen` and
+    /// `deletedTimers`). `deleted` is signed because an owner counts its cancellation just after
+    /// making it (`note_deleted`), and a sweep may remove the entry, and subtract it, in between: the
+    /// count dips below its true value for a moment and never drifts.
     len: AtomicUsize,
-    deleted: AtomicUsize,
+    deleted: AtomicIsize,
 }
 
 impl Timers {
@@ -175,7 +178,7 @@ impl Timers {
             }),
             when0: AtomicU64::new(0),
             len: AtomicUsize::new(0),
-            deleted: AtomicUsize::new(0),
+            deleted: AtomicIsize::new(0),
         }
     }
 
@@ -188,17 +191,19 @@ impl Timers {
         let seq = h.seq;
         h.items.push(HeapItem { when, seq, entry });
         self.len.fetch_add(1, Ordering::Relaxed);
-        if h.items.len() >= h.sweep_at {
-            self.sweep(&mut h);
-            h.sweep_at = (2 * h.items.len()).max(SWEEP_MIN);
-        }
-        let w0 = self.when0.load(Ordering::Relaxed);
-        if w0 == 0 || when < w0 {
-            self.when0.store(when, Ordering::Release);
-            true
+        let swept = if h.items.len() >= h.sweep_at {
+            self.sweep(&mut h)
         } else {
-            false
+            Vec::new()
+        };
+        let w0 = self.when0.load(Ordering::Relaxed);
+        let earliest = w0 == 0 || when < w0;
+        if earliest {
+            self.when0.store(when, Ordering::Release);
         }
+        drop(h);
+        drop(swept); // user values (a stopped `after_func`'s closure) are dropped without the lock
+        earliest
     }
 
     /// Go's `deltimer` bookkeeping: the caller cancelled an entry living in this heap.
@@ -218,25 +223,31 @@ impl Timers {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.deleted.load(Ordering::Relaxed))
+        self.len.load(Ordering::Relaxed).saturating_sub(self.dead())
+    }
+
+    /// How many entries are cancelled but still in the heap (0 while the count dips; see `deleted`).
+    fn dead(&self) -> usize {
+        usize::try_from(self.deleted.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// Go's `checkTimers`: run every timer due at `now`. Returns how many fired. Cheap when nothing is
     /// due: one atomic load.
     pub(crate) fn run_expired(&self, now: u64) -> usize {
         let w0 = self.when0.load(Ordering::Acquire);
-        let dead = self.deleted.load(Ordering::Relaxed);
+        let dead = self.dead();
         let compact = dead > 0 && dead * 4 > self.len.load(Ordering::Relaxed);
         if (w0 == 0 || w0 > now) && !compact {
             return 0;
         }
         let mut due = Vec::new();
+        // Entries removed here are dropped after the lock is released: a cancelled `after_func`'s
+        // closure is a user value.
+        let mut garbage = Vec::new();
         {
             let mut h = crate::util::loom::lock(&self.heap);
             if compact {
-                self.sweep(&mut h);
+                garbage = self.sweep(&mut h);
             }
             while let Some(top) = h.items.peek() {
                 let state = top.entry.state.load(Ordering::Acquire);
@@ -247,12 +258,9 @@ impl Timers {
                 self.len.fetch_sub(1, Ordering::Relaxed);
                 if state != PENDING {
                     if state == CANCELLED {
-                        let _ =
-                            self.deleted
-                                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                                    Some(d.saturating_sub(1))
-                                });
+                        self.deleted.fetch_sub(1, Ordering::Relaxed);
                     }
+                    garbage.push(item);
                     continue;
                 }
                 if item
@@ -264,16 +272,19 @@ impl Timers {
                     due.push(item.entry);
                 } else {
                     // Cancelled between our load and the CAS: it was counted as deleted.
-                    let _ = self
-                        .deleted
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                            Some(d.saturating_sub(1))
-                        });
+                    self.deleted.fetch_sub(1, Ordering::Relaxed);
+                    garbage.push(item);
                 }
             }
             let next = h.items.peek().map_or(0, |i| i.when);
             self.when0.store(next, Ordering::Release);
+            // A heap that shrank a lot is swept again at twice its size now, not at twice the
+            // largest it ever was.
+            if h.items.len() * 4 < h.sweep_at {
+                h.sweep_at = (2 * h.items.len()).max(SWEEP_MIN);
+            }
         }
+        drop(garbage);
         // Run the actions without the heap lock: a callback may add a timer to this very heap.
         let n = due.len();
         crate::sched::getg::batch_wake(crate::sched::getg::Batch::Timers, || {
@@ -291,29 +302,27 @@ impl Timers {
 
     /// Drop every entry not [`wanted`](Entry::wanted) any more: cancelled ones (Go's
     /// `clearDeletedTimers`) and `SendTime`s nobody can receive. `when0` stays a lower bound (an
-    /// earliest entry swept away leaves it early, which costs one look at the heap).
-    fn sweep(&self, h: &mut Heap) {
+    /// earliest entry swept away leaves it early, which costs one look at the heap). The next sweep
+    /// comes when the heap has doubled. Returns the removed entries, for the caller to drop once it
+    /// has released the lock.
+    fn sweep(&self, h: &mut Heap) -> Vec<HeapItem> {
         let items = std::mem::take(&mut h.items).into_vec();
         let before = items.len();
         let mut cancelled = 0;
-        let mut kept = Vec::with_capacity(before);
-        for i in items {
-            if i.entry.wanted() {
-                kept.push(i);
-            } else if !i.entry.cancel() {
+        let (kept, removed): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.entry.wanted());
+        for i in &removed {
+            if !i.entry.cancel() {
                 // Already cancelled by its owner, who counted it in `deleted`. (`cancel` succeeding
                 // is an abandoned `SendTime`: never counted, and now it can never fire.)
                 cancelled += 1;
             }
         }
         h.items = BinaryHeap::from(kept);
+        h.sweep_at = (2 * h.items.len()).max(SWEEP_MIN);
         self.len
             .fetch_sub(before - h.items.len(), Ordering::Relaxed);
-        let _ = self
-            .deleted
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                Some(d.saturating_sub(cancelled))
-            });
+        self.deleted.fetch_sub(cancelled, Ordering::Relaxed);
+        removed
     }
 
     /// Drop every entry (runtime shutdown). Their wakers hold references to Gs, which hold the
@@ -407,6 +416,90 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), SWEEP_MIN - 40);
     }
 
+    /// The owner counts a cancellation just after making it; a sweep in between removes the entry
+    /// and subtracts it first. The count of dead entries must come back to the truth, not stay one
+    /// too high (which made `len` read low and every check sweep the heap).
+    #[test]
+    fn a_cancellation_swept_before_it_is_counted_leaves_the_counts_true() {
+        let t = Timers::new();
+        let hits = StdArc::new(StdAtomic::new(0));
+        let e = counter_entry(0, 1, &hits);
+        t.add(e.clone());
+        assert!(e.cancel()); // the owner cancels ...
+        for i in 0..SWEEP_MIN as u64 {
+            t.add(counter_entry(0, 10 + i, &hits)); // ... another thread's add sweeps ...
+        }
+        t.note_deleted(); // ... and only then does the owner count it
+        assert_eq!(t.deleted.load(Ordering::Relaxed), 0);
+        assert_eq!(t.len(), SWEEP_MIN);
+        assert_eq!(t.run_expired(u64::MAX), SWEEP_MIN);
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.deleted.load(Ordering::Relaxed), 0);
+    }
+
+    /// After a heap that was once large has emptied, abandoned `time::after` timers are swept at
+    /// the small heap's pace again, not left to pile up to twice the old size.
+    #[test]
+    fn the_sweep_threshold_comes_back_down_when_the_heap_shrinks() {
+        let t = Timers::new();
+        let hits = StdArc::new(StdAtomic::new(0));
+        for i in 0..4000 {
+            t.add(counter_entry(0, 10 + i, &hits));
+        }
+        assert_eq!(t.run_expired(u64::MAX), 4000);
+        for i in 0..3000u64 {
+            let (tx, _) = crate::chan::channel::<std::time::Instant>(1);
+            t.add(Entry::new(
+                0,
+                1_000_000 + i,
+                Action::SendTime(Some(Box::new(tx))),
+            ));
+            let in_heap = crate::util::loom::lock(&t.heap).items.len();
+            assert!(in_heap <= SWEEP_MIN, "{in_heap} abandoned timers kept");
+        }
+    }
+
+    /// A removed entry may hold the last reference to a user's closure (a stopped `after_func`
+    /// whose handle is gone). It is dropped after the heap lock is released: its `Drop` may arm a
+    /// timer on the same P, which would otherwise wait for a lock its own thread holds.
+    #[test]
+    fn removed_entries_are_dropped_outside_the_heap_lock() {
+        struct ArmsOnDrop(StdArc<Timers>, StdArc<StdAtomic>);
+        impl Drop for ArmsOnDrop {
+            fn drop(&mut self) {
+                assert!(
+                    self.0.heap.try_lock().is_ok(),
+                    "a user value was dropped under the heap lock"
+                );
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = StdArc::new(StdAtomic::new(0));
+        // Once by a sweep from `add`, once when a cancelled entry reaches the top in `run_expired`.
+        for by_sweep in [true, false] {
+            let t = StdArc::new(Timers::new());
+            let guard = ArmsOnDrop(t.clone(), dropped.clone());
+            let e = Entry::new(0, 1, Action::Func(Some(Box::new(move || drop(guard)))));
+            t.add(e.clone());
+            assert!(e.cancel());
+            t.note_deleted();
+            drop(e);
+            if by_sweep {
+                let hits = StdArc::new(StdAtomic::new(0));
+                for i in 0..SWEEP_MIN as u64 {
+                    t.add(counter_entry(0, 10 + i, &hits));
+                }
+            } else {
+                t.run_expired(u64::MAX);
+            }
+        }
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            2,
+            "the closures were not dropped"
+        );
+    }
+
     #[test]
     fn timers_fire_in_deadline_order_and_only_when_due() {
         let t = Timers::new();
@@ -496,6 +589,7 @@ mod loom_tests {
             assert_eq!(cancelled, fired == 0);
             assert_eq!(hits.load(Ordering::SeqCst), fired);
             assert_eq!(timers.len(), 0);
+            assert_eq!(timers.deleted.load(Ordering::SeqCst), 0, "the dead count drifted");
         });
     }
 }
