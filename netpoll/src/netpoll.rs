@@ -124,6 +124,23 @@ impl Poller {
         self.registry.deregister(source)
     }
 
+    /// Wake every task parked on any descriptor of this poller, without readiness: each re-runs its
+    /// wait and, finding nothing changed, parks again. For the runtime that owns the poller, when it
+    /// shuts down: a task of another runtime waiting on one of its sockets would otherwise never be
+    /// woken again (no thread polls any more); woken, it re-checks and finds the runtime gone. Store
+    /// what the woken tasks must see before calling this. Returns how many were woken.
+    pub fn unblock_all(&self) -> usize {
+        let cores = lock(&self.shared.cache).all();
+        let mut n = 0;
+        for core in cores {
+            for w in core.notify(&self.shared.waiters).into_iter().flatten() {
+                w.wake();
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Go's `netpoll(delay)`: wait up to `timeout` for I/O events (`None` blocks until an event or a
     /// [`wake`](Self::wake); `Some(Duration::ZERO)` does not block; shorter waits than 1 ms round up to
     /// 1 ms). The Wakers of the waiters made ready are pushed onto `ready`, for the caller to wake; returns
@@ -270,6 +287,32 @@ mod tests {
         assert_eq!(poller.waiters(), 1);
         assert!(new.core().is_parked(Direction::Read));
         drop(dup);
+    }
+
+    /// `unblock_all` wakes the parked waiter of every descriptor, once, without recording
+    /// readiness: the woken waiter's next wait parks again.
+    #[test]
+    fn unblock_all_wakes_every_parked_waiter_without_readiness() {
+        let poller = Poller::new().unwrap();
+        let (mut a, _b) = mio::net::UnixStream::pair().unwrap();
+        let (mut c, _d) = mio::net::UnixStream::pair().unwrap();
+        let (pa, pc) = (
+            poller.register(&mut a).unwrap(),
+            poller.register(&mut c).unwrap(),
+        );
+        let (count, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(pa.poll_wait(Direction::Read, &mut cx).is_pending());
+        assert!(pc.poll_wait(Direction::Read, &mut cx).is_pending());
+        assert_eq!(poller.waiters(), 2);
+        assert_eq!(poller.unblock_all(), 2);
+        assert_eq!(count.get(), 2);
+        assert_eq!(poller.waiters(), 0);
+        assert_eq!(poller.unblock_all(), 0, "nobody is parked any more");
+        assert!(
+            pa.poll_wait(Direction::Read, &mut cx).is_pending(),
+            "no readiness was recorded"
+        );
     }
 
     #[test]

@@ -92,6 +92,11 @@ impl PollCache {
     pub(crate) fn len(&self) -> usize {
         self.slab.len()
     }
+
+    /// Every live descriptor (for [`Poller::unblock_all`](crate::Poller::unblock_all)).
+    pub(crate) fn all(&self) -> Vec<Arc<PdCore>> {
+        self.slab.iter().map(|(_, e)| e.core.clone()).collect()
+    }
 }
 
 pub(crate) fn split(token: Token) -> (usize, usize) {

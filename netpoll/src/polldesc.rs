@@ -173,6 +173,16 @@ impl PdCore {
         ]
     }
 
+    /// Wake both waiters without readiness or an error, so each runs its wait again and re-checks
+    /// whatever its caller checks (an unblock like a deadline change's, whose RMW publishes what the
+    /// caller stored before it).
+    pub(crate) fn notify(&self, waiters: &AtomicUsize) -> [Option<Waker>; 2] {
+        [
+            self.rg.unblock(false, waiters),
+            self.wg.unblock(false, waiters),
+        ]
+    }
+
     #[cfg(test)]
     pub(crate) fn is_parked(&self, dir: Direction) -> bool {
         self.sema(dir).is_parked()

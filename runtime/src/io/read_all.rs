@@ -43,13 +43,24 @@ pub async fn read_all_into<R: AsyncRead + Unpin + ?Sized>(
             cut.buf.resize(cut.filled + room, 0);
         }
         let at = cut.filled;
+        let room = cut.buf.len() - at;
         match r.read(&mut cut.buf[at..]).await {
             Ok(0) => return Ok(cut.filled - start),
+            Ok(n) if n > room => return Err(overread(n, room)),
             Ok(n) => cut.filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A reader broke `AsyncRead`'s contract: it says it read more than it was given room for. An
+/// error, not a panic or a wrong count: the bytes before this read are kept, the claim is not.
+fn overread(n: usize, room: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the reader reported {n} bytes read into a buffer of {room}"),
+    )
 }
 
 /// The buffer of [`read_all_into`], cut back to what was read when the call ends.
@@ -170,5 +181,29 @@ mod tests {
         let mut buf = b"head".to_vec();
         assert_eq!(block_on(read_all_into(&mut r, &mut buf)).unwrap(), 70_001);
         assert_eq!(&buf[4..], &r.data[..]);
+    }
+
+    /// A reader that claims more bytes than it was given room for is an error, with the bytes read
+    /// before it kept, not a slice-index panic or a count past the buffer.
+    #[test]
+    fn a_reader_claiming_more_than_the_room_it_had_is_an_error() {
+        struct Liar(bool);
+        impl AsyncRead for Liar {
+            fn poll_read(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Poll::Ready(Ok(buf.len() + 1));
+                }
+                buf[..3].copy_from_slice(b"abc");
+                Poll::Ready(Ok(3))
+            }
+        }
+        let mut buf = Vec::new();
+        let err = block_on(read_all_into(&mut Liar(false), &mut buf)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+        assert_eq!(buf, b"abc");
     }
 }

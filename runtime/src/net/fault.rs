@@ -19,7 +19,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use netpoll::Direction;
 
@@ -30,13 +30,20 @@ pub(crate) type Step = Option<i32>;
 
 /// Which calls a plan is for: one socket (its runtime and fd number) in one direction. Tests run
 /// in parallel in one process, each on its own runtime; naming the runtime keeps a plan from
-/// reaching another test's socket that got the same fd number (after a failed test closed its own).
-#[derive(Clone, Copy, PartialEq)]
+/// reaching another test's socket that got the same fd number (after a failed test closed its own
+/// with steps left).
 struct Key {
-    /// The runtime's address, only ever compared.
-    sched: usize,
+    /// Held weakly: it keeps the runtime's allocation, and so its address, from being reused by
+    /// another test's runtime while the plan exists.
+    sched: Weak<Sched>,
     fd: RawFd,
     dir: Direction,
+}
+
+impl Key {
+    fn is(&self, sched: *const Sched, fd: RawFd, dir: Direction) -> bool {
+        self.sched.as_ptr() == sched && self.fd == fd && self.dir == dir
+    }
 }
 
 struct Plan {
@@ -57,7 +64,7 @@ fn plans() -> std::sync::MutexGuard<'static, Vec<Plan>> {
 fn key_of(sock: &impl AsRawFd, dir: Direction) -> Key {
     let sched = crate::sched::boot::current().expect("fault plans are made inside a runtime");
     Key {
-        sched: Arc::as_ptr(&sched) as usize,
+        sched: Arc::downgrade(&sched),
         fd: sock.as_raw_fd(),
         dir,
     }
@@ -69,7 +76,8 @@ pub(crate) fn inject(sock: &impl AsRawFd, dir: Direction, steps: impl IntoIterat
     let key = key_of(sock, dir);
     let steps = steps.into_iter().collect();
     let mut plans = plans();
-    match plans.iter_mut().find(|p| p.key == key) {
+    let same = |p: &&mut Plan| p.key.is(key.sched.as_ptr(), key.fd, dir);
+    match plans.iter_mut().find(same) {
         Some(p) => p.steps = steps,
         None => plans.push(Plan { key, steps }),
     }
@@ -81,7 +89,7 @@ pub(crate) fn pending(sock: &impl AsRawFd, dir: Direction) -> usize {
     let key = key_of(sock, dir);
     plans()
         .iter()
-        .find(|p| p.key == key)
+        .find(|p| p.key.is(key.sched.as_ptr(), key.fd, dir))
         .map_or(0, |p| p.steps.len())
 }
 
@@ -90,16 +98,15 @@ pub(crate) fn take(sched: &Arc<Sched>, fd: RawFd, dir: Direction) -> Option<io::
     if !ARMED.load(Ordering::Acquire) {
         return None;
     }
-    let key = Key {
-        sched: Arc::as_ptr(sched) as usize,
-        fd,
-        dir,
-    };
     let mut plans = plans();
-    let i = plans.iter().position(|p| p.key == key)?;
+    let i = plans
+        .iter()
+        .position(|p| p.key.is(Arc::as_ptr(sched), fd, dir))?;
     let step = plans[i].steps.pop_front().flatten();
     if plans[i].steps.is_empty() {
         plans.swap_remove(i);
+        // Under the lock, so an `inject` racing with this is not undone.
+        ARMED.store(!plans.is_empty(), Ordering::Release);
     }
     step.map(io::Error::from_raw_os_error)
 }

@@ -598,6 +598,42 @@ mod tests {
         });
     }
 
+    /// A G of another runtime that is already parked on a socket when the socket's runtime shuts
+    /// down is woken and fails, like a wait that starts afterwards (`orphaned`), instead of waiting
+    /// for a netpoller nobody polls any more. Nothing else may wake the reading G (a timeout's
+    /// timer would re-poll the read, which then finds the runtime gone by itself), so the bound is
+    /// the test's wait for its result; on failure the reader's thread is left behind, parked.
+    #[test]
+    fn a_wait_parked_when_the_sockets_runtime_shuts_down_ends_with_an_error() {
+        let rt_a = crate::Builder::new().procs(1).build().unwrap();
+        let (a, b) = rt_a.block_on(async { crate::net::UnixStream::pair().unwrap() });
+        let sched_a = rt_a.block_on(async { super::current_sched("test").unwrap() });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let rt_b = crate::Builder::new().procs(1).build().unwrap();
+            let r = rt_b.block_on(async move {
+                let mut buf = [0u8; 4];
+                a.read(&mut buf).await
+            });
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while sched_a.poller.waiters() == 0 {
+            assert!(std::time::Instant::now() < until, "the read never parked");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(rt_a);
+        let r = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the parked read was never woken");
+        reader.join().unwrap();
+        match r {
+            Err(e) => assert!(e.contains("shut down"), "{e}"),
+            other => panic!("the parked read ended with {other:?}"),
+        }
+        drop(b); // kept open until now: its EOF would have woken the read
+    }
+
     /// The drained rule must not wait for an event that never comes: data and the peer's EOF that
     /// arrive together make one event, which wakes the reader; the reader takes the data (a short
     /// read, so the socket is drained) and must then see the EOF without another event. The

@@ -52,7 +52,7 @@
 //! - A socket belongs to the runtime that created it (its netpoller reports its readiness); create
 //!   sockets inside a runtime (`gort::run`, `Runtime::block_on`, or a G); outside one, constructors
 //!   return an error naming the fix. Used from another runtime after its own has shut down, a wait
-//!   fails with an error instead of hanging.
+//!   fails with an error instead of hanging (one already waiting then is woken to fail too).
 
 mod addr;
 mod datagram;

@@ -349,6 +349,10 @@ impl Drop for Runtime {
             drop(p.runq.drain());
             p.timers.clear();
         }
+        // A G of another runtime still waiting on one of this runtime's sockets would never hear
+        // from its netpoller again: wake it, and its next look sees the runtime gone (net/fd.rs,
+        // `orphaned`). The SHUTDOWN flag above is stored before; every unblock publishes it.
+        sched.poller.unblock_all();
         crate::trace::flush_on_shutdown(sched);
     }
 }

@@ -589,7 +589,11 @@ mod loom_tests {
             assert_eq!(cancelled, fired == 0);
             assert_eq!(hits.load(Ordering::SeqCst), fired);
             assert_eq!(timers.len(), 0);
-            assert_eq!(timers.deleted.load(Ordering::SeqCst), 0, "the dead count drifted");
+            assert_eq!(
+                timers.deleted.load(Ordering::SeqCst),
+                0,
+                "the dead count drifted"
+            );
         });
     }
 }

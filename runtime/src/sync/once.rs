@@ -67,9 +67,10 @@ impl Once {
             let mut mark = MarkDone {
                 done: &self.done,
                 finished: false,
-                running: false,
+                running: true, // a panic in `f` itself is the initialiser's
             };
             let mut init = pin!(f());
+            mark.running = false;
             poll_fn(|cx| {
                 mark.running = true;
                 let r = init.as_mut().poll(cx);
@@ -222,6 +223,20 @@ mod tests {
         let once = Once::new();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             block_on(once.call_once_async(|| async { panic!("boom") }));
+        }));
+        assert!(r.is_err());
+        assert!(once.is_done());
+    }
+
+    /// `f` panics before it returns its future: that is the initialiser's own panic too.
+    #[test]
+    fn async_initialiser_whose_function_panics_counts_as_done() {
+        fn boom() -> std::future::Ready<()> {
+            panic!("boom before the future")
+        }
+        let once = Once::new();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            block_on(once.call_once_async(boom));
         }));
         assert!(r.is_err());
         assert!(once.is_done());
