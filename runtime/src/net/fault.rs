@@ -7,7 +7,7 @@
 //! EAGAIN storms, a reset mid-write, a peer that never reads; net_faults.rs: EMFILE) do not reach
 //! every branch. A non-blocking `read`/`write` almost never returns EINTR, so the retry in Go's
 //! `ignoringEINTRIO` (ours: the `Interrupted => continue` arm of the I/O loop) went unexercised, and
-//! ENOBUFS/ENOMEM cannot be provoked on loopback at will. An injected fault replaces the call (the
+//! ENOBUFS/ENOMEM (or an ECONNABORTED accept) cannot be provoked on loopback at will. An injected fault replaces the call (the
 //! call does not run, as with a real EINTR: nothing was transferred).
 //!
 //! Not injected: a spurious EAGAIN. The I/O loop parks on EAGAIN until the next edge-triggered
@@ -220,6 +220,27 @@ mod tests {
             server.read_exact(&mut two).await.unwrap();
             assert_eq!(&two, b"hi");
             assert_eq!(pending(&ln, Read), 0);
+        });
+    }
+
+    /// Go's accept loop skips ECONNABORTED (a connection whose peer gave up while it sat in the
+    /// listen queue): the caller never sees it and gets the next connection.
+    #[test]
+    fn a_connection_aborted_in_the_queue_is_skipped_by_accept() {
+        on_two_ps(async {
+            let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = TcpStream::connect(ln.local_addr().unwrap()).await.unwrap();
+            inject(
+                &ln,
+                Read,
+                [Some(libc::ECONNABORTED), Some(libc::ECONNABORTED)],
+            );
+            let (server, _) = ln.accept().await.expect("ECONNABORTED is skipped");
+            assert_eq!(pending(&ln, Read), 0);
+            server.write_all(b"ok").await.unwrap();
+            let mut two = [0u8; 2];
+            client.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"ok");
         });
     }
 

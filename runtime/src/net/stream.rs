@@ -143,17 +143,17 @@ macro_rules! stream_socket {
             /// retry; the listener stays usable. A connection aborted while it sat in the queue is
             /// skipped, as Go does.
             pub async fn accept(&self) -> std::io::Result<($Stream, $Addr)> {
-                let (sock, addr) = self
-                    .fd
-                    .locked_io(netpoll::Direction::Read, |l| loop {
-                        match l.accept() {
-                            Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => {
-                                continue
-                            }
-                            r => return r,
-                        }
-                    })
-                    .await?;
+                let (sock, addr) = loop {
+                    match self
+                        .fd
+                        .locked_io(netpoll::Direction::Read, |l| l.accept())
+                        .await
+                    {
+                        // The peer gave up while the connection sat in the queue: take the next.
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+                        r => break r?,
+                    }
+                };
                 $($on_accept(&sock);)?
                 // The connection joins its listener's runtime.
                 let fd = $crate::net::fd::NetFd::with_sched(sock, self.fd.sched().clone())?;
