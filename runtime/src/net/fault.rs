@@ -7,8 +7,8 @@
 //! EAGAIN storms, a reset mid-write, a peer that never reads; net_faults.rs: EMFILE) do not reach
 //! every branch. A non-blocking `read`/`write` almost never returns EINTR, so the retry in Go's
 //! `ignoringEINTRIO` (ours: the `Interrupted => continue` arm of the I/O loop) went unexercised, and
-//! ENOBUFS/ENOMEM (or an ECONNABORTED accept) cannot be provoked on loopback at will. An injected fault replaces the call (the
-//! call does not run, as with a real EINTR: nothing was transferred).
+//! ENOBUFS, ENOMEM or an ECONNABORTED accept cannot be provoked on loopback at will. An injected
+//! fault replaces the call (the call does not run, as with a real EINTR: nothing was transferred).
 //!
 //! Not injected: a spurious EAGAIN. The I/O loop parks on EAGAIN until the next edge-triggered
 //! event, which is correct only because a socket that says EAGAIN really has nothing (or no room)
