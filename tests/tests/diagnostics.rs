@@ -10,7 +10,7 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gort::chan::channel;
 use gort::sync::WaitGroup;
@@ -34,26 +34,12 @@ fn child(case: &str) -> Command {
 
 /// Run a child to its end, killing it (and failing) after 60 s.
 fn wait_bounded(mut c: Command) -> Output {
-    let mut p = c
+    let p = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the child");
-    let limit = Instant::now() + Duration::from_secs(60);
-    loop {
-        if p.try_wait().expect("wait").is_some() {
-            return p.wait_with_output().expect("output");
-        }
-        if Instant::now() > limit {
-            let _ = p.kill();
-            let out = p.wait_with_output().expect("output");
-            panic!(
-                "the child hung (a missed deadlock?): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    tests::wait_child_within(p, Duration::from_secs(60))
 }
 
 fn run_case(case: &str) -> (Option<i32>, String, String) {
@@ -253,12 +239,12 @@ fn sigquit(case: &str) -> (Option<i32>, String, String) {
     assert!(seen.contains("READY"), "the child never got ready: {seen}");
     // SAFETY: kill(2) with the child's pid and a valid signal.
     unsafe { libc::kill(p.id() as i32, libc::SIGQUIT) };
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
-    let out = p.wait_with_output().expect("wait");
+    let buffered = String::from_utf8_lossy(stdout.buffer()).into_owned();
+    p.stdout = Some(stdout.into_inner());
+    let out = tests::wait_child_within(p, Duration::from_secs(60));
     (
         out.status.code(),
-        seen + &rest,
+        seen + &buffered + &String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }

@@ -84,7 +84,8 @@ fn hang_then_signal(value: &str, sig: i32) -> (std::process::ExitStatus, String)
     std::thread::sleep(Duration::from_millis(200));
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, sig) };
-    let out = child.wait_with_output().expect("wait for the child");
+    let out = tests::wait_child_within(child, Duration::from_secs(60));
+    drop(lines); // read from until the child ended, so its prints never meet a closed pipe
     (
         out.status,
         String::from_utf8_lossy(&out.stderr).into_owned(),
