@@ -25,7 +25,9 @@
 //! `Mutex<HChan<T>>` per channel would not do: the select could not hold their guards side by side.
 //! So, like Go, a `Chan` is a `Mutex<()>` beside an `UnsafeCell<HChan<T>>`. Locking yields a `Locked`
 //! token, and `Chan::with` (the one `unsafe` block here) only opens the cell for the token of that
-//! very channel's lock.
+//! very channel's lock. The lock is Go's kind of runtime lock, which spins and yields before it
+//! sleeps (`util::loom::golock`), not `std`'s, which sleeps sooner: a channel both cores hammer
+//! hands it back and forth without the kernel.
 //!
 //! # The fast path: what Go does, what it could do
 //! Go's `chansend`/`chanrecv` take `c.lock` for every operation. Here a buffered send that finds room,
@@ -89,7 +91,8 @@ use std::task::{Context, Poll};
 use crate::sched::g::{set_waitreason, WaitReason};
 use crate::util::loom::cell::UnsafeCell;
 use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::util::loom::sync::{Arc, Mutex, MutexGuard};
+use crate::util::loom::golock::{self, Mutex, MutexGuard};
+use crate::util::loom::sync::Arc;
 
 #[doc(hidden)]
 pub use crate::util::waitq::WakeList;
@@ -197,7 +200,7 @@ impl<T> Chan<T> {
     #[inline]
     pub(crate) fn lock(&self) -> Locked<'_> {
         Locked {
-            _guard: crate::util::loom::lock(&self.lock),
+            _guard: golock::lock(&self.lock),
             chan: self.id(),
         }
     }

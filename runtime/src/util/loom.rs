@@ -12,6 +12,29 @@
 
 pub(crate) use netpoll::loom::{cell, lock, sync};
 
+/// Go's runtime lock (runtime/lock_futex.go: `lock2`), for the lock every channel operation takes
+/// when it cannot use the lock-free ring. `lock2` spins a little, then yields the CPU, and only then
+/// sleeps in the kernel; `std`'s `Mutex` goes to sleep after a short spin, so on a channel that both
+/// cores hammer, waiters keep falling asleep and every contended unlock pays a futex wake.
+/// parking_lot's `Mutex` spins and yields before it parks, as `lock2` does: on the contended channel
+/// shapes it halves the time (design.md, Measurements, "the channel lock"). Under loom, loom's
+/// `Mutex`, so the models check the same code.
+pub(crate) mod golock {
+    #[cfg(loom)]
+    pub(crate) use super::lock;
+    #[cfg(loom)]
+    pub(crate) use loom::sync::{Mutex, MutexGuard};
+    #[cfg(not(loom))]
+    pub(crate) use parking_lot::{Mutex, MutexGuard};
+
+    /// Take `m` (parking_lot's locks are not poisoned by a panic).
+    #[cfg(not(loom))]
+    #[inline]
+    pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+        m.lock()
+    }
+}
+
 #[cfg(not(loom))]
 pub(crate) mod thread {
     pub(crate) use std::thread::JoinHandle;
