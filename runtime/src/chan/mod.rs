@@ -90,8 +90,8 @@ use std::task::{Context, Poll};
 
 use crate::sched::g::{set_waitreason, WaitReason};
 use crate::util::loom::cell::UnsafeCell;
-use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::loom::golock::{self, Mutex, MutexGuard};
+use crate::util::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::loom::sync::Arc;
 
 #[doc(hidden)]
