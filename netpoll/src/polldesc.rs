@@ -167,10 +167,7 @@ impl PdCore {
     /// Go's `poll_runtime_pollUnblock`: mark closing, then take both waiters for the caller to wake.
     pub(crate) fn close(&self, waiters: &AtomicUsize) -> [Option<Waker>; 2] {
         self.closing.store(true, Release);
-        [
-            self.rg.unblock(false, waiters),
-            self.wg.unblock(false, waiters),
-        ]
+        self.notify(waiters)
     }
 
     /// Wake both waiters without readiness or an error, so each runs its wait again and re-checks

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gort::net::{TcpListener, TcpStream};
 use gort::time::{sleep, timeout};
@@ -295,23 +295,12 @@ fn accept_under_fd_exhaustion_returns_the_error_and_works_once_fds_free_up() {
     }
     let _s = serial();
     let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args([EMFILE_TEST, "--exact", "--nocapture", "--test-threads=1"])
         .env(EMFILE_CHILD, "1")
         .spawn()
         .unwrap();
-    let limit = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the fd-exhaustion child hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = tests::wait_child_within(child, Duration::from_secs(120)).status;
     assert!(status.success(), "the fd-exhaustion child failed: {status}");
 }
 

@@ -39,8 +39,8 @@ pub async fn read_all_into<R: AsyncRead + Unpin + ?Sized>(
     let mut cut = Cut { filled: start, buf };
     loop {
         if cut.filled == cut.buf.len() {
-            let room = (cut.buf.len() - start).max(FIRST);
-            cut.buf.resize(cut.filled + room, 0);
+            let grow = (cut.buf.len() - start).max(FIRST);
+            cut.buf.resize(cut.filled + grow, 0);
         }
         let at = cut.filled;
         let room = cut.buf.len() - at;
